@@ -1,0 +1,29 @@
+# The virality worker image: `docker build -t virality .` then `docker run virality` runs
+# `virality worker`; any other subcommand replaces the default (`docker run virality replay ...`).
+# Configuration comes from VIRALITY_* environment variables (streams/settings.py).
+
+FROM python:3.11-slim AS build
+WORKDIR /src
+# Only what the package needs: the build context also holds .venv, tests and data.
+COPY pyproject.toml ./
+COPY detectors ./detectors
+COPY streams ./streams
+COPY schemas ./schemas
+RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+
+FROM python:3.11-slim
+ENV PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN useradd --create-home --uid 10001 virality \
+    && mkdir -p /var/lib/virality \
+    && chown virality /var/lib/virality
+COPY --from=build /wheels /wheels
+RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
+USER virality
+WORKDIR /var/lib/virality
+EXPOSE 9108
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=4 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:9108/metrics', timeout=4)"]
+ENTRYPOINT ["virality"]
+CMD ["worker"]

@@ -1,0 +1,109 @@
+"""Throughput and state size of velocity + forecast + assess, on one core, synthetic events.
+
+    python -m bench.bench_detectors [--events 200000] [--cascades 200000]
+
+Figures printed:
+* events/s with ``learn_one`` on both detectors and ``assess`` (with a fresh forecast) after every
+  event, and with ``assess`` once per 10 s of event time per cascade (the cheaper policy);
+* JSON bytes of velocity + forecast state for a quiet and for a busy cascade;
+* resident memory for ``--cascades`` live cascades (each with a few shares) and the extrapolation
+  to 1,000,000.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import random
+import resource
+import time
+
+from detectors.forecast import CascadeForecast
+from detectors.velocity import ShareVelocity
+from detectors.virality import ViralityThresholds, assess
+
+T0 = 1_700_000_000_000
+TH = ViralityThresholds()
+
+
+def synthetic_events(n, n_cascades=1000, seed=1):
+    """(cascade index, epoch ms, followers), interleaved, roughly 200 shares/s overall."""
+    rnd = random.Random(seed)
+    t = T0
+    out = []
+    for _ in range(n):
+        t += rnd.randint(0, 10)
+        out.append((rnd.randrange(n_cascades), t, rnd.choice((None, rnd.randint(0, 5000)))))
+    return out
+
+
+def throughput(events, assess_every_ms):
+    state = {}
+    last_assess = {}
+    t_start = time.perf_counter()
+    for c, t, f in events:
+        s = state.get(c)
+        if s is None:
+            s = state[c] = (ShareVelocity(), CascadeForecast(), t)
+        v, fc, t_root = s
+        v.learn_one(t, f)
+        age = (t - t_root) / 1000.0
+        fc.learn_one(age, f)
+        if assess_every_ms == 0 or t - last_assess.get(c, -10**15) >= assess_every_ms:
+            last_assess[c] = t
+            assess(v.shares, v, fc.predict(age), age, t, TH)
+    return len(events) / (time.perf_counter() - t_start)
+
+
+def state_bytes(n_events, seed=2):
+    rnd = random.Random(seed)
+    v, fc = ShareVelocity(), CascadeForecast()
+    t = T0
+    for _ in range(n_events):
+        t += rnd.randint(0, 2000)
+        f = rnd.randint(0, 10**6)
+        v.learn_one(t, f)
+        fc.learn_one((t - T0) / 1000.0, f)
+    return len(json.dumps({"v": v.to_state(), "f": fc.to_state()}, separators=(",", ":")))
+
+
+def rss_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def memory(n_cascades):
+    gc.collect()
+    before = rss_mb()
+    live = {}
+    for i in range(n_cascades):
+        v, fc = ShareVelocity(), CascadeForecast()
+        for k in range(3):
+            v.learn_one(T0 + i + k * 5000, 100)
+            fc.learn_one(k * 5.0, 100)
+        live[i] = (v, fc)
+    gc.collect()
+    after = rss_mb()
+    return after - before, len(live)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--events", type=int, default=200_000)
+    ap.add_argument("--cascades", type=int, default=200_000)
+    args = ap.parse_args(argv)
+    events = synthetic_events(args.events)
+    every = throughput(events, 0)
+    per10s = throughput(events, 10_000)
+    learn_only = throughput(events, 10**15)
+    quiet, busy = state_bytes(20), state_bytes(100_000)
+    mb, n = memory(args.cascades)
+    print(f"events/s, learn + assess after every event:      {every:>10,.0f}")
+    print(f"events/s, learn + assess once per 10 s/cascade:  {per10s:>10,.0f}")
+    print(f"events/s, learn only (velocity + forecast):      {learn_only:>10,.0f}")
+    print(f"state JSON bytes per cascade: quiet (20 shares) {quiet}, busy (100,000 shares) {busy}")
+    print(f"memory: {mb:,.0f} MB RSS for {n:,} live cascades = {mb * 1024 / n:.2f} KB each; "
+          f"1,000,000 cascades ~ {mb * 1_000_000 / n / 1024:.1f} GB")
+
+
+if __name__ == "__main__":
+    main()

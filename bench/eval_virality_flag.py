@@ -1,0 +1,190 @@
+"""Fit the early-flag classifier of :mod:`detectors.virality` on the tuning half of the cascades.
+
+    python -m bench.eval_virality_flag DATA_DIR [--cache /tmp/flag_features.npz]
+
+Every cascade is replayed event by event (up to the event before it reaches half of the viral size,
+the last moment a flag still counts, see :mod:`bench.eval_cascades`) through the real
+:class:`~detectors.velocity.ShareVelocity`, :class:`~detectors.forecast.CascadeForecast` and
+:func:`~detectors.virality.flag_features`. On the tuning half only:
+
+1. a logistic regression of "the cascade ends viral" on the features of every assessment, each
+   cascade weighing the same in total (a 500-event cascade does not count 500 times), with a small
+   ridge penalty;
+2. the line (score), ``min_shares`` and the persistence (how many consecutive assessments above
+   the line a flag needs) that maximise F1 of the *first* flag, ties broken by lead time.
+
+It prints the constants for ``detectors/virality.py`` (FLAG_COEF and the thresholds' defaults), a
+2-fold cross-validated F1 inside the tuning half (an honest estimate, since the same half chose
+the coefficients and the line), and the evaluation half for information only.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+
+import numpy as np
+
+from bench.cascade_data import load_all
+from bench.eval_cascades import BASE_MS, HALF, VIRAL
+from detectors.forecast import CascadeForecast
+from detectors.velocity import ShareVelocity
+from detectors.virality import FLAG_FEATURES, flag_features
+
+RIDGE = 1e-3
+SCORE_GRID = tuple(np.round(np.arange(0.05, 0.96, 0.025), 3))
+MIN_SHARES_GRID = (10, 20, 30, 50, 75, 100, 150, 200)
+PERSIST_GRID = (1, 2, 3, 5)
+
+
+def replay(c):
+    """Features after every event of ``c`` up to HALF - 1 events: (t_s, size, X)."""
+    v, f = ShareVelocity(), CascadeForecast()
+    n_steps = min(c.size, HALF - 1)
+    X = np.zeros((n_steps, len(FLAG_FEATURES)))
+    for i in range(n_steps):
+        t, fol = c.t_s[i], c.followers[i]
+        now_ms = BASE_MS + int(t * 1000)
+        v.learn_one(now_ms, fol)
+        f.learn_one(t, fol)
+        X[i] = flag_features(i + 1, v, f.predict(t), t, now_ms, VIRAL)
+    return np.array(c.t_s[:n_steps]), np.arange(1, n_steps + 1), X
+
+
+def build(cascades):
+    rows = []
+    for c in cascades:
+        t, size, X = replay(c)
+        rows.append(dict(key=c.key, source=c.source, split=c.split(), viral=c.size >= VIRAL,
+                         t_cross=c.t_s[VIRAL - 1] if c.size >= VIRAL else math.nan,
+                         t=t, size=size, X=X))
+    return rows
+
+
+def fit_logistic(rows, ridge=RIDGE, iters=30):
+    """Newton's method on the weighted log loss; each cascade's events weigh 1 in total."""
+    X = np.vstack([r["X"] for r in rows])
+    y = np.concatenate([np.full(len(r["t"]), float(r["viral"])) for r in rows])
+    w = np.concatenate([np.full(len(r["t"]), 1.0 / len(r["t"])) for r in rows])
+    # the classes weigh the same (viral cascades are rare)
+    w = np.where(y > 0, w / w[y > 0].sum(), w / w[y == 0].sum())
+    A = np.column_stack([np.ones(len(y)), X])
+    beta = np.zeros(A.shape[1])
+    pen = np.eye(A.shape[1]) * ridge
+    pen[0, 0] = 0.0
+    for _ in range(iters):
+        p = 1.0 / (1.0 + np.exp(-np.clip(A @ beta, -30, 30)))
+        g = A.T @ (w * (p - y)) + pen @ beta
+        H = (A * (w * p * (1 - p))[:, None]).T @ A + pen
+        step = np.linalg.solve(H, g)
+        beta -= step
+        if np.max(np.abs(step)) < 1e-9:
+            break
+    return beta
+
+
+def scores(rows, beta):
+    for r in rows:
+        r["s"] = 1.0 / (1.0 + np.exp(-np.clip(beta[0] + r["X"] @ beta[1:], -30, 30)))
+
+
+def first_flag(r, line, min_shares, persist):
+    above = (r["s"] >= line) & (r["size"] >= min_shares)
+    if persist > 1:
+        run = np.zeros(len(above), int)
+        k = 0
+        for i, a in enumerate(above):
+            k = k + 1 if a else 0
+            run[i] = k
+        above = run >= persist
+    idx = np.flatnonzero(above)
+    return None if len(idx) == 0 else float(r["t"][idx[0]])
+
+
+def detection(rows, line, min_shares, persist):
+    tp = fp = fn = 0
+    leads = []
+    for r in rows:
+        t = first_flag(r, line, min_shares, persist)
+        if r["viral"]:
+            if t is None:
+                fn += 1
+            else:
+                tp += 1
+                leads.append((r["t_cross"] - t) / 60.0)
+        elif t is not None:
+            fp += 1
+    p = tp / (tp + fp) if tp + fp else 0.0
+    rec = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * p * rec / (p + rec) if p + rec else 0.0
+    return p, rec, f1, (float(np.median(leads)) if leads else math.nan), (tp, fp, fn)
+
+
+def tune_line(rows):
+    best = None
+    for m in MIN_SHARES_GRID:
+        for k in PERSIST_GRID:
+            for line in SCORE_GRID:
+                p, rec, f1, lead, _ = detection(rows, line, m, k)
+                key = (round(f1, 6), 0.0 if math.isnan(lead) else lead)
+                if best is None or key > best[0]:
+                    best = (key, (float(line), m, k))
+    return best[1]
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("data_dir")
+    ap.add_argument("--cache", default=None, help="npz file to keep the replayed features in")
+    ap.add_argument("--drop", default="", help="comma-separated feature names to leave out")
+    args = ap.parse_args(argv)
+    if args.cache and os.path.exists(args.cache):
+        rows = list(np.load(args.cache, allow_pickle=True)["rows"])
+    else:
+        rows = build(load_all(args.data_dir))
+        if args.cache:
+            np.savez(args.cache, rows=np.array(rows, dtype=object))
+    drop = [FLAG_FEATURES.index(d) for d in args.drop.split(",") if d]
+    if drop:
+        for r in rows:
+            r["X"] = r["X"].copy()
+            r["X"][:, drop] = 0.0
+    tune = [r for r in rows if r["split"] == "tune"]
+    ev = [r for r in rows if r["split"] == "eval"]
+
+    # 2-fold cross-validation inside the tuning half, by a hash already in the key order
+    folds = [tune[0::2], tune[1::2]]
+    cv = np.zeros(3, int)
+    for a, b in ((0, 1), (1, 0)):
+        beta = fit_logistic(folds[a])
+        scores(folds[a], beta)
+        line = tune_line(folds[a])
+        scores(folds[b], beta)
+        cv += np.array(detection(folds[b], *line)[4])
+    tp, fp, fn = cv
+    cv_f1 = 2 * tp / (2 * tp + fp + fn)
+
+    beta = fit_logistic(tune)
+    scores(tune, beta)
+    line, min_shares, persist = tune_line(tune)
+    print("FLAG_COEF = (  # intercept, then FLAG_FEATURES in order")
+    print(f"    {beta[0]:.4f},")
+    for name, b in zip(FLAG_FEATURES, beta[1:]):
+        print(f"    {b:.4f},  # {name}")
+    print(")")
+    print(f"line: open_score={line}, min_shares={min_shares}, persist={persist}")
+    p, rec, f1, lead, counts = detection(tune, line, min_shares, persist)
+    print(f"tuning half (in-sample): prec {p:.3f} recall {rec:.3f} F1 {f1:.3f} lead {lead:.1f} min "
+          f"{counts}; 2-fold CV F1 {cv_f1:.3f} (tp/fp/fn {tp}/{fp}/{fn})")
+    scores(ev, beta)
+    p, rec, f1, lead, counts = detection(ev, line, min_shares, persist)
+    print(f"evaluation half (information only): prec {p:.3f} recall {rec:.3f} F1 {f1:.3f} "
+          f"lead {lead:.1f} min {counts}")
+    for src in sorted({r["source"] for r in ev}):
+        sub = [r for r in ev if r["source"] == src]
+        p, rec, f1, lead, counts = detection(sub, line, min_shares, persist)
+        print(f"  {src:12s} prec {p:.3f} recall {rec:.3f} F1 {f1:.3f} lead {lead:.1f} (tp/fp/fn {counts})")
+
+
+if __name__ == "__main__":
+    main()

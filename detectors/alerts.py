@@ -1,0 +1,79 @@
+"""The alert lifecycle of one subject (a cascade or a brand): open, escalated, resolved.
+
+One alert per subject at a time, deduplicated: the lifecycle emits a transition only when the state
+changes. ``alert_id`` names the incident (``type:subject:seq``) and stays the same for its open,
+escalated and resolved messages; a new incident after resolution gets the next ``seq``. A resolved
+subject cannot open again before ``cooldown_s`` of event time has passed unless it comes back at the
+escalation level, which keeps a cascade hovering around a threshold from flapping.
+
+>>> life = AlertLifecycle()
+>>> life.step(level=1, t_ms=0, cooldown_s=3600)
+'open'
+>>> life.step(level=1, t_ms=1000, cooldown_s=3600) is None   # no change, no message
+True
+>>> life.step(level=2, t_ms=2000, cooldown_s=3600)
+'escalated'
+>>> life.resolve(t_ms=3000)
+'resolved'
+>>> life.step(level=1, t_ms=4000, cooldown_s=3600) is None   # cooling down
+True
+>>> life.step(level=1, t_ms=3_700_000, cooldown_s=3600), life.seq
+('open', 2)
+"""
+from __future__ import annotations
+
+from typing import Any
+
+NONE, OPEN, ESCALATED, RESOLVED = "none", "open", "escalated", "resolved"
+_LEVEL_STATE = {1: OPEN, 2: ESCALATED}
+
+
+class AlertLifecycle:
+    """State machine of one subject's alert. Time is event time, passed in."""
+
+    __slots__ = ("state", "seq", "opened_ms", "changed_ms", "peak_rate")
+
+    def __init__(self) -> None:
+        self.state = NONE
+        self.seq = 0
+        self.opened_ms = 0
+        self.changed_ms = 0
+        self.peak_rate = 0.0
+
+    @property
+    def active(self) -> bool:
+        return self.state in (OPEN, ESCALATED)
+
+    def step(self, level: int, t_ms: int, cooldown_s: float) -> str | None:
+        """Fold in a new assessment level (0, 1, 2); return the new state if it changed."""
+        if level <= 0:
+            return None
+        if self.state == OPEN and level >= 2:
+            return self._move(ESCALATED, t_ms)
+        if self.state in (NONE, RESOLVED):
+            if self.state == RESOLVED and level < 2 and t_ms - self.changed_ms < cooldown_s * 1000:
+                return None
+            self.seq += 1
+            self.opened_ms = t_ms
+            self.peak_rate = 0.0
+            return self._move(OPEN, t_ms)
+        return None
+
+    def resolve(self, t_ms: int) -> str | None:
+        if not self.active:
+            return None
+        return self._move(RESOLVED, t_ms)
+
+    def _move(self, state: str, t_ms: int) -> str:
+        self.state = state
+        self.changed_ms = t_ms
+        return state
+
+    def to_state(self) -> list[Any]:
+        return [self.state, self.seq, self.opened_ms, self.changed_ms, round(self.peak_rate, 3)]
+
+    @classmethod
+    def from_state(cls, s: list[Any]) -> "AlertLifecycle":
+        life = cls()
+        life.state, life.seq, life.opened_ms, life.changed_ms, life.peak_rate = s
+        return life

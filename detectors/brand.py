@@ -1,0 +1,314 @@
+"""Brand-level windows: volume, complaint share and mean sentiment per brand, with anomaly alerts.
+
+Events of one brand are spread over every partition (posts are partitioned by cascade), so the work
+is split in two, the usual pre-aggregate-then-shuffle shape:
+
+* :class:`BrandPartials`, one per input partition, folds each event into a fixed event-time bucket
+  (``bucket_s``) per brand and hands out what it gathered with :meth:`BrandPartials.drain`, along
+  with the partition's watermark (its newest event time).
+* :class:`BrandAggregator`, one for all partitions, merges the partials. A bucket closes when every
+  partition that has reported is past ``bucket end + lateness``; then the hopping window made of the
+  last ``window_buckets`` buckets is compared with the brand's own baseline (an exponentially
+  weighted mean of earlier windows) and alerts are stepped with :class:`~detectors.alerts.AlertLifecycle`.
+
+Two rules, each against the brand's own history (with an absolute fallback while the brand has
+fewer than ``min_history`` closed buckets):
+
+* ``brand_sentiment_drop``: at least ``min_texts`` texts in the window and a mean sentiment at least
+  ``drop`` below the baseline (fallback: below ``floor``).
+* ``complaint_storm``: at least ``min_complaints`` complaints in the window and more than
+  ``storm_factor`` times the baseline plus three standard deviations (Poisson): many small
+  complaints, none of which need be viral.
+
+>>> p = BrandPartials(bucket_s=300)
+>>> p.add("sj", t_ms=10_000, sentiment=-0.8, complaint=True, has_text=True)
+>>> p.drain()
+({'sj': {0: [1, 1, -0.8, 1]}}, 10000)
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Iterable, NamedTuple
+
+from detectors.alerts import AlertLifecycle
+
+#: Index of the fields of one bucket: events, texts, sentiment sum, complaints.
+N, TEXTS, SENT, COMPLAINTS = 0, 1, 2, 3
+
+
+@dataclass(frozen=True)
+class BrandRules:
+    bucket_s: int = 300
+    window_buckets: int = 3
+    lateness_s: int = 120
+    min_texts: int = 20
+    drop: float = 0.35
+    floor: float = -0.35
+    min_complaints: int = 15
+    storm_factor: float = 3.0
+    min_history: int = 6
+    baseline_alpha: float = 0.1
+    cooldown_s: float = 3600.0
+    keep_buckets: int = 24
+
+
+class BrandPartials:
+    """Per-partition pre-aggregation of brand buckets (see the module docstring)."""
+
+    __slots__ = ("bucket_ms", "_buckets", "watermark_ms")
+
+    def __init__(self, bucket_s: int = 300):
+        self.bucket_ms = bucket_s * 1000
+        self._buckets: dict[str, dict[int, list]] = {}
+        self.watermark_ms: int | None = None
+
+    def observe(self, t_ms: int) -> None:
+        """Advance the partition's watermark with any accepted event, branded or not."""
+        if self.watermark_ms is None or t_ms > self.watermark_ms:
+            self.watermark_ms = t_ms
+
+    def add(self, brand: str, t_ms: int, sentiment: float, complaint: bool, has_text: bool) -> None:
+        self.observe(t_ms)
+        start = t_ms - t_ms % self.bucket_ms
+        per_brand = self._buckets.get(brand)
+        if per_brand is None:
+            per_brand = self._buckets[brand] = {}
+        b = per_brand.get(start)
+        if b is None:
+            b = per_brand[start] = [0, 0, 0.0, 0]
+        b[N] += 1
+        if has_text:
+            b[TEXTS] += 1
+            b[SENT] += sentiment
+        if complaint:
+            b[COMPLAINTS] += 1
+
+    def drain(self) -> tuple[dict[str, dict[int, list]], int | None]:
+        """What was gathered since the last drain, and the watermark."""
+        out, self._buckets = self._buckets, {}
+        for per_brand in out.values():
+            for b in per_brand.values():
+                b[SENT] = round(b[SENT], 6)
+        return out, self.watermark_ms
+
+
+class BrandAlert(NamedTuple):
+    type: str
+    brand: str
+    state: str
+    seq: int
+    t_ms: int
+    severity: str
+    reason: str
+    events: int
+    texts: int
+    sentiment: float
+    complaint_share: float
+    complaints: int
+
+
+class BrandAggregator:
+    """Merges :class:`BrandPartials` from every partition and decides brand alerts."""
+
+    def __init__(self, rules: BrandRules = BrandRules(), sources: Iterable[str] = ()):
+        self.rules = rules
+        self.sources = sorted(sources)                     # every partition that will report
+        self.caught_up: dict[str, bool] = {}
+        self.buckets: dict[str, dict[int, list]] = {}     # open buckets
+        self.closed: dict[str, list[list]] = {}           # last closed buckets, oldest first: [start, n, texts, sent, compl]
+        self.baseline: dict[str, list[float]] = {}        # ewma [n, complaints, sentiment mean, n_history]
+        self.alerts: dict[str, AlertLifecycle] = {}
+        self.watermarks: dict[str, int] = {}
+        self.closed_until = -1                             # every bucket starting before this is closed
+        self.late = 0
+        self.offsets: dict[str, int] = {}
+
+    def merge(self, source: str, partials: dict[str, dict[int, list]], watermark_ms: int | None,
+              caught_up: bool = False) -> list[BrandAlert]:
+        """Fold in one partition's partials and watermark; return the alerts of buckets that closed.
+
+        ``caught_up`` says the partition has nothing more to read right now: it holds the windows
+        back no further than the newest watermark of any partition (Flink calls this idleness), so
+        a quiet partition does not stall every brand alert.
+        """
+        return self.merge_many([(source, partials, watermark_ms, caught_up)])
+
+    def merge_many(self, reports: Iterable[tuple[str, dict, int | None, bool]]) -> list[BrandAlert]:
+        """Fold in several partitions' reports made at the same moment, then close what can close.
+
+        All partials go in before any watermark moves, so one partition far ahead cannot close a
+        window that another partition's report in the same batch still adds to.
+        """
+        reports = list(reports)
+        for source, partials, _, _ in reports:
+            self._add(partials)
+        for source, _, watermark_ms, caught_up in reports:
+            self.caught_up[source] = caught_up
+            if watermark_ms is not None and watermark_ms > self.watermarks.get(source, -1):
+                self.watermarks[source] = watermark_ms
+        return self._close()
+
+    def _add(self, partials: dict[str, dict[int, list]]) -> None:
+        for brand, per_bucket in partials.items():
+            mine = self.buckets.setdefault(brand, {})
+            for start, vals in per_bucket.items():
+                start = int(start)
+                if start < self.closed_until:
+                    self.late += vals[N]
+                    continue
+                b = mine.get(start)
+                if b is None:
+                    mine[start] = list(vals)
+                else:
+                    for i in range(4):
+                        b[i] += vals[i]
+
+    def _close(self) -> list[BrandAlert]:
+        if not self.watermarks:
+            return []
+        newest = max(self.watermarks.values())
+        marks = []
+        for src in set(self.sources) | set(self.caught_up):
+            if self.caught_up.get(src):
+                marks.append(newest)
+            elif src in self.watermarks:
+                marks.append(self.watermarks[src])
+            else:
+                return []  # a partition that has not reported yet may still hold old events
+        bucket_ms = self.rules.bucket_s * 1000
+        low = min(marks) - self.rules.lateness_s * 1000
+        if low < 0:
+            return []
+        close_until = (low // bucket_ms) * bucket_ms  # buckets starting before this have ended by `low`
+        if close_until <= self.closed_until:
+            return []
+        starts = [s for per in self.buckets.values() for s in per if s < close_until]
+        t = self.closed_until if self.closed_until >= 0 else (min(starts) if starts else close_until)
+        alerts: list[BrandAlert] = []
+        # every bucket start in order, empty ones included, so the windows stay contiguous
+        idle = 0
+        while t < close_until:
+            brands = sorted(set(self.buckets) | set(self.closed))
+            busy = False
+            for brand in brands:
+                vals = self.buckets.get(brand, {}).pop(t, None)
+                busy = busy or vals is not None
+                alerts.extend(self._close_bucket(brand, t, vals))
+            idle = 0 if busy else idle + 1
+            t += bucket_ms
+            if idle > self.rules.keep_buckets:
+                # a long silence: every window is empty from here on, skip to the next data
+                pending = [s for per in self.buckets.values() for s in per if s >= t]
+                t = max(t, min(min(pending) if pending else close_until, close_until))
+                idle = 0
+        self.closed_until = close_until
+        for brand in [b for b, per in self.buckets.items() if not per]:
+            del self.buckets[brand]
+        return alerts
+
+    def _close_bucket(self, brand: str, start: int, vals: list | None) -> list[BrandAlert]:
+        r = self.rules
+        hist = self.closed.setdefault(brand, [])
+        if vals is None and not hist:
+            return []
+        row = [start] + (list(vals) if vals is not None else [0, 0, 0.0, 0])
+        hist.append(row)
+        if len(hist) > r.keep_buckets:
+            del hist[0]
+        window = [h for h in hist if h[0] > start - r.window_buckets * r.bucket_s * 1000]
+        n = sum(h[1] for h in window)
+        texts = sum(h[2] for h in window)
+        sent_sum = sum(h[3] for h in window)
+        compl = sum(h[4] for h in window)
+        mean_sent = sent_sum / texts if texts else 0.0
+        share = compl / n if n else 0.0
+        end_ms = start + r.bucket_s * 1000
+
+        base = self.baseline.get(brand)
+        history = int(base[3]) if base else 0
+        out: list[BrandAlert] = []
+
+        # sentiment drop
+        if history >= r.min_history:
+            sent_line = base[2] - r.drop
+            sent_why = f"baseline {base[2]:+.2f}"
+        else:
+            sent_line = r.floor
+            sent_why = f"floor {r.floor:+.2f} (no baseline yet)"
+        drop_level = 1 if texts >= r.min_texts and mean_sent <= sent_line else 0
+        out += self._step(brand, "brand_sentiment_drop", drop_level, end_ms, "warning",
+                          f"mean sentiment {mean_sent:+.2f} over {texts} texts in the last "
+                          f"{r.window_buckets * r.bucket_s // 60} min, {sent_why}",
+                          n, texts, mean_sent, share, compl)
+
+        # complaint storm
+        expected = base[1] if history >= r.min_history else 0.0
+        storm_line = max(r.min_complaints, r.storm_factor * expected + 3.0 * math.sqrt(expected))
+        storm_level = 1 if compl >= storm_line else 0
+        if storm_level and compl >= 2 * storm_line:
+            storm_level = 2
+        out += self._step(brand, "complaint_storm", storm_level, end_ms, "warning",
+                          f"{compl} complaints ({share:.0%} of {n} posts) in the last "
+                          f"{r.window_buckets * r.bucket_s // 60} min, expected about {expected:.1f}",
+                          n, texts, mean_sent, share, compl)
+
+        # baseline learns from windows that were not anomalous, so a storm does not become normal
+        if not drop_level and not storm_level:
+            a = r.baseline_alpha
+            if base is None:
+                self.baseline[brand] = [float(n), float(compl), mean_sent if texts else 0.0, 1.0]
+            else:
+                base[0] += a * (n - base[0])
+                base[1] += a * (compl - base[1])
+                if texts:
+                    base[2] += a * (mean_sent - base[2])
+                base[3] += 1
+        return out
+
+    def _step(self, brand, kind, level, t_ms, severity, reason, n, texts, sent, share, compl):
+        key = f"{kind}:{brand}"
+        life = self.alerts.get(key)
+        if life is None:
+            life = self.alerts[key] = AlertLifecycle()
+        if level:
+            state = life.step(level, t_ms, self.rules.cooldown_s)
+        else:
+            state = life.resolve(t_ms)
+            if state:
+                reason = "back to normal: " + reason
+        if state is None:
+            return []
+        sev = "critical" if state == "escalated" else ("info" if state == "resolved" else severity)
+        return [BrandAlert(kind, brand, state, life.seq, t_ms, sev, reason, n, texts, round(sent, 4),
+                           round(share, 4), compl)]
+
+    def current(self, brand: str) -> tuple[float, float, int] | None:
+        """(mean sentiment, complaint share, events) over the brand's last closed window."""
+        hist = self.closed.get(brand)
+        if not hist:
+            return None
+        r = self.rules
+        last = hist[-1][0]
+        window = [h for h in hist if h[0] > last - r.window_buckets * r.bucket_s * 1000]
+        n = sum(h[1] for h in window)
+        texts = sum(h[2] for h in window)
+        return ((sum(h[3] for h in window) / texts) if texts else 0.0,
+                (sum(h[4] for h in window) / n) if n else 0.0, n)
+
+    def to_state(self) -> dict[str, Any]:
+        return {"b": {k: {str(s): v for s, v in per.items()} for k, per in self.buckets.items()},
+                "c": self.closed, "bl": self.baseline,
+                "a": {k: v.to_state() for k, v in self.alerts.items()},
+                "w": self.watermarks, "cu": self.closed_until, "l": self.late, "o": self.offsets,
+                "src": self.sources, "up": self.caught_up}
+
+    @classmethod
+    def from_state(cls, d: dict[str, Any], rules: BrandRules = BrandRules()) -> "BrandAggregator":
+        agg = cls(rules)
+        agg.buckets = {k: {int(s): v for s, v in per.items()} for k, per in d["b"].items()}
+        agg.closed, agg.baseline = d["c"], d["bl"]
+        agg.alerts = {k: AlertLifecycle.from_state(v) for k, v in d["a"].items()}
+        agg.watermarks, agg.closed_until, agg.late, agg.offsets = d["w"], d["cu"], d["l"], d["o"]
+        agg.sources, agg.caught_up = d["src"], d["up"]
+        return agg

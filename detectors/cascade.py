@@ -1,0 +1,264 @@
+"""Everything the detector keeps about one cascade (a root post and its shares, quotes and replies).
+
+:class:`CascadeState` folds in one decoded event at a time and answers with the alert transition
+that event caused, if any. It composes the pure parts: :class:`~detectors.velocity.ShareVelocity`,
+:class:`~detectors.forecast.CascadeForecast`, :func:`~detectors.virality.assess` and
+:class:`~detectors.alerts.AlertLifecycle`. Its state is JSON-safe and small (``to_state()``).
+
+Two guards make replays and restarts exact:
+
+* ``offsets``: the highest input offset applied per source (topic, partition). An event at or
+  below it was already applied (a restarted worker re-reads events after its last committed
+  offset) and is skipped silently: it is not a duplicate of the producer's, it is our own re-read.
+* ``recent``: CRC-32 of the last :data:`RECENT_IDS` event ids. An id seen again is a producer
+  duplicate and is rejected as ``duplicate``. Older duplicates are not caught: an exact set per
+  cascade would not fit the memory budget of a cascade with ten thousand shares.
+
+The cascade's own rolling sentiment and complaint score are exponentially decayed means over the
+texts of the root, quotes and replies, with a half-life of :data:`SENTIMENT_HALF_LIFE_S` of event
+time, an O(1) rolling window that needs no buffer of past texts.
+"""
+from __future__ import annotations
+
+import math
+import zlib
+from typing import Any, NamedTuple
+
+from detectors.alerts import AlertLifecycle
+from detectors.events import Event
+from detectors.forecast import CascadeForecast, Forecast
+from detectors.understanding import TextAnalysis
+from detectors.velocity import ShareVelocity
+from detectors.virality import Assessment, ViralityThresholds, assess
+
+RECENT_IDS = 16
+SENTIMENT_HALF_LIFE_S = 900.0
+ROOT_TEXT_CHARS = 280
+#: Velocity window used in alerts and the top-k gauges.
+RATE_WINDOW_S = 300
+#: Re-assess at least this often (event time) between growth checkpoints.
+CHECK_EVERY_MS = 10_000
+#: A resolved cascade reopens only at this fraction of the peak rate of its last alert.
+REOPEN_RATE_RATIO = 0.5
+
+
+class Decision(NamedTuple):
+    """An alert transition caused by one event."""
+    state: str              # open | escalated | resolved
+    assessment: Assessment
+    forecast: Forecast
+
+
+def _id_hash(event_id: str) -> int:
+    return zlib.crc32(event_id.encode("utf-8", "surrogatepass"))
+
+
+class CascadeState:
+    """The state of one cascade. Build with :meth:`new`, fold events in with :meth:`learn_one`."""
+
+    __slots__ = ("root_id", "root_ms", "root_seen", "root_text", "root_lang", "root_kind",
+                 "root_complaint", "root_sentiment", "brands", "platform", "sent", "compl",
+                 "text_ms", "n_text", "velocity", "forecast", "alert", "recent", "offsets",
+                 "last_ms", "kind_counts", "next_check", "check_ms")
+
+    def __init__(self, root_id: str, root_ms: int, lateness_s: int):
+        self.root_id = root_id
+        self.root_ms = root_ms          # the root post's time, or the earliest event's until it arrives
+        self.root_seen = False
+        self.root_text = ""
+        self.root_lang = "und"
+        self.root_kind = "other"
+        self.root_complaint = 0.0
+        self.root_sentiment = 0.0
+        self.brands: list[str] = []
+        self.platform: str | None = None
+        self.sent = 0.0                 # decayed mean sentiment of the cascade's texts
+        self.compl = 0.0                # decayed mean complaint probability
+        self.text_ms = 0
+        self.n_text = 0
+        self.velocity = ShareVelocity(lateness_s=lateness_s)
+        self.forecast = CascadeForecast()
+        self.alert = AlertLifecycle()
+        self.recent: list[int] = []
+        self.offsets: dict[str, int] = {}
+        self.last_ms = root_ms
+        self.kind_counts = [0, 0, 0]    # shares, quotes, replies
+        self.next_check = 0             # assess again at this many shares ...
+        self.check_ms = 0               # ... or this much event time after the last assessment
+
+    @classmethod
+    def new(cls, event: Event, lateness_s: int = 300) -> "CascadeState":
+        return cls(event.root_id, event.t_ms, lateness_s)
+
+    # -- guards -----------------------------------------------------------------------------
+
+    def already_applied(self, source: str | None, offset: int | None) -> bool:
+        """True when this input offset was applied before (a re-read after a restart)."""
+        if source is None or offset is None:
+            return False
+        return offset <= self.offsets.get(source, -1)
+
+    def mark_applied(self, source: str | None, offset: int | None) -> None:
+        if source is not None and offset is not None:
+            self.offsets[source] = offset
+
+    def is_duplicate(self, event: Event) -> bool:
+        if event.is_root and self.root_seen:
+            return True
+        return _id_hash(event.id) in self.recent
+
+    def remember(self, event: Event) -> None:
+        self.recent.append(_id_hash(event.id))
+        if len(self.recent) > RECENT_IDS:
+            del self.recent[0]
+
+    # -- learning ---------------------------------------------------------------------------
+
+    def fold_text(self, t_ms: int, analysis: TextAnalysis) -> None:
+        """Fold one text's sentiment and complaint probability into the decayed means."""
+        if self.n_text == 0:
+            self.sent, self.compl = analysis.sentiment, analysis.complaint
+        else:
+            dt = max(0, t_ms - self.text_ms) / 1000.0
+            keep = math.exp(-dt * math.log(2) / SENTIMENT_HALF_LIFE_S) if dt else 1.0
+            # weight of the new text relative to the decayed history (at most 1/2 for the second)
+            w = 1.0 / (1.0 + keep * min(self.n_text, 20))
+            self.sent += w * (analysis.sentiment - self.sent)
+            self.compl += w * (analysis.complaint - self.compl)
+        self.text_ms = max(self.text_ms, t_ms)
+        self.n_text += 1
+
+    def set_root(self, event: Event, analysis: TextAnalysis | None) -> None:
+        self.root_seen = True
+        if event.t_ms < self.root_ms:
+            self.root_ms = event.t_ms
+        self.root_text = (event.text or "")[:ROOT_TEXT_CHARS]
+        self.platform = event.platform
+        if analysis is not None:
+            self.root_lang = analysis.lang
+            self.root_kind = analysis.kind
+            self.root_complaint = analysis.complaint
+            self.root_sentiment = analysis.sentiment
+        for brand in list(event.brands) + list(analysis.brands if analysis else ()):
+            if brand not in self.brands:
+                self.brands.append(brand)
+
+    @property
+    def shares(self) -> int:
+        return self.velocity.shares
+
+    @property
+    def cascade_kind(self) -> str:
+        """complaint, praise or other: the root's kind if seen, otherwise what the replies say."""
+        if self.root_seen and self.root_kind in ("complaint", "praise"):
+            return self.root_kind
+        if self.n_text:
+            if self.compl >= 0.5:
+                return "complaint"
+            if self.sent >= 0.3:
+                return "praise"
+        return "other"
+
+    def learn_share(self, event: Event) -> bool:
+        """Count a share/quote/reply; False if it came later than the allowed lateness."""
+        if not self.velocity.learn_one(event.t_ms, event.followers):
+            return False
+        if event.t_ms < self.root_ms and not self.root_seen:
+            self.root_ms = event.t_ms
+        self.forecast.learn_one(max(0.0, (event.t_ms - self.root_ms) / 1000.0), event.followers)
+        self.kind_counts[{"share": 0, "quote": 1, "reply": 2}[event.kind]] += 1
+        if event.t_ms > self.last_ms:
+            self.last_ms = event.t_ms
+        return True
+
+    def decide(self, now_ms: int, thresholds: ViralityThresholds, cooldown_s: float) -> Decision | None:
+        """Assess virality at event time ``now_ms`` and step the alert lifecycle."""
+        if self.cascade_kind == "other" and self.alert.state == "none":
+            return None
+        shares = self.shares
+        if shares < thresholds.min_shares:
+            return None
+        # Assessing costs a forecast; do it on 2 % growth or every CHECK_EVERY_MS of event time.
+        if shares < self.next_check and now_ms < self.check_ms + CHECK_EVERY_MS:
+            return None
+        self.next_check = shares + max(1, shares // 50)
+        self.check_ms = now_ms
+        now_ms = max(now_ms, self.velocity.last_t_ms or now_ms)
+        age_s = max(0.0, (now_ms - self.root_ms) / 1000.0)
+        forecast = self.forecast.predict(age_s)
+        assessment = assess(self.shares, self.velocity, forecast, age_s, now_ms, thresholds)
+        level = assessment.level
+        if self.alert.state == "resolved" and level and self.rate(now_ms) < REOPEN_RATE_RATIO * self.alert.peak_rate:
+            level = 0  # past its peak: a cascade reopens only when it comes back fast
+        state = self.alert.step(level, now_ms, cooldown_s)
+        rate = self.rate(now_ms)
+        if self.alert.active and rate > self.alert.peak_rate:
+            self.alert.peak_rate = rate
+        if state is None:
+            return None
+        return Decision(state, assessment, forecast)
+
+    def maybe_resolve(self, now_ms: int, quiet_s: float, cool_ratio: float) -> Decision | None:
+        """Resolve an active alert once the cascade has cooled down at watermark ``now_ms``.
+
+        Cooled means: no share for ``quiet_s``, or the 15-minute share rate has fallen below
+        ``cool_ratio`` of the peak 5-minute rate seen while the alert was active.
+        """
+        if not self.alert.active or now_ms < self.alert.changed_ms:
+            return None
+        quiet = now_ms - (self.velocity.last_t_ms or self.last_ms) >= quiet_s * 1000
+        try:
+            slow = self.velocity.rate_per_min(900, now_ms) < cool_ratio * self.alert.peak_rate
+        except ValueError:
+            slow = True
+        if not (quiet or (slow and now_ms - self.alert.opened_ms >= 900_000)):
+            return None
+        age_s = max(0.0, (now_ms - self.root_ms) / 1000.0)
+        forecast = self.forecast.predict(age_s)
+        self.alert.resolve(now_ms)
+        why = "no shares" if quiet else "share rate fell"
+        reason = (f"cooled down: {why}; {self.shares:,} shares, "
+                  f"{self.velocity_or_zero(now_ms):.1f}/min over 5 min")
+        return Decision("resolved", Assessment(0, 0.0, reason), forecast)
+
+    def rate(self, now_ms: int) -> float:
+        return self.velocity_or_zero(now_ms)
+
+    def velocity_or_zero(self, now_ms: int, window_s: int = RATE_WINDOW_S) -> float:
+        try:
+            return self.velocity.rate_per_min(window_s, now_ms)
+        except ValueError:
+            return 0.0
+
+    def acceleration(self, now_ms: int) -> float:
+        try:
+            return self.velocity.acceleration_per_min2(RATE_WINDOW_S, now_ms)
+        except ValueError:
+            return 0.0
+
+    # -- state --------------------------------------------------------------------------------
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "r": self.root_id, "rm": self.root_ms, "rs": self.root_seen, "rt": self.root_text,
+            "rl": self.root_lang, "rk": self.root_kind, "rc": round(self.root_complaint, 4),
+            "rn": round(self.root_sentiment, 4), "b": self.brands, "p": self.platform,
+            "s": round(self.sent, 4), "c": round(self.compl, 4), "tm": self.text_ms, "nt": self.n_text,
+            "v": self.velocity.to_state(), "f": self.forecast.to_state(), "a": self.alert.to_state(),
+            "id": self.recent, "o": self.offsets, "lm": self.last_ms, "k": self.kind_counts,
+            "nc": self.next_check, "cm": self.check_ms,
+        }
+
+    @classmethod
+    def from_state(cls, d: dict[str, Any]) -> "CascadeState":
+        c = cls.__new__(cls)
+        c.root_id, c.root_ms, c.root_seen, c.root_text = d["r"], d["rm"], d["rs"], d["rt"]
+        c.root_lang, c.root_kind, c.root_complaint, c.root_sentiment = d["rl"], d["rk"], d["rc"], d["rn"]
+        c.brands, c.platform, c.sent, c.compl = d["b"], d["p"], d["s"], d["c"]
+        c.text_ms, c.n_text = d["tm"], d["nt"]
+        c.velocity = ShareVelocity.from_state(d["v"])
+        c.forecast = CascadeForecast.from_state(d["f"])
+        c.alert = AlertLifecycle.from_state(d["a"])
+        c.recent, c.offsets, c.last_ms, c.kind_counts = d["id"], d["o"], d["lm"], d["k"]
+        c.next_check, c.check_ms = d["nc"], d["cm"]
+        return c

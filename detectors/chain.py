@@ -1,0 +1,329 @@
+"""The detector chain: what happens to one decoded event, the same offline and in the stream.
+
+:class:`PartitionProcessor` owns the cascades of one input partition and folds in that partition's
+events in order: understand the text, update the cascade, decide, and return alerts. Time is the
+events' time only; the watermark of a partition is its newest event time. Every
+``sweep_s`` of watermark it resolves alerts of cascades that cooled down and forgets cascades idle
+for longer than ``expire_s``.
+
+:class:`OfflineDetector` runs one processor per partition, routes each event the way Kafka's default
+partitioner routes a message keyed by ``root_id`` (murmur2), and merges brand partials after every
+event. A Faust worker fed the same events in the same order per partition therefore makes the same
+decisions, which the integration tests check.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable, MutableMapping
+
+from detectors.brand import BrandAggregator, BrandAlert, BrandPartials, BrandRules
+from detectors.cascade import CascadeState, Decision, RATE_WINDOW_S
+from detectors.events import Event, Rejected
+from detectors.understanding import RECOGNISED_LANGS, TextAnalysis, TextAnalyzer
+from detectors.virality import ViralityThresholds
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ChainConfig:
+    thresholds: ViralityThresholds = field(default_factory=ViralityThresholds)
+    brand_rules: BrandRules = field(default_factory=BrandRules)
+    lateness_s: int = 300
+    max_future_s: int = 300
+    cooldown_s: float = 3600.0
+    quiet_s: float = 1800.0
+    cool_ratio: float = 0.1
+    sweep_s: int = 60
+    expire_s: int = 72 * 3600
+
+
+def iso_ms(t_ms: int) -> str:
+    """ISO-8601 UTC with milliseconds, e.g. ``2026-11-22T10:00:00.000Z``."""
+    return datetime.fromtimestamp(t_ms / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+_SEVERITY = {
+    ("viral_complaint", "open"): "warning", ("viral_complaint", "escalated"): "critical",
+    ("viral_praise", "open"): "info", ("viral_praise", "escalated"): "info",
+}
+
+
+def cascade_alert(c: CascadeState, d: Decision, t_ms: int) -> dict[str, Any]:
+    """The alert message for a cascade decision (the contract in ``schemas/alert.schema.json``)."""
+    kind = c.cascade_kind if c.cascade_kind != "other" else (c.root_kind if c.root_kind in ("complaint", "praise") else "complaint")
+    typ = f"viral_{kind}"
+    alert_id = f"{typ}:{c.root_id}:{c.alert.seq}"
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "alert_id": alert_id,
+        "transition_id": f"{alert_id}:{d.state}",
+        "type": typ,
+        "state": d.state,
+        "severity": _SEVERITY.get((typ, d.state), "info"),
+        "root_id": c.root_id,
+        "brand": c.brands[0] if c.brands else None,
+        "brands": list(c.brands),
+        "lang": c.root_lang,
+        "platform": c.platform,
+        "detected_at": iso_ms(t_ms),
+        "detected_at_ms": t_ms,
+        "opened_at": iso_ms(c.alert.opened_ms),
+        "root_created_at": iso_ms(c.root_ms),
+        "shares": c.shares,
+        "quotes": c.kind_counts[1],
+        "replies": c.kind_counts[2],
+        "reach": c.velocity.reach,
+        "velocity_per_min": round(c.velocity_or_zero(t_ms), 3),
+        "acceleration_per_min2": round(c.acceleration(t_ms), 3),
+        "predicted_final_shares": _finite(d.forecast.final),
+        "predicted_low": _finite(d.forecast.low),
+        "predicted_high": _finite(d.forecast.high),
+        "supercritical": bool(d.forecast.supercritical),
+        "score": round(d.assessment.score, 4),
+        "sentiment": round(c.sent if c.n_text else c.root_sentiment, 4),
+        "complaint_score": round(c.compl if c.n_text else c.root_complaint, 4),
+        "root_text": c.root_text if c.root_seen else None,
+        "reason": d.assessment.reason,
+    }
+
+
+def brand_alert(a: BrandAlert) -> dict[str, Any]:
+    alert_id = f"{a.type}:{a.brand}:{a.seq}"
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "alert_id": alert_id,
+        "transition_id": f"{alert_id}:{a.state}",
+        "type": a.type,
+        "state": a.state,
+        "severity": a.severity,
+        "root_id": None,
+        "brand": a.brand,
+        "brands": [a.brand],
+        "lang": None,
+        "platform": None,
+        "detected_at": iso_ms(a.t_ms),
+        "detected_at_ms": a.t_ms,
+        "opened_at": None,
+        "root_created_at": None,
+        "shares": a.events,
+        "quotes": None,
+        "replies": None,
+        "reach": None,
+        "velocity_per_min": None,
+        "acceleration_per_min2": None,
+        "predicted_final_shares": None,
+        "predicted_low": None,
+        "predicted_high": None,
+        "supercritical": False,
+        "score": None,
+        "sentiment": a.sentiment,
+        "complaint_score": a.complaint_share,
+        "root_text": None,
+        "reason": a.reason,
+    }
+
+
+def _finite(x: float) -> float | None:
+    return round(x, 1) if x == x and x not in (float("inf"), float("-inf")) else None
+
+
+class PartitionProcessor:
+    """Processes the events of one partition in order (see the module docstring).
+
+    ``store`` maps root id to :class:`CascadeState`; the stream layer passes a cache that loads from
+    and saves to a Faust table, offline it is a dict. ``on_change(root_id)`` is called whenever a
+    cascade changed, so the stream layer knows what to write back.
+    """
+
+    def __init__(self, config: ChainConfig, analyzer: TextAnalyzer,
+                 store: MutableMapping[str, CascadeState] | None = None,
+                 on_change: Callable[[str], None] | None = None):
+        self.config = config
+        self.analyzer = analyzer
+        self.store: MutableMapping[str, CascadeState] = store if store is not None else {}
+        self.on_change = on_change or (lambda root_id: None)
+        self.brands = BrandPartials(config.brand_rules.bucket_s)
+        self.watermark_ms: int | None = None
+        self.next_sweep_ms: int | None = None
+        self.active_alerts: set[str] = set()
+        self.brand_late = 0
+        self.reapplied = 0
+
+    def analyze(self, event: Event) -> TextAnalysis | None:
+        if not event.text or not event.text.strip():
+            return None
+        analysis = self.analyzer.analyze(event.text, lang_hint=event.lang)
+        if analysis.lang == "und" and event.lang and event.lang not in RECOGNISED_LANGS:
+            raise Rejected("unknown_language", f"language {event.lang[:20]!r} is not recognised and the text does not tell")
+        return analysis
+
+    def process(self, event: Event, source: str | None = None, offset: int | None = None,
+                arrival_ms: int | None = None) -> list[dict[str, Any]]:
+        """Fold in one event; return the alerts it caused. Raises :class:`Rejected`."""
+        cfg = self.config
+        if arrival_ms is not None and event.t_ms > arrival_ms + cfg.max_future_s * 1000:
+            raise Rejected("from_the_future",
+                           f"created_at {iso_ms(event.t_ms)} is more than {cfg.max_future_s}s after arrival {iso_ms(arrival_ms)}")
+        c = self.store.get(event.root_id)
+        if c is not None:
+            if c.already_applied(source, offset):
+                self.reapplied += 1
+                return []
+            if c.is_duplicate(event):
+                raise Rejected("duplicate", f"event {event.id[:80]!r} was already seen in cascade {event.root_id[:80]!r}")
+        analysis = self.analyze(event)
+        if c is None:
+            c = CascadeState.new(event, cfg.lateness_s)
+            self.store[event.root_id] = c
+        alerts: list[dict[str, Any]] = []
+        if event.is_root:
+            c.set_root(event, analysis)
+            if not c.velocity.shares:
+                c.forecast.learn_one(0.0, event.followers)
+        elif not c.learn_share(event):
+            c.mark_applied(source, offset)
+            self.on_change(event.root_id)
+            newest = c.velocity.last_t_ms or 0
+            raise Rejected("too_late", f"created_at {iso_ms(event.t_ms)} is more than {cfg.lateness_s}s "
+                                       f"behind the cascade's newest event {iso_ms(newest)}")
+        if analysis is not None:
+            c.fold_text(event.t_ms, analysis)
+        c.remember(event)
+        c.mark_applied(source, offset)
+        self.on_change(event.root_id)
+
+        self._brand(event, c, analysis)
+        if not event.is_root or c.shares:
+            d = c.decide(event.t_ms, cfg.thresholds, cfg.cooldown_s)
+            if d is not None:
+                alerts.append(cascade_alert(c, d, max(event.t_ms, c.velocity.last_t_ms or 0)))
+                if c.alert.active:
+                    self.active_alerts.add(c.root_id)
+        alerts.extend(self._advance(event.t_ms))
+        return alerts
+
+    def _brand(self, event: Event, c: CascadeState, analysis: TextAnalysis | None) -> None:
+        wm = self.watermark_ms
+        if wm is not None and event.t_ms < wm - self.config.lateness_s * 1000:
+            self.brand_late += 1
+            return
+        brands = c.brands if not analysis else list(dict.fromkeys(list(c.brands) + list(analysis.brands)))
+        if not brands:
+            self.brands.observe(event.t_ms)
+            return
+        complaint = analysis is not None and analysis.kind == "complaint"
+        for brand in brands:
+            self.brands.add(brand, event.t_ms, analysis.sentiment if analysis else 0.0, complaint,
+                            analysis is not None)
+
+    def _advance(self, t_ms: int) -> list[dict[str, Any]]:
+        if self.watermark_ms is not None and t_ms <= self.watermark_ms:
+            return []
+        self.watermark_ms = t_ms
+        step = self.config.sweep_s * 1000
+        if self.next_sweep_ms is None:
+            self.next_sweep_ms = t_ms - t_ms % step + step
+            return []
+        if t_ms < self.next_sweep_ms:
+            return []
+        self.next_sweep_ms = t_ms - t_ms % step + step
+        return self.sweep(t_ms)
+
+    def sweep(self, now_ms: int) -> list[dict[str, Any]]:
+        """Resolve cooled-down alerts and forget idle cascades, at watermark ``now_ms``."""
+        cfg = self.config
+        out: list[dict[str, Any]] = []
+        for root_id in sorted(self.active_alerts):
+            c = self.store.get(root_id)
+            if c is None or not c.alert.active:
+                self.active_alerts.discard(root_id)
+                continue
+            d = c.maybe_resolve(now_ms, cfg.quiet_s, cfg.cool_ratio)
+            if d is not None:
+                out.append(cascade_alert(c, d, now_ms))
+                self.active_alerts.discard(root_id)
+                self.on_change(root_id)
+        return out
+
+    def expired(self, now_ms: int) -> list[str]:
+        """Root ids of cascades idle for longer than ``expire_s`` at ``now_ms`` (not yet removed)."""
+        horizon = now_ms - self.config.expire_s * 1000
+        return [k for k, c in self.store.items() if c.last_ms < horizon and not c.alert.active]
+
+    def top(self, k: int, now_ms: int) -> list[CascadeState]:
+        """The ``k`` cascades with the highest share velocity at ``now_ms``."""
+        scored = [(c.velocity_or_zero(now_ms, RATE_WINDOW_S), c.root_id, c) for c in self.store.values()]
+        scored.sort(key=lambda x: (-x[0], x[1]))
+        return [c for rate, _, c in scored[:k] if rate > 0]
+
+
+# -- offline ---------------------------------------------------------------------------------------
+
+def murmur2(data: bytes) -> int:
+    """Kafka's murmur2 (the Java client's and aiokafka's default partitioner)."""
+    length = len(data)
+    seed = 0x9747B28C
+    m = 0x5BD1E995
+    r = 24
+    h = seed ^ length
+    length4 = length // 4
+    for i in range(length4):
+        i4 = i * 4
+        k = (data[i4] & 0xFF) + ((data[i4 + 1] & 0xFF) << 8) + ((data[i4 + 2] & 0xFF) << 16) + ((data[i4 + 3] & 0xFF) << 24)
+        k = (k * m) & 0xFFFFFFFF
+        k ^= (k % 0x100000000) >> r
+        k = (k * m) & 0xFFFFFFFF
+        h = (h * m) & 0xFFFFFFFF
+        h ^= k
+    extra = length % 4
+    if extra >= 3:
+        h ^= (data[(length & ~3) + 2] & 0xFF) << 16
+    if extra >= 2:
+        h ^= (data[(length & ~3) + 1] & 0xFF) << 8
+    if extra >= 1:
+        h ^= data[length & ~3] & 0xFF
+        h = (h * m) & 0xFFFFFFFF
+    h ^= (h % 0x100000000) >> 13
+    h = (h * m) & 0xFFFFFFFF
+    h ^= (h % 0x100000000) >> 15
+    return h
+
+
+def partition_for(root_id: str, partitions: int) -> int:
+    """The partition Kafka's default partitioner picks for key ``root_id``."""
+    return (murmur2(root_id.encode("utf-8")) & 0x7FFFFFFF) % partitions
+
+
+class OfflineDetector:
+    """The whole chain without Kafka: ``partitions`` processors plus the brand aggregator."""
+
+    def __init__(self, config: ChainConfig, analyzer: TextAnalyzer, partitions: int = 1):
+        self.config = config
+        self.partitions = partitions
+        self.processors = [PartitionProcessor(config, analyzer) for _ in range(partitions)]
+        # offline, events come in global time order: every partition is always caught up
+        self.brands = BrandAggregator(config.brand_rules, sources=[str(p) for p in range(partitions)])
+        for p in range(partitions):
+            self.brands.merge(str(p), {}, None, caught_up=True)
+        self.rejected: dict[str, int] = {}
+
+    def process(self, event: Event) -> list[dict[str, Any]]:
+        p = partition_for(event.root_id, self.partitions) if self.partitions > 1 else 0
+        proc = self.processors[p]
+        try:
+            alerts = proc.process(event)
+        except Rejected as r:
+            self.rejected[r.reason] = self.rejected.get(r.reason, 0) + 1
+            raise
+        partials, wm = proc.brands.drain()
+        alerts.extend(brand_alert(a) for a in self.brands.merge(str(p), partials, wm, caught_up=True))
+        return alerts
+
+    def run(self, events: Iterable[Event]) -> Iterable[dict[str, Any]]:
+        for e in events:
+            try:
+                yield from self.process(e)
+            except Rejected:
+                continue

@@ -1,0 +1,213 @@
+"""The input event contract and its one decoder.
+
+Every path into the detectors (the Faust agents, ``virality detect``, the benchmarks) decodes raw
+input here, so a malformed event is rejected for the same reason everywhere.
+
+An event is one post, share, quote or reply::
+
+    {"id": "p1", "kind": "share", "root_id": "p0", "parent_id": "p0",
+     "created_at": "2026-11-22T10:00:00Z", "author": {"id": "u1", "followers": 120},
+     "text": "...", "lang": "sv", "brands": ["sj"], "platform": "x"}
+
+``created_at`` is an ISO-8601 string (a zone is required; ``Z`` or an offset) or epoch milliseconds.
+
+>>> e = decode_event(b'{"id":"a","kind":"post","created_at":0,"author":{"id":"u"},"text":"hej"}')
+>>> (e.id, e.root_id, e.t_ms, e.followers)
+('a', 'a', 0, None)
+>>> try:
+...     decode_event(b'{"id":"a","kind":"share","created_at":0,"author":{"id":"u"}}')
+... except Rejected as r:
+...     print(r.reason)
+missing_field
+"""
+from __future__ import annotations
+
+import orjson
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+KINDS = frozenset({"post", "share", "quote", "reply"})
+
+#: Longest accepted text, in characters. Longer posts are rejected rather than truncated, so a
+#: detector never scores a text it did not fully see.
+MAX_TEXT_CHARS = 10_000
+#: Longest accepted raw message, in bytes (checked before parsing).
+MAX_EVENT_BYTES = 64_000
+MAX_ID_CHARS = 256
+MAX_BRANDS = 32
+
+# Rejection reasons: a closed set, so they can be a metric label.
+REASONS = (
+    "malformed_json",
+    "not_an_object",
+    "too_large",
+    "missing_field",
+    "wrong_type",
+    "bad_value",
+    "bad_timestamp",
+    "text_too_long",
+    "unknown_language",
+    "duplicate",
+    "too_late",
+    "from_the_future",
+)
+
+
+class Rejected(ValueError):
+    """An input event that cannot be processed; ``reason`` is one of :data:`REASONS`."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(slots=True)
+class Event:
+    id: str
+    kind: str
+    root_id: str
+    parent_id: str | None
+    t_ms: int
+    author_id: str
+    followers: int | None
+    handle: str | None
+    text: str | None
+    lang: str | None
+    brands: tuple[str, ...]
+    platform: str | None
+
+    @property
+    def is_root(self) -> bool:
+        return self.kind == "post"
+
+    def to_json(self) -> dict[str, Any]:
+        """The event back in the wire format (``created_at`` as epoch ms)."""
+        author: dict[str, Any] = {"id": self.author_id}
+        if self.followers is not None:
+            author["followers"] = self.followers
+        if self.handle is not None:
+            author["handle"] = self.handle
+        out: dict[str, Any] = {"id": self.id, "kind": self.kind, "created_at": self.t_ms, "author": author}
+        if not self.is_root:
+            out["root_id"] = self.root_id
+        for name in ("parent_id", "text", "lang", "platform"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        if self.brands:
+            out["brands"] = list(self.brands)
+        return out
+
+
+def _str(obj: dict, name: str, required: bool, max_chars: int = MAX_ID_CHARS) -> str | None:
+    value = obj.get(name)
+    if value is None:
+        if required:
+            raise Rejected("missing_field", f"'{name}' is required")
+        return None
+    if not isinstance(value, str):
+        raise Rejected("wrong_type", f"'{name}' must be a string, got {type(value).__name__}")
+    if required and not value.strip():
+        raise Rejected("bad_value", f"'{name}' must not be empty")
+    if len(value) > max_chars:
+        raise Rejected("bad_value", f"'{name}' is longer than {max_chars} characters")
+    return value
+
+
+def parse_time_ms(value: Any) -> int:
+    """Epoch milliseconds from an ISO-8601 string with a zone, or from an epoch-ms number."""
+    if isinstance(value, bool):
+        raise Rejected("wrong_type", "'created_at' must be an ISO-8601 string or epoch milliseconds")
+    if isinstance(value, (int, float)):
+        if value != value or not (0 <= value < 32503680000000):  # NaN, or beyond year 3000
+            raise Rejected("bad_timestamp", f"'created_at' {value!r} is out of range")
+        return int(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            raise Rejected("bad_timestamp", f"'created_at' {value[:40]!r} is not ISO-8601") from None
+        if parsed.tzinfo is None:
+            raise Rejected("bad_timestamp", f"'created_at' {value[:40]!r} has no time zone")
+        ms = int(parsed.timestamp() * 1000)
+        if ms < 0:
+            raise Rejected("bad_timestamp", f"'created_at' {value[:40]!r} is before 1970")
+        return ms
+    if value is None:
+        raise Rejected("missing_field", "'created_at' is required")
+    raise Rejected("wrong_type", "'created_at' must be an ISO-8601 string or epoch milliseconds")
+
+
+def decode_event(raw: bytes | str | dict) -> Event:
+    """Decode and validate one raw event, or raise :class:`Rejected` with a reason."""
+    if isinstance(raw, dict):
+        obj = raw
+    else:
+        if len(raw) > MAX_EVENT_BYTES:
+            raise Rejected("too_large", f"event is {len(raw)} bytes, the limit is {MAX_EVENT_BYTES}")
+        try:
+            obj = orjson.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise Rejected("malformed_json", str(exc)[:200]) from None
+    if not isinstance(obj, dict):
+        raise Rejected("not_an_object", f"event must be a JSON object, got {type(obj).__name__}")
+
+    event_id = _str(obj, "id", True)
+    kind = _str(obj, "kind", True)
+    if kind not in KINDS:
+        raise Rejected("bad_value", f"'kind' must be one of post, share, quote, reply; got {kind[:20]!r}")
+    if kind == "post":
+        root_id = _str(obj, "root_id", False)
+        if root_id is not None and root_id != event_id:
+            raise Rejected("bad_value", "a post is its own root: 'root_id' must equal 'id' or be absent")
+        root_id = event_id
+    else:
+        root_id = _str(obj, "root_id", True)
+        if root_id == event_id:
+            raise Rejected("bad_value", f"a {kind} cannot be its own root")
+    parent_id = _str(obj, "parent_id", False)
+    t_ms = parse_time_ms(obj.get("created_at"))
+
+    author = obj.get("author")
+    if author is None:
+        raise Rejected("missing_field", "'author' is required")
+    if not isinstance(author, dict):
+        raise Rejected("wrong_type", "'author' must be an object")
+    author_id = _str(author, "id", True)
+    followers = author.get("followers")
+    if followers is not None:
+        if isinstance(followers, bool) or not isinstance(followers, int):
+            raise Rejected("wrong_type", "'author.followers' must be an integer")
+        if followers < 0:
+            raise Rejected("bad_value", "'author.followers' must not be negative")
+    handle = _str(author, "handle", False)
+
+    text = obj.get("text")
+    if text is not None:
+        if not isinstance(text, str):
+            raise Rejected("wrong_type", "'text' must be a string")
+        if len(text) > MAX_TEXT_CHARS:
+            raise Rejected("text_too_long", f"'text' has {len(text)} characters, the limit is {MAX_TEXT_CHARS}")
+    lang = _str(obj, "lang", False, max_chars=35)
+    if lang is not None:
+        lang = lang.strip().lower() or None
+
+    brands_raw = obj.get("brands")
+    brands: tuple[str, ...] = ()
+    if brands_raw is not None:
+        if not isinstance(brands_raw, list) or not all(isinstance(b, str) for b in brands_raw):
+            raise Rejected("wrong_type", "'brands' must be a list of strings")
+        if len(brands_raw) > MAX_BRANDS:
+            raise Rejected("bad_value", f"'brands' has more than {MAX_BRANDS} entries")
+        brands = tuple(dict.fromkeys(b.strip().lower() for b in brands_raw if b.strip()))
+    platform = _str(obj, "platform", False)
+    if kind == "post" and not (text and text.strip()):
+        raise Rejected("bad_value", "a post needs a non-empty 'text'")
+
+    return Event(event_id, kind, root_id, parent_id, t_ms, author_id, followers, handle, text, lang,
+                 brands, platform)

@@ -1,0 +1,224 @@
+"""Per-language word lists, built once into :class:`LanguagePack` values.
+
+Where the lists come from:
+
+* English valence: VADER's ``vader_lexicon.txt`` from the installed ``vaderSentiment`` package
+  (Hutto & Gilbert, ICWSM 2014). Only the data file is read; the module is never imported, because
+  ``vaderSentiment-swedish`` installs a different module under the same name.
+* Danish (and the base of Norwegian) valence: ``AFINN-da-32.txt`` from the ``afinn`` package
+  (Nielsen 2011); emoticons: ``AFINN-emoticon-8.txt`` from the same package.
+* Emoji: VADER's ``emoji_utf8_lexicon.txt`` maps each emoji to its English description; an emoji's
+  valence is the VADER valence of its description, with a hand-written override table below for the
+  emoji whose meaning differs from their name (``🙄``, ``😂``, ``💀``).
+* Everything else (Swedish, Norwegian, Polish valence; every language's negators, intensifiers,
+  contrast words, irony markers, complaint, praise and question vocabulary) is hand-written by
+  this project in :mod:`detectors.lexicons.sv` etc., because no PyPI package has it.
+
+If a package data file is missing (package not installed), its lexicon is empty and the
+hand-written lists still work: sentiment degrades, nothing crashes.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from types import ModuleType
+
+from detectors.lexicons import da, en, no, pl, sv
+
+_PACKS: dict[str, ModuleType] = {"sv": sv, "no": no, "da": da, "pl": pl, "en": en}
+
+
+def _package_file(package: str, *parts: str) -> str | None:
+    """Path of a data file inside an installed package, without importing the package."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for base in spec.submodule_search_locations:
+        path = os.path.join(base, *parts)
+        if os.path.isfile(path):
+            return path
+    return None
+
+
+def _read_lines(path: str | None) -> list[str]:
+    if path is None:
+        return []
+    with open(path, encoding="utf-8") as f:
+        return f.read().splitlines()
+
+
+@lru_cache(maxsize=None)
+def vader_lexicon() -> dict[str, float]:
+    """English VADER valences (-4..4)."""
+    out: dict[str, float] = {}
+    for line in _read_lines(_package_file("vaderSentiment", "vader_lexicon.txt")):
+        parts = line.split("\t")
+        if len(parts) >= 2:
+            try:
+                out[parts[0]] = float(parts[1])
+            except ValueError:
+                continue
+    return out
+
+
+@lru_cache(maxsize=None)
+def afinn_lexicon(name: str) -> dict[str, float]:
+    """An AFINN lexicon (``'AFINN-da-32.txt'``) rescaled from -5..5 to VADER's -4..4."""
+    out: dict[str, float] = {}
+    for line in _read_lines(_package_file("afinn", "data", name)):
+        word, _, score = line.rpartition("\t")
+        if word:
+            try:
+                out[word] = float(score) * 0.8
+            except ValueError:
+                continue
+    return out
+
+
+# Emoji whose use differs from their English name (hand-written).
+_EMOJI_OVERRIDES = {
+    "🙄": -1.5, "😒": -1.5, "😤": -2.0, "😡": -3.0, "🤬": -3.2, "😠": -2.5, "👎": -2.0, "💩": -2.0,
+    "😂": 1.0, "🤣": 1.2, "😅": 0.3, "💀": -0.5, "🤡": -1.5, "😭": -1.5, "😢": -2.0, "😞": -2.0,
+    "😩": -2.0, "😫": -2.0, "🤦": -1.8, "🤷": 0.0, "😑": -1.0, "😐": -0.5, "🙃": -0.5, "😬": -0.8,
+    "👍": 1.8, "👏": 1.8, "🙏": 1.0, "❤": 2.5, "💕": 2.5, "💖": 2.5, "💙": 2.2, "💚": 2.2, "💛": 2.2,
+    "💜": 2.2, "🧡": 2.2, "🖤": 0.5, "💔": -2.5, "😍": 3.0, "🥰": 3.0, "😘": 2.2, "😊": 2.2, "🙂": 1.0,
+    "😀": 2.0, "😃": 2.0, "😄": 2.2, "😁": 2.0, "🥳": 2.5, "🎉": 2.0, "✨": 1.0, "⭐": 1.5, "🌟": 1.8,
+    "🔥": 1.2, "💯": 1.5, "✅": 1.0, "❌": -1.5, "⚠": -1.0, "😴": -0.8, "🤮": -3.0, "🤢": -2.5,
+    "😱": -1.5, "😳": -0.5, "🥺": -0.5, "😔": -1.8, "😟": -1.8, "😕": -1.5, "🙁": -1.8, "☹": -2.0,
+    "🤔": -0.2, "😉": 1.0, "😎": 1.5, "🤗": 2.0, "👌": 1.5, "💪": 1.5, "🥲": -0.3,
+}
+
+
+@lru_cache(maxsize=None)
+def emoji_valence() -> dict[str, float]:
+    """Emoji and emoticon valences, language-independent (see module docstring)."""
+    vader = vader_lexicon()
+    out: dict[str, float] = {}
+    for line in _read_lines(_package_file("vaderSentiment", "emoji_utf8_lexicon.txt")):
+        emo, _, desc = line.partition("\t")
+        if not emo or len(emo) > 2:  # skin-tone and ZWJ sequences: the base emoji is enough
+            continue
+        vals = [vader[w] for w in desc.lower().replace(":", " ").split() if w in vader]
+        if vals:
+            out[emo.rstrip("\ufe0f")] = max(-3.0, min(3.0, sum(vals)))
+    out.update(_EMOJI_OVERRIDES)
+    for emo, v in afinn_lexicon("AFINN-emoticon-8.txt").items():
+        out[emo] = v
+        out.setdefault(emo.lower(), v)  # tokens are looked up lower-cased (":D" -> ":d")
+    return out
+
+
+#: Language-independent word-like tokens: laughter and internet slang (hand-written).
+UNIVERSAL_VALENCE = {"haha": 1.8, "hahaha": 2.0, "hahah": 1.8, "hehe": 1.5, "hihi": 1.5, "lol": 1.5,
+                     "xd": 2.0, "xdd": 2.2, "omg": 0.5, "wtf": -2.0, "fml": -2.5, "smh": -1.5,
+                     "ugh": -1.8, "meh": -1.0, "yay": 2.2, "wow": 1.5, "lmao": 1.8, "rofl": 2.0}
+
+
+def parse_weighted(spec: str) -> dict[str, float]:
+    """``'score: w1 w2*'`` lines to ``{word: score}`` (later lines win, stems keep their ``*``)."""
+    out: dict[str, float] = {}
+    for line in spec.strip().splitlines():
+        score, _, words = line.partition(":")
+        for w in words.split():
+            out[w.replace("_", " ")] = float(score)
+    return out
+
+
+@dataclass(frozen=True)
+class WeightedVocab:
+    """Exact words, stems and phrases (tuples of words) with a weight each."""
+
+    words: dict[str, float] = field(default_factory=dict)
+    stems: dict[str, float] = field(default_factory=dict)
+    phrases: dict[tuple[str, ...], float] = field(default_factory=dict)
+    min_stem: int = 99
+    phrase_starts: frozenset[str] = frozenset()
+    _cache: dict[str, float | None] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def build(cls, entries: dict[str, float], base: dict[str, float] | None = None) -> "WeightedVocab":
+        words = dict(base or {})
+        stems: dict[str, float] = {}
+        phrases: dict[tuple[str, ...], float] = {}
+        for w, s in entries.items():
+            if " " in w:
+                phrases[tuple(w.split())] = s
+            elif w.endswith("*"):
+                stems[w[:-1]] = s
+            else:
+                words[w] = s
+        min_stem = min((len(s) for s in stems), default=99)
+        for w, sc in list(words.items()):  # multi-word entries of package lexicons
+            if " " in w:
+                phrases.setdefault(tuple(w.split()), sc)
+                del words[w]
+        return cls(words, stems, phrases, min_stem, frozenset(p[0] for p in phrases))
+
+    def lookup(self, word: str) -> float | None:
+        """Weight of ``word``: exact match first, then the longest stem it begins with."""
+        v = self.words.get(word)
+        if v is not None:
+            return v
+        cache = self._cache
+        if word in cache:
+            return cache[word]
+        if len(cache) > 200_000:
+            cache.clear()
+        stems = self.stems
+        for k in range(min(len(word), 14), self.min_stem - 1, -1):
+            v = stems.get(word[:k])
+            if v is not None:
+                break
+        cache[word] = v
+        return v
+
+
+@dataclass(frozen=True)
+class LanguagePack:
+    """Everything the sentiment and complaint scorers know about one language."""
+
+    lang: str
+    valence: WeightedVocab
+    negators: frozenset[str]
+    intensifiers: frozenset[str]
+    dampeners: frozenset[str]
+    contrast: frozenset[str]
+    intensifier_prefixes: tuple[str, ...]
+    irony: tuple[str, ...]
+    complaint: WeightedVocab
+    praise: WeightedVocab
+    question: frozenset[str]
+    negation_follows_verb: bool  # Scandinavian "jeg liker ikke": the negator comes after the word
+
+
+def _base_valence(lang: str) -> dict[str, float]:
+    if lang == "en":
+        return vader_lexicon()
+    if lang in ("da", "no"):
+        return afinn_lexicon("AFINN-da-32.txt")
+    return {}
+
+
+@lru_cache(maxsize=None)
+def language_pack(lang: str) -> LanguagePack | None:
+    """The :class:`LanguagePack` for a supported language, else None."""
+    mod = _PACKS.get(lang)
+    if mod is None:
+        return None
+    words = lambda s: frozenset(w.replace("_", " ") for w in s.split())  # noqa: E731
+    return LanguagePack(
+        lang=lang,
+        valence=WeightedVocab.build(parse_weighted(mod.VALENCE), _base_valence(lang)),
+        negators=words(mod.NEGATORS),
+        intensifiers=words(mod.INTENSIFIERS),
+        dampeners=words(mod.DAMPENERS),
+        contrast=words(mod.CONTRAST),
+        intensifier_prefixes=tuple(mod.INTENSIFIER_PREFIXES),
+        irony=tuple(mod.IRONY),
+        complaint=WeightedVocab.build(parse_weighted(mod.COMPLAINT)),
+        praise=WeightedVocab.build(parse_weighted(mod.PRAISE)),
+        question=words(mod.QUESTION),
+        negation_follows_verb=lang in ("sv", "no", "da"),
+    )

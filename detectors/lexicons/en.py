@@ -1,0 +1,57 @@
+"""English word lists: the base sentiment lexicon is VADER's (``vader_lexicon.txt`` from the
+``vaderSentiment`` package, read from its installed data file, see :mod:`detectors.lexicons`); this
+hand-written list adds customer-service words VADER lacks or scores as neutral, and the complaint
+vocabulary. Format as in :mod:`detectors.lexicons.sv`.
+"""
+
+VALENCE = """
+3: never_fails well_done highly_recommend top_notch
+2: recommend* smooth* seamless* prompt* speedy helpful* resolved sorted fixed
+-3: never_again ripped_off rip_off scam* scammed rude* useless* unacceptable* pathetic* shambles joke
+-3: worst incompetent* disgrace* appalling* horrendous* atrocious* unprofessional* ridiculous*
+-2: delayed delay delays cancelled canceled cancellation stuck stranded broken faulty defective overcharged
+-2: refund_please no_response no_reply not_working doesn't_work doesnt_work won't_work isnt_working
+-2: on_hold lost_my lost_our missing damaged glitch* outage* crash* crashed crashes bug bugs buggy
+-1: waiting still_waiting wait hours_later queue charged fee fees
+"""
+
+NEGATORS = ("not no never none nobody nothing neither nor without cannot hardly aint ain't n't "
+            "don't doesn't didn't isn't wasn't can't won't wouldn't shouldn't aren't haven't hasn't "
+            "couldn't weren't dont doesnt didnt isnt wasnt cant wont wouldnt shouldnt arent havent "
+            "hasnt couldnt werent")
+INTENSIFIERS = ("very really so extremely totally absolutely completely incredibly super utterly truly "
+                "highly most such too fucking damn bloody seriously insanely hugely especially "
+                "exceptionally remarkably terribly awfully")
+DAMPENERS = "slightly somewhat kinda barely little bit fairly partly marginally hardly sort_of kind_of"
+CONTRAST = "but however though yet although"
+INTENSIFIER_PREFIXES = ("super", "mega", "ultra")
+IRONY = ("thanks for nothing", "yeah right", "just great", "just what i needed",
+         "love it when", "#sarcasm", "#not", "/s", "so much for")
+
+COMPLAINT = """
+3: delay* late cancel* refund* compensat* customer_service customer_care never_again worst rude*
+3: unacceptable* no_response no_reply not_working doesn't_work doesnt_work stopped_working broken faulty
+3: defective overcharged still_waiting been_waiting ripped_off rip_off scam* fraud* disgust* appall*
+3: terrible awful horrible useless* pathetic ridiculous incompetent* unprofessional* lost_my lost_our
+3: wrong_order never_arrived never_received hasn't_arrived hasnt_arrived not_received not_delivered
+2: waiting wait hours days weeks months still yet again order* deliver* package parcel shipment
+2: charged charge fee* bill* billing account app crash* error* bug* glitch* outage* down stuck stranded
+2: missing damaged cancelled complain* dissatisfied disappoint* frustrat* fix sort_it issue* problem*
+2: on_hold hold callback call_back nobody_answers no_one tried twice three_times times luggage bag baggage
+2: wifi signal connection internet service engineer replacement return* receipt ticket* flight* train*
+2: keeps keep_getting keeps_saying supposed_to should_have repair* error* lies lie lied joke slow expired
+2: disappointed* unhappy annoy* angry furious fed_up sick_of tired_of wtf smh ugh worse horrible
+2: where_is when_will still_haven't still_havent haven't_received havent_received didn't_receive
+2: didn't_work did_not_work does_not_work isn't_working not_happy no_longer anymore unable can't_get
+2: won't_let wont_let cant_get locked charged_twice double_charged overcharg* wrong incorrect
+1: why how_come seriously anyone ever please help support product item purchase bought
+1: paid pay money week today yesterday promised told called calling phone email emailed contacted
+1: nothing nobody months_ago weeks_ago days_ago hour minutes again yet unexpected
+"""
+PRAISE = """
+3: thank_you thanks_so_much thank_u well_done great_service amazing_service love_you love_it highly_recommend
+2: thanks thx ty love great awesome amazing brilliant excellent best fantastic appreciate* perfect kudos
+2: shoutout shout_out wonderful helpful* happy pleased quick_response resolved fixed
+"""
+QUESTION = ("how why what when where who which whom whose can could would will is are do does did "
+            "anyone any")

@@ -1,0 +1,273 @@
+"""Lexicon-and-rule sentiment for short posts, per language, score in [-1, 1].
+
+The rules follow VADER (Hutto & Gilbert, "VADER: A Parsimonious Rule-based Model for Sentiment
+Analysis of Social Media Text", ICWSM 2014): a sum of word valences (-4..4), each adjusted for
+
+* negation in the three words before it (``not good``, ``inte bra``, ``nie polecam``) and, in
+  Swedish, Norwegian and Danish, right after it (``jeg anbefaler ikke``), since there the
+  negator follows the finite verb;
+* intensifiers and dampeners before it (``very``, ``väldigt``, ``bardzo``; ``lite``) and as a
+  compound prefix (``jättebra``, ``kjempedårlig``);
+* ALL CAPS in an otherwise lower-case text, and elongation (``sooo baaad``);
+* contrast: words before the last ``but``/``men``/``ale`` count half, words after it 1.5 times;
+* exclamation marks, which push the total further from zero;
+* irony markers (``thanks for nothing``, ``#sarkasm``, ``🙄`` next to praise): praise is read as
+  its opposite. This is a heuristic and catches only explicit markers.
+
+Polish words fused with ``nie`` (``niemiły``) that are not in the lexicon are scored as the negation
+of the rest. The total is squashed by ``x / sqrt(x² + 15)`` as in VADER; the label is ``positive``
+above +0.05, ``negative`` below -0.05, else ``neutral``. Lexicon sources: :mod:`detectors.lexicons`.
+
+>>> s = SentimentScorer()
+>>> s.score("This is great!", "en").label, s.score("This is not great", "en").label
+('positive', 'negative')
+>>> s.score("Jeg anbefaler ikke denne butikken", "no").label
+'negative'
+>>> s.score("Bardzo dobra obsługa 👍", "pl").label, s.score("Tak för ingenting 🙄", "sv").label
+('positive', 'negative')
+>>> s.score("", "sv")
+Sentiment(score=0.0, label='neutral', pos=0.0, neg=0.0)
+"""
+from __future__ import annotations
+
+import math
+import re
+from typing import NamedTuple, Sequence
+
+from detectors.lexicons import UNIVERSAL_VALENCE, LanguagePack, emoji_valence, language_pack, vader_lexicon
+
+# One token: an emoticon, a word (with an inner apostrophe), an emoji, a run of !/?, or a clause mark.
+TOKEN_RE = re.compile(
+    r"[@#]\w+"
+    r"|(?<!\w)(?:[:;=][\-o'^]?[)(\]\[dDpP/\\|*@3$]+|[xX][dDpP]+|<3+|</3|[)(]+[\-']?[:;=])(?!\w)"
+    r"|[^\W\d_]+(?:['’][^\W\d_]+)?"
+    r"|[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF]"
+    r"|[!?]+|[,.;:]"
+)
+_LINK_RE = re.compile(r"https?://\S+|www\.\S+")
+_ELONGATED = re.compile(r"([^\W\d_])\1{2,}")
+
+_NEGATION_FACTOR = -0.74  # VADER's N_SCALAR
+_BOOST = 1.3
+_DAMPEN = 0.6
+_CAPS = 1.3
+_ELONGATION = 1.15
+_ALPHA = 15.0
+_CACHE_MAX = 200_000
+_IMPLICIT_NEGATION = -0.6
+_POS_THRESHOLD = 0.05
+_CLAUSE = frozenset(",.;:?!")
+_IRONY_EMOJI = frozenset("🙄😒🤡🙃")
+
+# Strong English words used as a fallback inside other languages (mixed posts: "worst service
+# ever" in a Swedish post). Words that mean something else in sv/no/da/pl are excluded.
+_FALSE_FRIENDS = frozenset(
+    "gift slut kiss hell fart arm bad full dead rich stark prick glad fine bra god hate hat sure "
+    "rolig moral kill gross mist rape".split()
+)
+
+
+class Sentiment(NamedTuple):
+    score: float  # [-1, 1]
+    label: str  # 'positive' | 'negative' | 'neutral'
+    pos: float  # sum of positive contributions (>= 0), before squashing
+    neg: float  # sum of negative contributions (<= 0), before squashing
+
+
+NEUTRAL = Sentiment(0.0, "neutral", 0.0, 0.0)
+
+
+def tokens(text: str) -> list[str]:
+    """Tokens of ``text``: words, ``@handles``, ``#tags``, emoji, emoticons, ``!?`` runs, ``,.;:``.
+
+    Links are dropped. Every token is non-empty; its first character tells its kind.
+    """
+    if "://" in text or "www." in text:
+        text = _LINK_RE.sub(" ", text)
+    return TOKEN_RE.findall(text)
+
+
+def label_of(score: float) -> str:
+    if score >= _POS_THRESHOLD:
+        return "positive"
+    if score <= -_POS_THRESHOLD:
+        return "negative"
+    return "neutral"
+
+
+def _fallback_lexicon() -> dict[str, float]:
+    return {w: v * 0.8 for w, v in vader_lexicon().items()
+            if abs(v) >= 1.5 and len(w) >= 4 and w.isalpha() and w not in _FALSE_FRIENDS}
+
+
+class SentimentScorer:
+    """Scores text in any supported language; emoji-only scoring for the others (see module doc)."""
+
+    def __init__(self) -> None:
+        self._emoji = emoji_valence()
+        self._fallback = _fallback_lexicon()
+        self._packs = {lang: language_pack(lang) for lang in ("sv", "no", "da", "pl", "en")}
+        # word -> valence, per language: words repeat across posts (Zipf), lookups with stems and
+        # prefixes do not need repeating. Bounded by clearing; the result never depends on it.
+        self._cache: dict[str | None, dict[str, float]] = {}
+
+    def score(self, text: str, lang: str) -> Sentiment:
+        raw = tokens(text)
+        if not raw:
+            return NEUTRAL
+        return self.score_tokens(raw, lang, text)
+
+    def _word_valence(self, pack: LanguagePack | None, low: str) -> tuple[float, bool]:
+        """(valence, elongated) of one lower-case word; 0.0 when unknown."""
+        v = self._lookup(pack, low)
+        if v is not None:
+            return v, False
+        if _ELONGATED.search(low):
+            two = _ELONGATED.sub(r"\1\1", low)
+            one = _ELONGATED.sub(r"\1", low)
+            for cand in (two, one):
+                v = self._lookup(pack, cand)
+                if v is not None:
+                    return v * _ELONGATION, True
+        return 0.0, False
+
+    def _lookup(self, pack: LanguagePack | None, low: str) -> float | None:
+        if pack is not None:
+            v = pack.valence.lookup(low)
+            if v is not None:
+                return v
+            for pre in pack.intensifier_prefixes:
+                if low.startswith(pre) and len(low) > len(pre) + 2:
+                    v = pack.valence.lookup(low[len(pre):])
+                    if v is not None:
+                        return v * _BOOST
+            if pack.lang == "pl" and low.startswith("nie") and len(low) > 6:
+                v = pack.valence.lookup(low[3:])
+                if v is not None:
+                    return v * _NEGATION_FACTOR
+        v = UNIVERSAL_VALENCE.get(low)
+        if v is not None:
+            return v
+        if low.startswith(("haha", "hehe")):
+            return UNIVERSAL_VALENCE["haha"]
+        if pack is not None and pack.lang == "en":
+            return None
+        return self._fallback.get(low)
+
+    def _token_value(self, pack: LanguagePack | None, w: str) -> float:
+        """Valence of one lower-case token on its own; 0.0 for modifiers, handles, punctuation."""
+        if w[0] == "#":
+            w = w[1:]
+        c = w[0]
+        if not c.isalpha():
+            return self._emoji.get(w, 0.0) if c != "@" else 0.0
+        if pack is not None and (w in pack.negators or w in pack.intensifiers or w in pack.dampeners):
+            return 0.0
+        return self._word_valence(pack, w)[0]
+
+    def score_tokens(self, raw: Sequence[str], lang: str, text: str = "",
+                     low: Sequence[str] | None = None) -> Sentiment:
+        pack = self._packs.get(lang)
+        if low is None:
+            low = [t.lower() for t in raw]
+        n = len(low)
+        shouting_text: bool | None = None
+        vals = [0.0] * n
+        negators = pack.negators if pack else frozenset()
+        intens = pack.intensifiers if pack else frozenset()
+        damp = pack.dampeners if pack else frozenset()
+        phrases = pack.valence.phrases if pack else {}
+        phrase_starts = pack.valence.phrase_starts if pack else frozenset()
+        cache = self._cache.setdefault(lang if pack else None, {})
+        skip = 0
+        for i, w in enumerate(low):
+            if skip:
+                skip -= 1
+                continue
+            if w in phrase_starts:
+                hit = None
+                for k in (3, 2):
+                    if i + k <= n:
+                        p = phrases.get(tuple(low[i:i + k]))
+                        if p is not None:
+                            hit = (k, p)
+                            break
+                if hit is not None:
+                    vals[i] = hit[1]
+                    skip = hit[0] - 1
+                    continue
+            v = cache.get(w)
+            if v is None:
+                if len(cache) > _CACHE_MAX:
+                    cache.clear()
+                v = cache[w] = self._token_value(pack, w)
+            if not v:
+                continue
+            if not w[0].isalpha():
+                vals[i] = v
+                continue
+            t = raw[i]
+            if len(t) > 1 and t.isupper():
+                if shouting_text is None:
+                    shouting_text = all(x.isupper() for x in raw if len(x) > 1 and x[0].isalpha())
+                if not shouting_text:
+                    v *= _CAPS
+            # Modifiers and negation before the word, within its clause.
+            negated = False
+            for j in range(i - 1, max(-1, i - 4), -1):
+                p = low[j]
+                if p in _CLAUSE:
+                    break
+                if p in negators:
+                    negated = not negated
+                elif j >= i - 2:
+                    if p in intens:
+                        v *= _BOOST
+                    elif p in damp:
+                        v *= _DAMPEN
+            if not negated and pack is not None and pack.negation_follows_verb:
+                for j in range(i + 1, min(n, i + 3)):
+                    p = low[j]
+                    if p in _CLAUSE:
+                        break
+                    if p in negators:
+                        negated = True
+                        break
+            if negated:
+                v *= _NEGATION_FACTOR
+            vals[i] = v
+
+        if pack is not None and not pack.contrast.isdisjoint(low):
+            for j in range(n - 1, 0, -1):
+                if low[j] in pack.contrast:
+                    for k in range(j):
+                        vals[k] *= 0.5
+                    for k in range(j + 1, n):
+                        vals[k] *= 1.5
+                    break
+
+        pos = sum(v for v in vals if v > 0)
+        neg = sum(v for v in vals if v < 0)
+        if pos > 0 and self._ironic(pack, low, text):
+            neg -= pos + 1.0
+            pos = 0.0
+        if not pos and not neg and pack is not None and not negators.isdisjoint(low):
+            # A bare negation with no sentiment word ("det fungerar inte", "nie dostałem") leans
+            # negative in social posts; count it weakly.
+            neg = _IMPLICIT_NEGATION * min(2, sum(1 for w in low if w in negators))
+        total = pos + neg
+        if total:
+            bangs = sum(len(t) for t in low if t[0] == "!")
+            total += math.copysign(min(bangs, 4) * 0.292, total)
+        score = total / math.sqrt(total * total + _ALPHA) if total else 0.0
+        score = max(-1.0, min(1.0, score))
+        return Sentiment(score, label_of(score), pos, neg)
+
+    @staticmethod
+    def _ironic(pack: LanguagePack | None, low: Sequence[str], text: str) -> bool:
+        if any(t in _IRONY_EMOJI for t in low):
+            return True
+        if pack is None or not text:
+            return False
+        lt = _LINK_RE.sub(" ", text.lower())
+        return any(m in lt for m in pack.irony)

@@ -1,0 +1,128 @@
+"""Text understanding facade: one call gives language, sentiment, complaint kind and brands.
+
+The stream agents call only this module::
+
+    analyzer = load_analyzer(settings.analyzer, brands)   # once, at start-up
+    a = analyzer.analyze(event.text, lang_hint=event.lang)
+    a.lang, a.sentiment, a.label, a.complaint, a.kind, a.brands
+
+Built-in implementation
+    :class:`DefaultAnalyzer` combines :mod:`detectors.language` (hand-written cue model),
+    :mod:`detectors.sentiment` (VADER-style rules over VADER/AFINN lexicons from PyPI plus
+    hand-written lists), :mod:`detectors.complaint` and :mod:`detectors.brands`. It is pure (no
+    clock, environment or network), thread-safe after construction, and runs well above 5,000
+    posts/s on one core.
+
+Language fallback
+    ``lang`` is what the text says. When the text says too little (empty, emoji-only, one
+    ambiguous word) ``lang_hint`` is used if it names a language we recognise (``nb``/``nn`` become
+    ``no``); otherwise ``lang`` is ``'und'``. ``SUPPORTED_LANGS`` have full support; a recognised
+    language outside it (``de``, ``fr``, ...) gets emoji/English-fallback sentiment and no
+    complaint vocabulary. For ``'und'`` the stream layer decides (it rejects the event as
+    ``unknown_language``).
+
+Swapping in a heavier model
+    Anything with an ``analyze(text, lang_hint=None) -> TextAnalysis`` method satisfies
+    :class:`TextAnalyzer`. Put the class in an importable module, give its constructor a
+    ``brands`` keyword (canonical name -> aliases), and name it in the deployment's analyzer
+    setting as ``"package.module:ClassName"``; :func:`load_analyzer` imports and builds it, and the
+    agents do not change. A model may reuse parts of the default, e.g. keep
+    :class:`~detectors.brands.BrandMatcher` and :func:`~detectors.language.identify` and replace
+    only sentiment; :func:`make_analysis` clamps and validates the fields. Keep the model's own
+    loading (weights from local disk, never a hub download at run time) in its constructor.
+
+>>> a = DefaultAnalyzer({"SJ": ["@SJ_AB"]})
+>>> r = a.analyze("@SJ_AB tåget är försenat igen, värdelöst!")
+>>> r.lang, r.label, r.kind, r.brands
+('sv', 'negative', 'complaint', ('SJ',))
+>>> a.analyze("", lang_hint="nb")
+TextAnalysis(lang='no', sentiment=0.0, label='neutral', complaint=0.0, kind='other', brands=())
+>>> type(load_analyzer(None, {})).__name__
+'DefaultAnalyzer'
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Mapping, NamedTuple, Protocol, Sequence, runtime_checkable
+
+from detectors.brands import BrandMatcher
+from detectors.complaint import ComplaintClassifier
+from detectors.language import RECOGNISED_LANGS, SUPPORTED_LANGS, identify_words
+from detectors.sentiment import SentimentScorer, label_of, tokens
+
+__all__ = ["TextAnalysis", "TextAnalyzer", "DefaultAnalyzer", "load_analyzer", "make_analysis",
+           "SUPPORTED_LANGS", "RECOGNISED_LANGS", "KINDS", "LABELS"]
+
+KINDS = frozenset({"complaint", "praise", "question", "other"})
+LABELS = frozenset({"positive", "negative", "neutral"})
+
+
+class TextAnalysis(NamedTuple):
+    lang: str  # ISO 639-1; 'no' for Bokmål and Nynorsk alike; 'und' when unknown
+    sentiment: float  # [-1, 1]
+    label: str  # 'positive' | 'negative' | 'neutral'
+    complaint: float  # probability in [0, 1] that it is a complaint
+    kind: str  # 'complaint' | 'praise' | 'question' | 'other'
+    brands: tuple[str, ...]  # canonical brand names matched in the text
+
+
+@runtime_checkable
+class TextAnalyzer(Protocol):
+    def analyze(self, text: str, lang_hint: str | None = None) -> TextAnalysis: ...
+
+
+def make_analysis(lang: str, sentiment: float, complaint: float, kind: str,
+                  brands: Sequence[str] = (), label: str | None = None) -> TextAnalysis:
+    """A valid :class:`TextAnalysis`: scores clamped, label derived from the score if not given."""
+    s = max(-1.0, min(1.0, float(sentiment)))
+    c = max(0.0, min(1.0, float(complaint)))
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {sorted(KINDS)}, not {kind!r}")
+    lab = label if label is not None else label_of(s)
+    if lab not in LABELS:
+        raise ValueError(f"label must be one of {sorted(LABELS)}, not {lab!r}")
+    return TextAnalysis(lang or "und", s, lab, c, kind, tuple(brands))
+
+
+_EMPTY_WORD_LANG = "und"
+
+
+class DefaultAnalyzer:
+    """The built-in :class:`TextAnalyzer` (see module docstring)."""
+
+    def __init__(self, brands: Mapping[str, list[str]] | None = None) -> None:
+        self._brands = BrandMatcher(brands or {})
+        self._sentiment = SentimentScorer()
+        self._complaint = ComplaintClassifier(self._sentiment)
+
+    def analyze(self, text: str, lang_hint: str | None = None) -> TextAnalysis:
+        text = text or ""
+        raw = tokens(text)
+        low = [t.lower() for t in raw]
+        # Handles and hashtags name things; they do not speak the post's language.
+        lang = identify_words([w for w in low if w[0].isalpha()], lang_hint)
+        brands = self._brands.match(text)
+        if not raw:
+            return TextAnalysis(lang, 0.0, "neutral", 0.0, "other", brands)
+        sent = self._sentiment.score_tokens(raw, lang, text, low)
+        comp = self._complaint.classify_tokens(low, lang, sent, addressed="@" in text or bool(brands))
+        return TextAnalysis(lang, sent.score, sent.label, comp.probability, comp.kind, brands)
+
+
+def load_analyzer(spec: str | None, brands: Mapping[str, list[str]] | None = None) -> TextAnalyzer:
+    """Build the analyzer named by ``spec`` (``"package.module:ClassName"``), or the default.
+
+    The class is called with ``brands=...``; the result must have an ``analyze`` method.
+    """
+    if not spec:
+        return DefaultAnalyzer(brands)
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise ValueError(f"analyzer spec must look like 'package.module:ClassName', not {spec!r}")
+    obj = importlib.import_module(module_name)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    analyzer = obj(brands=dict(brands or {}))
+    if not isinstance(analyzer, TextAnalyzer):
+        raise TypeError(f"{spec} does not provide analyze(text, lang_hint=None)")
+    return analyzer

@@ -1,0 +1,456 @@
+"""The Faust app: topics, tables, two thin agents and the metrics they feed.
+
+Flow (``docs/architecture.md`` has the picture)::
+
+    posts ──┐                        ┌─> alerts            (alert transitions)
+            ├─> cascades agent ──────┼─> posts.deadletter  (rejected input, with the reason)
+    posts.by-root ┘   │  ▲           ├─> posts.by-root     (events whose key was not their root_id)
+                      ▼  │           └─> brand-partials ──> brands agent ──> alerts
+              cascades table (changelog)                     brand-state table (changelog)
+
+The cascades agent receives whole fetched batches (:mod:`streams.batching`), folds every event into
+its cascade with :class:`detectors.chain.PartitionProcessor` and sends alerts at once. Cascade states
+go to the changelog once per flush interval for the cascades that changed (not once per event), and
+only then are the batch's messages acked, so an offset is never committed before the state that
+depends on it. A restarted worker re-reads events after the last committed offset; each cascade
+remembers the highest offset it applied, so a re-read event changes nothing and sends nothing.
+"""
+from __future__ import annotations
+
+import base64
+import logging
+import time
+from collections import Counter as Tally
+from typing import Any, Callable
+
+import faust
+import orjson
+from prometheus_client import CollectorRegistry
+
+from detectors.brand import BrandAggregator
+from detectors.cascade import CascadeState
+from detectors.chain import PartitionProcessor, brand_alert, partition_for
+from detectors.events import Rejected, decode_event
+from detectors.understanding import TextAnalyzer, load_analyzer
+from streams.batching import BatchingApp, BatchRoute
+from streams.metrics import Metrics, Snapshot
+from streams.settings import Settings
+
+log = logging.getLogger("virality")
+
+MAX_BRAND_LABELS = 200
+JSON_OPTS = orjson.OPT_NON_STR_KEYS
+
+
+class TableCache(dict):
+    """The live cascades of one partition, loaded from the table on first use."""
+
+    def __init__(self, table: Any):
+        super().__init__()
+        self.table = table
+
+    def get(self, root_id: str, default: Any = None) -> CascadeState | None:
+        c = dict.get(self, root_id)
+        if c is None:
+            raw = self.table.get(root_id.encode())
+            if raw is None:
+                return default
+            c = CascadeState.from_state(orjson.loads(raw))
+            dict.__setitem__(self, root_id, c)
+        return c
+
+
+class CascadeWorker:
+    """What the cascades agent does with a batch; holds one processor per assigned partition."""
+
+    def __init__(self, app: faust.App, settings: Settings, analyzer: TextAnalyzer, metrics: Metrics,
+                 table: Any, topics: dict[str, Any]):
+        self.app = app
+        self.settings = settings
+        self.analyzer = analyzer
+        self.metrics = metrics
+        self.table = table
+        self.topics = topics
+        self.config = settings.chain_config()
+        self.processors: dict[int, PartitionProcessor] = {}
+        self.dirty: dict[str, TableCache] = {}
+        self.pending: list[Any] = []
+        self.reported_wm: dict[int, tuple[int | None, bool]] = {}
+        self.last_flush = time.monotonic()
+        self.last_event_s: float | None = None
+        self.brand_labels: set[str] = set(settings.brands)
+        self.forwarded = 0
+        self.flushes = 0
+
+    def processor(self, partition: int) -> PartitionProcessor:
+        proc = self.processors.get(partition)
+        if proc is None:
+            cache = TableCache(self.table)
+            proc = PartitionProcessor(self.config, self.analyzer, cache, self._marker(cache))
+            self.processors[partition] = proc
+        return proc
+
+    def _marker(self, cache: TableCache) -> Callable[[str], None]:
+        dirty = self.dirty
+
+        def mark(root_id: str) -> None:
+            dirty[root_id] = cache
+        return mark
+
+    def brand_label(self, brand: str | None) -> str:
+        if not brand:
+            return "none"
+        if brand in self.brand_labels:
+            return brand
+        if len(self.brand_labels) < MAX_BRAND_LABELS:
+            self.brand_labels.add(brand)
+            return brand
+        return "other"
+
+    # -- the batch ------------------------------------------------------------------------------
+
+    def process_batch(self, messages: list[Any]) -> None:
+        s = self.settings
+        posts_topic = s.posts_topic
+        partitions = s.partitions
+        alerts_topic = self.topics["alerts"]
+        consumed: Tally = Tally()
+        rejected: Tally = Tally()
+        lags: list[float] = []
+        now = time.time()
+        for m in messages:
+            try:
+                event = decode_event(m.value if m.value is not None else b"")
+            except Rejected as r:
+                self.dead_letter(m, r)
+                rejected[r.reason] += 1
+                continue
+            if m.topic == posts_topic and (m.key != event.root_id.encode()
+                                           or partition_for(event.root_id, partitions) != m.partition):
+                # not keyed by its cascade: send it to the partition that owns the cascade
+                self.topics["by_root"].send_soon(key=event.root_id.encode(), value=m.value)
+                self.forwarded += 1
+                continue
+            source = "p" if m.topic == posts_topic else "r"
+            arrival_ms = int(m.timestamp * 1000) if m.timestamp else None
+            proc = self.processor(m.partition)
+            try:
+                alerts = proc.process(event, source, m.offset, arrival_ms)
+            except Rejected as r:
+                self.dead_letter(m, r)
+                rejected[r.reason] += 1
+                continue
+            consumed[(event.kind, event.lang or "und")] += 1
+            lags.append(now - event.t_ms / 1000.0)
+            for alert in alerts:
+                self.send_alert(alert, arrival_ms)
+        self.pending.extend(messages)
+        for (kind, lang), n in consumed.items():
+            self.metrics.consumed.labels(kind, lang if len(lang) <= 3 else "und").inc(n)
+        for reason, n in rejected.items():
+            self.metrics.rejected.labels(reason).inc(n)
+        hist = self.metrics.processing_lag
+        for lag in lags:
+            hist.observe(lag)
+        if consumed:
+            self.last_event_s = now
+        del alerts_topic
+
+    def send_alert(self, alert: dict[str, Any], arrival_ms: int | None) -> None:
+        key = (alert["root_id"] or alert["brand"] or "").encode()
+        self.topics["alerts"].send_soon(key=key, value=orjson.dumps(alert))
+        self.metrics.alerts.labels(alert["type"], alert["state"], alert["severity"]).inc()
+        if arrival_ms is not None:
+            self.metrics.detection_latency.observe(max(0.0, time.time() - arrival_ms / 1000.0))
+        log.info("alert %s %s %s: %s", alert["state"], alert["type"], alert["alert_id"], alert["reason"])
+
+    def dead_letter(self, m: Any, r: Rejected) -> None:
+        value = m.value or b""
+        try:
+            text, encoding = value.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            text, encoding = base64.b64encode(value).decode(), "base64"
+        record = {"reason": r.reason, "detail": r.detail, "topic": m.topic, "partition": m.partition,
+                  "offset": m.offset, "timestamp_ms": int(m.timestamp * 1000) if m.timestamp else None,
+                  "key": m.key.decode("utf-8", "replace") if m.key else None,
+                  "value": text, "value_encoding": encoding, "rejected_at_ms": int(time.time() * 1000)}
+        self.topics["deadletter"].send_soon(key=m.key, value=orjson.dumps(record))
+
+    # -- flushing -------------------------------------------------------------------------------
+
+    def due(self) -> bool:
+        return time.monotonic() - self.last_flush >= self.settings.flush_interval_s
+
+    def flush(self) -> None:
+        """Write changed state, report brand partials, then ack what was processed."""
+        reports = []
+        for partition in sorted(self.assigned() | set(self.processors)):
+            proc = self.processors.get(partition)
+            partials, wm = proc.brands.drain() if proc is not None else ({}, None)
+            up = self.caught_up(partition)
+            if partials or (wm, up) != self.reported_wm.get(partition):
+                self.reported_wm[partition] = (wm, up)
+                reports.append({"source": str(partition), "partials": partials, "watermark": wm, "caught_up": up})
+        if reports:
+            # one message for all partitions of this flush: the aggregator merges them as one step
+            self.topics["brand"].send_soon(key=b"brands", value=orjson.dumps({"reports": reports}, option=JSON_OPTS))
+        table = self.table
+        for root_id, cache in self.dirty.items():
+            c = dict.get(cache, root_id)
+            if c is not None:
+                table[root_id.encode()] = orjson.dumps(c.to_state())
+        self.dirty.clear()
+        if self.flushes % 60 == 0:
+            self.expire()
+        consumer = self.app.consumer
+        for m in self.pending:
+            consumer.ack(m)
+        self.pending.clear()
+        self.last_flush = time.monotonic()
+        self.flushes += 1
+        self.publish_metrics()
+
+    def assigned(self) -> set[int]:
+        try:
+            return {tp.partition for tp in self.app.consumer.assignment()
+                    if tp.topic == self.settings.posts_topic}
+        except Exception:  # not started or rebalancing
+            return set()
+
+    def caught_up(self, partition: int) -> bool:
+        """Nothing left to read for this partition right now (both input topics, and no queued batch)."""
+        if self.route is not None and not self.route.queue.empty():
+            return False
+        consumer = self.app.consumer
+        try:
+            for tp in consumer.assignment():
+                if tp.partition == partition and tp.topic in (self.settings.posts_topic,
+                                                              self.settings.repartition_topic):
+                    high = consumer.highwater(tp)
+                    read = consumer._read_offset.get(tp)
+                    if high is None or (high > 0 and (read is None or read + 1 < high)):
+                        return False
+        except Exception:
+            return False
+        return True
+
+    route: BatchRoute | None = None
+
+    def expire(self) -> None:
+        for proc in self.processors.values():
+            if proc.watermark_ms is None:
+                continue
+            for root_id in proc.expired(proc.watermark_ms):
+                dict.pop(proc.store, root_id, None)
+                self.dirty.pop(root_id, None)
+                del self.table[root_id.encode()]
+
+    def revoke(self, partitions: set[int]) -> None:
+        """Partitions moved away: write what we have, then forget them."""
+        self.flush()
+        for p in partitions:
+            self.processors.pop(p, None)
+            self.reported_wm.pop(p, None)
+
+    def publish_metrics(self) -> None:
+        now_ms = max((p.watermark_ms or 0) for p in self.processors.values()) if self.processors else 0
+        active = sum(len(p.store) for p in self.processors.values())
+        tops = []
+        alerts = []
+        open_alerts: Tally = Tally()
+        for proc in self.processors.values():
+            wm = proc.watermark_ms or now_ms
+            for c in proc.top(10, wm):
+                tops.append((self.brand_label(c.brands[0] if c.brands else None), c.velocity_or_zero(wm),
+                             float(c.shares), _num(c.forecast.predict(max(0.0, (wm - c.root_ms) / 1000)).final)))
+            for root_id in proc.active_alerts:
+                c = dict.get(proc.store, root_id)
+                if c is None or not c.alert.active:
+                    continue
+                typ = f"viral_{c.cascade_kind}" if c.cascade_kind != "other" else "viral_complaint"
+                sev = ("critical" if c.alert.state == "escalated" else "warning") if typ == "viral_complaint" else "info"
+                open_alerts[(typ, sev)] += 1
+                fc = c.forecast.predict(max(0.0, (wm - c.root_ms) / 1000))
+                alerts.append((f"{typ}:{root_id}:{c.alert.seq}", typ,
+                               self.brand_label(c.brands[0] if c.brands else None),
+                               c.velocity_or_zero(wm), float(c.shares), _num(fc.final), _num(fc.low), _num(fc.high)))
+        tops.sort(key=lambda t: -t[1])
+        lag = {}
+        consumer = self.app.consumer
+        try:
+            for tp in consumer.assignment():
+                if tp.topic in (self.settings.posts_topic, self.settings.repartition_topic):
+                    high = consumer.highwater(tp)
+                    read = consumer._read_offset.get(tp)
+                    if high is not None:
+                        lag[(tp.topic, tp.partition)] = max(0, high - ((read + 1) if read is not None else 0))
+        except Exception:  # the consumer is not started yet or is rebalancing
+            pass
+        brand_view = self.brand_view() if self.brand_view else {}
+        prev = self.metrics.state._snapshot
+        self.metrics.state.publish(Snapshot(
+            active_cascades=active, top=tops[:10], alerts=alerts, brands=brand_view or prev.brands,
+            open_alerts={**{k: v for k, v in prev.open_alerts.items() if not k[0].startswith("viral_")},
+                         **open_alerts},
+            lag=lag, last_event_s=self.last_event_s))
+
+    brand_view: Callable[[], dict[str, tuple[float, float]]] | None = None
+
+
+def _num(x: float) -> float:
+    return x if x == x and abs(x) != float("inf") else 0.0
+
+
+class BrandWorker:
+    """What the brands agent does with one partition report."""
+
+    def __init__(self, settings: Settings, table: Any, send_alert: Callable[[dict, int | None], None],
+                 metrics: Metrics):
+        self.settings = settings
+        self.table = table
+        self.send_alert = send_alert
+        self.metrics = metrics
+        self.agg: BrandAggregator | None = None
+
+    def aggregator(self) -> BrandAggregator:
+        if self.agg is None:
+            raw = self.table.get(b"brands")
+            rules = self.settings.chain_config().brand_rules
+            sources = [str(p) for p in range(self.settings.partitions)]
+            self.agg = BrandAggregator.from_state(orjson.loads(raw), rules) if raw else BrandAggregator(rules, sources)
+        return self.agg
+
+    def process(self, value: bytes, offset: int) -> None:
+        agg = self.aggregator()
+        if offset <= agg.offsets.get("b", -1):
+            return
+        report = orjson.loads(value)
+        alerts = agg.merge_many((r["source"], r["partials"], r["watermark"], r["caught_up"])
+                                for r in report["reports"])
+        agg.offsets["b"] = offset
+        for a in alerts:
+            self.send_alert(brand_alert(a), None)
+        self.table[b"brands"] = orjson.dumps(agg.to_state(), option=JSON_OPTS)
+        state = self.metrics.state
+        view = self.view()
+        open_brand = {(k.split(":")[0], "warning"): 0 for k in agg.alerts}
+        for k, life in agg.alerts.items():
+            if life.active:
+                key = (k.split(":")[0], "critical" if life.state == "escalated" else "warning")
+                open_brand[key] = open_brand.get(key, 0) + 1
+        prev = state._snapshot
+        merged = {k: v for k, v in prev.open_alerts.items() if k[0].startswith("viral_")}
+        merged.update(open_brand)
+        state.publish(Snapshot(prev.active_cascades, prev.top, prev.alerts, view, merged, prev.lag, prev.last_event_s))
+
+    def view(self) -> dict[str, tuple[float, float]]:
+        if self.agg is None:
+            return {}
+        out = {}
+        for brand in list(self.agg.closed)[:MAX_BRAND_LABELS]:
+            cur = self.agg.current(brand)
+            if cur is not None:
+                out[brand] = (cur[0], cur[1])
+        return out
+
+
+def create_app(settings: Settings, registry: CollectorRegistry | None = None,
+               analyzer: TextAnalyzer | None = None) -> faust.App:
+    """Build the Faust app for ``settings`` (pass a fresh ``registry`` in tests)."""
+    s = settings
+    app = ViralityApp(
+        s.app_id,
+        broker=s.broker,
+        store=s.store,
+        datadir=s.data_dir,
+        key_serializer="raw",
+        value_serializer="raw",
+        web_enabled=False,
+        topic_partitions=s.partitions,
+        topic_replication_factor=s.replication,
+        topic_allow_declare=True,
+        consumer_auto_offset_reset="earliest",
+        broker_commit_interval=s.commit_interval_s,
+        broker_session_timeout=s.session_timeout_s,
+        broker_heartbeat_interval=s.heartbeat_s,
+        broker_rebalance_timeout=s.rebalance_timeout_s,
+        broker_max_poll_records=s.batch_max,
+        stream_wait_empty=False,   # SIGTERM must not hang waiting for streams we do not use
+        producer_linger=0.005,
+        table_cleanup_interval=3600.0,
+        logging_config=None,
+    )
+    app.settings = s
+    registry = registry if registry is not None else CollectorRegistry()
+    metrics = Metrics(registry, faust_version=faust.__version__)
+    app.metrics = metrics
+    analyzer = analyzer if analyzer is not None else load_analyzer(s.analyzer, dict(s.brands))
+
+    def raw_topic(name: str, partitions: int) -> Any:
+        return app.topic(name, partitions=partitions, key_serializer="raw", value_serializer="raw",
+                         internal=False)
+
+    topics = {
+        "posts": raw_topic(s.posts_topic, s.partitions),
+        "by_root": raw_topic(s.repartition_topic, s.partitions),
+        "alerts": raw_topic(s.alerts_topic, s.partitions),
+        "deadletter": raw_topic(s.deadletter_topic, s.partitions),
+        "brand": raw_topic(s.brand_topic, 1),
+    }
+    cascades_table = app.Table("cascades", partitions=s.partitions, key_type=bytes,
+                               value_type=bytes, use_partitioner=True)
+    brand_table = app.Table("brand-state", partitions=1, key_type=bytes, value_type=bytes,
+                            use_partitioner=True)
+
+    worker = CascadeWorker(app, s, analyzer, metrics, cascades_table, topics)
+    brands = BrandWorker(s, brand_table, worker.send_alert, metrics)
+    worker.brand_view = brands.view
+    app.cascade_worker = worker
+    app.brand_worker = brands
+    route: BatchRoute = app.batch_route(s.posts_topic, s.repartition_topic)
+    worker.route = route
+
+    @app.agent(app.topic(s.posts_topic, s.repartition_topic, key_serializer="raw", value_serializer="raw"),
+               name="cascades")
+    async def cascades(stream: faust.StreamT) -> None:
+        """Batches of posts/shares/quotes/replies in; alerts, dead letters and brand partials out."""
+        while True:
+            batch = await route.get(s.flush_interval_s)
+            if batch:
+                worker.process_batch(batch)
+            if worker.due() or (batch is None and worker.pending):
+                worker.flush()
+
+    @app.agent(topics["brand"], name="brands")
+    async def brand_reports(stream: faust.StreamT) -> None:
+        """Per-partition brand partials in; brand alerts out."""
+        async for event in stream.events():
+            brands.process(event.value, event.message.offset)
+
+    @app.on_partitions_revoked.connect
+    async def on_revoked(app_: Any, revoked: set, **kwargs: Any) -> None:
+        dropped = route.clear()
+        mine = {tp.partition for tp in revoked if tp.topic in (s.posts_topic, s.repartition_topic)}
+        worker.revoke(mine)
+        if dropped:
+            log.info("rebalance: %d queued messages will be read again by the new owner", dropped)
+
+    @app.timer(5.0)
+    async def refresh_metrics() -> None:
+        worker.publish_metrics()
+
+    return app
+
+
+class ViralityApp(BatchingApp):
+    """Flushes the cascades worker before Faust stops its consumer and commits."""
+
+    async def on_stop(self) -> None:
+        worker = getattr(self, "cascade_worker", None)
+        if worker is not None:
+            try:
+                worker.flush()
+                await self.producer.flush()
+            except Exception:  # never block shutdown on this
+                log.exception("final flush failed; unflushed events will be read again")
+        await super().on_stop()

@@ -1,0 +1,122 @@
+"""Batch delivery: hand whole fetched batches to an agent instead of one message at a time.
+
+Why: measured on a 2-core machine against the loopback broker, a Faust agent iterating its stream
+reads about 4,000-5,000 small messages/s, and ``stream.take_events`` about the same. The profile
+shows that the time is not in the agent: Faust's consumer awaits ``wait_first`` (two new tasks) for
+every message, then the conductor and the stream await queues per message. aiokafka itself hands
+over a few thousand records per fetch.
+
+How: :class:`BatchingConsumer` keeps Faust's consumer (group membership, assignment, offsets,
+commits, flow control, recovery) and changes only the drain loop: messages of topics registered in
+``app.batch_routes`` are collected per fetch and delivered to their :class:`BatchRoute` with one
+await per batch; messages of every other topic (changelogs, the low-volume brand topic) still go
+through Faust's conductor unchanged. The agent acks each message with ``consumer.ack(message)``
+after its effects were written, so Faust commits only offsets whose state is in the changelog.
+"""
+from __future__ import annotations
+
+import asyncio
+from typing import Any, AsyncIterator, Sequence, cast
+
+import faust
+from faust.transport.consumer import CONSUMER_FETCHING
+from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types import Message
+from mode import Service
+
+
+class BatchRoute:
+    """A bounded queue of message batches for one agent (backpressure: at most ``depth`` batches)."""
+
+    def __init__(self, depth: int = 4):
+        self.queue: asyncio.Queue[list[Message]] = asyncio.Queue(maxsize=depth)
+
+    async def deliver(self, messages: list[Message]) -> None:
+        await self.queue.put(messages)
+
+    async def get(self, timeout: float) -> list[Message] | None:
+        """The next batch, or None after ``timeout`` seconds without one."""
+        try:
+            return await asyncio.wait_for(self.queue.get(), timeout)
+        except asyncio.TimeoutError:
+            return None
+
+    def clear(self) -> int:
+        """Drop queued batches (their messages are not acked, so they will be read again)."""
+        dropped = 0
+        while True:
+            try:
+                dropped += len(self.queue.get_nowait())
+            except asyncio.QueueEmpty:
+                return dropped
+
+
+class BatchingConsumer(faust_aiokafka.Consumer):
+    """Faust's aiokafka consumer with a batch-delivering drain loop (see the module docstring)."""
+
+    async def _drain_messages(self, fetcher: Any) -> None:  # pragma: no cover - runs in the worker
+        app = self.app
+        callback = self.callback
+        routes: dict[str, BatchRoute] = getattr(app, "batch_routes", {})
+        consumer_stopped = cast(Service, self)._stopped.is_set
+        fetcher_stopped = cast(Service, fetcher)._stopped.is_set
+        read_offset = self._read_offset
+        acks_enabled_for = app.topics.acks_enabled_for
+        suspend_wait = self.suspend_flow.wait
+        try:
+            while not (consumer_stopped() or fetcher_stopped()):
+                self.diag.set_flag(CONSUMER_FETCHING)
+                await self.sleep(0)
+                if self.should_stop:
+                    break
+                batches: dict[BatchRoute, list[Message]] = {}
+                async for tp, message in self.getmany(timeout=1.0):
+                    offset = message.offset
+                    r_offset = read_offset.get(tp)
+                    if r_offset is not None and offset < r_offset:
+                        continue  # fetched again after a seek; already delivered
+                    if r_offset and offset - r_offset > 1 and acks_enabled_for(message.topic):
+                        await self._add_gap(tp, r_offset + 1, offset)
+                    route = routes.get(message.topic)
+                    if route is None:
+                        await self.wait_first(callback(message), suspend_wait())
+                    else:
+                        batch = batches.get(route)
+                        if batch is None:
+                            batch = batches[route] = []
+                        batch.append(message)
+                    read_offset[tp] = offset
+                for route, batch in batches.items():
+                    await self.wait_first(route.deliver(batch), suspend_wait())
+                if self._commit_every is not None and self._n_acked >= self._commit_every:
+                    self._n_acked = 0
+                    await self.commit()
+        finally:
+            self.diag.unset_flag(CONSUMER_FETCHING)
+
+
+class BatchingTransport(faust_aiokafka.Transport):
+    Consumer = BatchingConsumer
+
+
+class BatchingApp(faust.App):
+    """A Faust app whose consumer delivers batches to the routes in :attr:`batch_routes`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.batch_routes: dict[str, BatchRoute] = {}
+
+    def _new_transport(self) -> Any:
+        return BatchingTransport(self.conf.broker_consumer, self)
+
+    def batch_route(self, *topics: str, depth: int = 4) -> BatchRoute:
+        route = BatchRoute(depth)
+        for name in topics:
+            self.batch_routes[name] = route
+        return route
+
+
+async def iterate_batches(route: BatchRoute, idle: float) -> AsyncIterator[Sequence[Message] | None]:
+    """Yield batches as they come, and None every ``idle`` seconds without one."""
+    while True:
+        yield await route.get(idle)

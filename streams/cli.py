@@ -1,0 +1,444 @@
+"""``virality``: the command line.
+
+=========  ===========================================================================================
+worker     the Faust worker (creates its topics, serves /metrics)
+replay     produce a JSONL file of events into Kafka in event-time order, at X times real speed
+detect     the same detector chain offline, no Kafka: JSONL events in, JSONL alerts out
+tail       print alerts from the alert topic as they arrive
+demo       broker + worker + a replay of the bundled scenario, alerts on screen, then stop everything
+classify   language, sentiment and complaint kind of texts (JSONL in, JSONL out)
+forecast   final-size forecasts of cascades at given observation times (JSONL in, JSONL out)
+topics     create the topics (the worker does this too)
+=========  ===========================================================================================
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import heapq
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterable, Iterator, TextIO
+
+import orjson
+
+from detectors.events import Event, Rejected, decode_event
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# -- input ------------------------------------------------------------------------------------------
+
+def read_jsonl(path: str) -> Iterator[tuple[int, bytes]]:
+    """(line number, raw line) of a JSONL file, or of stdin for ``-``; blank lines skipped."""
+    stream = sys.stdin.buffer if path == "-" else open(path, "rb")
+    try:
+        for n, line in enumerate(stream, 1):
+            line = line.strip()
+            if line:
+                yield n, line
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+
+
+def event_time_order(path: str, on_reject) -> list[tuple[int, int, bytes, Event]]:
+    """Every valid event of the file as (t_ms, line, raw, event), sorted by event time (stable)."""
+    rows = []
+    for n, raw in read_jsonl(path):
+        try:
+            e = decode_event(raw)
+        except Rejected as r:
+            on_reject(n, raw, r)
+            continue
+        rows.append((e.t_ms, n, raw, e))
+    rows.sort(key=lambda r: (r[0], r[1]))
+    return rows
+
+
+class Progress:
+    """A one-line progress display on stderr (only when stderr is a terminal or forced)."""
+
+    def __init__(self, total: int, label: str, enabled: bool | None = None):
+        self.total = max(total, 1)
+        self.label = label
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self.start = time.monotonic()
+        self.last = 0.0
+
+    def update(self, done: int, extra: str = "") -> None:
+        now = time.monotonic()
+        if not self.enabled or (now - self.last < 0.2 and done < self.total):
+            return
+        self.last = now
+        rate = done / max(now - self.start, 1e-9)
+        width = 30
+        filled = int(width * done / self.total)
+        sys.stderr.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done:,}/{self.total:,} "
+                         f"{rate:,.0f}/s {extra}   ")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")
+
+
+# -- commands -----------------------------------------------------------------------------------------
+
+def cmd_detect(args: argparse.Namespace) -> int:
+    from detectors.chain import OfflineDetector
+    from detectors.understanding import load_analyzer
+    from streams.settings import Settings
+
+    settings = Settings.from_env()
+    rejects: list[tuple[int, str, str]] = []
+
+    def on_reject(n: int, raw: bytes, r: Rejected) -> None:
+        rejects.append((n, r.reason, r.detail))
+
+    rows = event_time_order(args.input, on_reject)
+    partitions = args.partitions or settings.partitions
+    detector = OfflineDetector(settings.chain_config(), load_analyzer(settings.analyzer, dict(settings.brands)),
+                               partitions=partitions)
+    out: TextIO = sys.stdout if args.output == "-" else open(args.output, "w")
+    progress = Progress(len(rows), "detect", enabled=args.progress)
+    n_alerts = 0
+    started = time.monotonic()
+    try:
+        for i, (_, n, _, event) in enumerate(rows, 1):
+            try:
+                alerts = detector.process(event)
+            except Rejected as r:
+                rejects.append((n, r.reason, r.detail))
+                continue
+            for a in alerts:
+                out.write(orjson.dumps(a).decode() + "\n")
+                n_alerts += 1
+            if i % 2000 == 0:
+                progress.update(i, f"{n_alerts} alerts")
+        progress.update(len(rows), f"{n_alerts} alerts")
+    finally:
+        progress.close()
+        if out is not sys.stdout:
+            out.close()
+    elapsed = time.monotonic() - started
+    if args.rejects:
+        with open(args.rejects, "w") as f:
+            for n, reason, detail in rejects:
+                f.write(orjson.dumps({"line": n, "reason": reason, "detail": detail}).decode() + "\n")
+    by_reason: dict[str, int] = {}
+    for _, reason, _ in rejects:
+        by_reason[reason] = by_reason.get(reason, 0) + 1
+    print(f"detect: {len(rows):,} events in {elapsed:.2f}s ({len(rows) / max(elapsed, 1e-9):,.0f}/s), "
+          f"{n_alerts} alerts, {len(rejects)} rejected {by_reason or ''}", file=sys.stderr)
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    return asyncio.run(_replay(args))
+
+
+async def _replay(args: argparse.Namespace) -> int:
+    from aiokafka import AIOKafkaProducer
+
+    from streams.settings import Settings
+    from streams.topics import ensure_topics
+
+    settings = Settings.from_env()
+    topic = args.topic or settings.posts_topic
+    bad: list[tuple[int, bytes]] = []
+    rows = event_time_order(args.file, lambda n, raw, r: bad.append((n, raw)))
+    if args.include_invalid and bad:
+        # invalid lines go in too (at the front), so the worker's dead-letter path sees them
+        rows = [(0, n, raw, None) for n, raw in bad] + rows
+    elif bad:
+        print(f"replay: {len(bad)} lines are not valid events and are skipped "
+              f"(--include-invalid sends them for the worker to dead-letter)", file=sys.stderr)
+    await ensure_topics(settings)
+    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=5,
+                                max_batch_size=512 * 1024, acks="all", enable_idempotence=True)
+    await producer.start()
+    progress = Progress(len(rows), "replay", enabled=args.progress)
+    speed = args.speed
+    first_t = next((r[0] for r in rows if r[3] is not None), 0)
+    wall0 = time.monotonic()
+    sent = 0
+    try:
+        for t_ms, _, raw, event in rows:
+            if speed and event is not None:
+                due = wall0 + (t_ms - first_t) / 1000.0 / speed
+                delay = due - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            key = event.root_id.encode() if event is not None else None
+            await producer.send(topic, raw, key=key)
+            sent += 1
+            progress.update(sent)
+        await producer.flush()
+    finally:
+        progress.update(sent)
+        progress.close()
+        await producer.stop()
+    elapsed = time.monotonic() - wall0
+    print(f"replay: {sent:,} events to {topic!r} in {elapsed:.2f}s ({sent / max(elapsed, 1e-9):,.0f}/s)",
+          file=sys.stderr)
+    return 0
+
+
+def format_alert(a: dict[str, Any]) -> str:
+    """One alert as a line a person reads on a terminal."""
+    icon = {"critical": "!!", "warning": "! ", "info": "  "}.get(a.get("severity"), "  ")
+    subject = a.get("root_id") or a.get("brand") or "?"
+    brand = f" [{a['brand']}]" if a.get("brand") and a.get("root_id") else ""
+    text = a.get("root_text")
+    text = f'\n      "{text[:100]}{"..." if len(text) > 100 else ""}"' if text else ""
+    return (f"{icon} {a.get('detected_at', '')}  {a.get('state', '').upper():9} {a.get('type', '')} "
+            f"{subject}{brand} ({a.get('lang') or '-'})\n      {a.get('reason', '')}{text}")
+
+
+def cmd_tail(args: argparse.Namespace) -> int:
+    return asyncio.run(_tail(args))
+
+
+async def _tail(args: argparse.Namespace, stop: asyncio.Event | None = None) -> int:
+    from aiokafka import AIOKafkaConsumer
+
+    from streams.settings import Settings
+
+    settings = Settings.from_env()
+    topic = args.topic or settings.alerts_topic
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=settings.bootstrap_servers,
+                                auto_offset_reset="earliest" if args.from_beginning else "latest",
+                                enable_auto_commit=False, group_id=None, isolation_level="read_committed")
+    await consumer.start()
+    seen = 0
+    try:
+        while stop is None or not stop.is_set():
+            batch = await consumer.getmany(timeout_ms=500)
+            for records in batch.values():
+                for rec in records:
+                    try:
+                        alert = orjson.loads(rec.value)
+                    except orjson.JSONDecodeError:
+                        print(f"(not JSON at offset {rec.offset})", flush=True)
+                        continue
+                    print(orjson.dumps(alert).decode() if args.json else format_alert(alert), flush=True)
+                    seen += 1
+                    if args.max and seen >= args.max:
+                        return 0
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        pass
+    finally:
+        await consumer.stop()
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    import logging
+
+    from faust.worker import Worker
+    from prometheus_client import CollectorRegistry, start_http_server
+
+    from streams.app import create_app
+    from streams.settings import Settings
+    from streams.topics import ensure_topics
+
+    settings = Settings.from_env()
+    asyncio.run(ensure_topics(settings))
+    os.makedirs(settings.data_dir, exist_ok=True)
+    registry = CollectorRegistry()
+    app = create_app(settings, registry=registry)
+    if settings.metrics_port:
+        start_http_server(settings.metrics_port, addr=settings.metrics_host, registry=registry)
+    worker = BoundedWorker(app, loglevel=settings.log_level.upper(), quiet=True,
+                           redirect_stdouts=False, shutdown_timeout=settings.shutdown_timeout_s)
+    logging.getLogger("virality").setLevel(settings.log_level.upper())
+    print(f"worker: consuming {settings.posts_topic!r} from {settings.bootstrap_servers}, "
+          f"metrics on :{settings.metrics_port}", file=sys.stderr, flush=True)
+    worker.execute_from_commandline()
+    return 0
+
+
+def _bounded_worker_class():
+    from faust.worker import Worker
+
+    class _BoundedWorker(Worker):
+        """A Faust worker whose stop on SIGTERM/SIGINT is bounded: past the timeout it exits."""
+
+        def __init__(self, *args: Any, shutdown_timeout: float = 20.0, **kwargs: Any):
+            super().__init__(*args, **kwargs)
+            self._shutdown_timeout = shutdown_timeout
+
+        def _arm(self) -> None:
+            def expire() -> None:
+                time.sleep(self._shutdown_timeout)
+                sys.stderr.write(f"worker: shutdown took more than {self._shutdown_timeout}s; exiting\n")
+                os._exit(3)
+            threading.Thread(target=expire, daemon=True).start()
+
+        def _on_sigterm(self) -> None:
+            self._arm()
+            super()._on_sigterm()
+
+        def _on_sigint(self) -> None:
+            self._arm()
+            super()._on_sigint()
+
+    return _BoundedWorker
+
+
+def BoundedWorker(*args: Any, **kwargs: Any):
+    return _bounded_worker_class()(*args, **kwargs)
+
+
+def cmd_topics(args: argparse.Namespace) -> int:
+    from streams.settings import Settings
+    from streams.topics import ensure_topics
+
+    found = asyncio.run(ensure_topics(Settings.from_env()))
+    for name, n in sorted(found.items()):
+        print(f"{name}: {n} partitions")
+    return 0
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    from detectors.understanding import load_analyzer
+    from streams.settings import Settings
+
+    settings = Settings.from_env()
+    analyzer = load_analyzer(settings.analyzer, dict(settings.brands))
+    out = sys.stdout
+    bad = 0
+    for n, raw in read_jsonl(args.input):
+        try:
+            obj = orjson.loads(raw)
+            if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
+                raise ValueError("needs a string 'text'")
+        except (ValueError, orjson.JSONDecodeError) as exc:
+            print(f"classify: line {n}: {exc}", file=sys.stderr)
+            bad += 1
+            continue
+        a = analyzer.analyze(obj["text"], lang_hint=obj.get("lang"))
+        out.write(orjson.dumps({"id": obj.get("id"), "lang": a.lang, "sentiment": round(a.sentiment, 4),
+                                "label": a.label, "complaint": round(a.complaint, 4), "kind": a.kind,
+                                "brands": list(a.brands)}).decode() + "\n")
+    return 1 if bad and args.strict else 0
+
+
+def cmd_forecast(args: argparse.Namespace) -> int:
+    from detectors.forecast import CascadeForecast
+
+    at = sorted({float(x) for x in args.at.split(",") if x.strip()})
+    cascades: dict[str, list[tuple[int, int | None, bool]]] = {}
+    for _, raw in read_jsonl(args.input):
+        try:
+            e = decode_event(raw)
+        except Rejected as r:
+            print(f"forecast: skipped an event: {r}", file=sys.stderr)
+            continue
+        cascades.setdefault(e.root_id, []).append((e.t_ms, e.followers, e.is_root))
+    for root_id, events in cascades.items():
+        events.sort(key=lambda x: (not x[2], x[0]))
+        roots = [e for e in events if e[2]]
+        t0 = roots[0][0] if roots else min(e[0] for e in events)
+        ordered = sorted(events, key=lambda x: x[0])
+        f = CascadeForecast()
+        if not roots:
+            f.learn_one(0.0, None)
+        i = 0
+        for t in at:
+            while i < len(ordered) and (ordered[i][0] - t0) / 1000.0 <= t:
+                f.learn_one(max(0.0, (ordered[i][0] - t0) / 1000.0), ordered[i][1])
+                i += 1
+            fc = f.predict(t)
+            shares_seen = sum(1 for e in ordered[:i] if not e[2])
+            sys.stdout.write(orjson.dumps({"root_id": root_id, "at": t, "shares_seen": shares_seen,
+                                           "forecast": _finite(fc.final), "low": _finite(fc.low),
+                                           "high": _finite(fc.high)}).decode() + "\n")
+    return 0
+
+
+def _finite(x: float) -> float | None:
+    return round(x, 1) if x == x and abs(x) != float("inf") else None
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from streams.demo import run_demo
+    return run_demo(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="virality", description="Streaming virality detector for customer complaints.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    w = sub.add_parser("worker", help="run the Faust worker")
+    w.set_defaults(func=cmd_worker)
+
+    r = sub.add_parser("replay", help="produce a JSONL file of events into Kafka in event-time order")
+    r.add_argument("file")
+    r.add_argument("--speed", type=float, default=0.0, help="times real speed (0: as fast as possible)")
+    r.add_argument("--topic", default=None)
+    r.add_argument("--include-invalid", action="store_true", help="send invalid lines too, for the dead-letter path")
+    r.add_argument("--progress", action="store_true", default=None)
+    r.set_defaults(func=cmd_replay)
+
+    d = sub.add_parser("detect", help="run the detector chain offline over a JSONL file")
+    d.add_argument("--input", required=True)
+    d.add_argument("--output", default="-")
+    d.add_argument("--rejects", default=None, help="write rejected lines with reasons to this JSONL file")
+    d.add_argument("--partitions", type=int, default=None, help="as in the stream (default VIRALITY_PARTITIONS)")
+    d.add_argument("--progress", action="store_true", default=None)
+    d.set_defaults(func=cmd_detect)
+
+    t = sub.add_parser("tail", help="print alerts as they arrive")
+    t.add_argument("--topic", default=None)
+    t.add_argument("--from-beginning", action="store_true")
+    t.add_argument("--json", action="store_true")
+    t.add_argument("--max", type=int, default=0)
+    t.set_defaults(func=cmd_tail)
+
+    m = sub.add_parser("demo", help="start broker and worker, replay the bundled scenario, show alerts")
+    m.add_argument("--speed", type=float, default=600.0, help="times real speed of the scenario")
+    m.add_argument("--keep-broker", action="store_true", help="leave the broker running afterwards")
+    m.set_defaults(func=cmd_demo)
+
+    c = sub.add_parser("classify", help="language, sentiment and complaint kind of texts")
+    c.add_argument("--input", required=True)
+    c.add_argument("--strict", action="store_true", help="exit 1 if any line was invalid")
+    c.set_defaults(func=cmd_classify)
+
+    f = sub.add_parser("forecast", help="final-size forecasts at observation times")
+    f.add_argument("--input", required=True)
+    f.add_argument("--at", default="300,600,3600", help="seconds after the root post, comma-separated")
+    f.set_defaults(func=cmd_forecast)
+
+    tp = sub.add_parser("topics", help="create the topics")
+    tp.set_defaults(func=cmd_topics)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # a clear message instead of a traceback for the expected failures
+        from streams.settings import SettingsError
+        from streams.topics import TopicMismatch
+        try:
+            from aiokafka.errors import KafkaConnectionError
+        except ImportError:  # pragma: no cover
+            KafkaConnectionError = ()  # type: ignore
+        if isinstance(exc, (SettingsError, TopicMismatch, KafkaConnectionError, FileNotFoundError)):
+            print(f"virality {args.command}: {exc}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""Prometheus metrics of the worker: one ``virality_`` prefix, base units, bounded labels.
+
+Labels are brand, language, kind, reason, type, state, severity, topic, partition and rank: never a
+post or user id. The one exception is ``alert_id`` on the ``virality_alert_cascade_*`` gauges, which
+exist only while an alert is open or escalated and are capped at :data:`MAX_ALERT_SERIES`, so that
+the on-call board can follow one alert.
+
+Counters and histograms are updated once per batch. Gauges that describe state (active cascades,
+top cascades, brand windows, open alerts, consumer lag) come from :class:`StateCollector`, which
+reads a snapshot the worker refreshes at every flush: the scrape runs in the HTTP server's thread and
+must not walk dictionaries the event loop is changing.
+"""
+from __future__ import annotations
+
+import platform
+import threading
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+VERSION = "0.1.0"
+TOP_K = 10
+MAX_ALERT_SERIES = 50
+
+LAG_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 21600, 86400)
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+
+
+@dataclass
+class Snapshot:
+    """Values for the scrape, replaced whole by the worker (never mutated after publishing)."""
+    active_cascades: int = 0
+    top: list[tuple[str, float, float, float]] = field(default_factory=list)     # brand, rate, shares, final
+    alerts: list[tuple[str, str, str, float, float, float, float, float]] = field(default_factory=list)
+    brands: dict[str, tuple[float, float]] = field(default_factory=dict)        # brand -> sentiment, complaint share
+    open_alerts: dict[tuple[str, str], int] = field(default_factory=dict)       # (type, severity) -> n
+    lag: dict[tuple[str, int], int] = field(default_factory=dict)               # (topic, partition) -> messages
+    last_event_s: float | None = None
+
+
+class StateCollector(Collector):
+    def __init__(self) -> None:
+        self._snapshot = Snapshot()
+        self._lock = threading.Lock()
+
+    def publish(self, snapshot: Snapshot) -> None:
+        with self._lock:
+            self._snapshot = snapshot
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        with self._lock:
+            s = self._snapshot
+        yield GaugeMetricFamily("virality_active_cascades", "Cascades currently tracked by this worker.",
+                                value=s.active_cascades)
+        rate = GaugeMetricFamily("virality_top_cascade_velocity_per_min",
+                                 "Share velocity (per minute, 5-minute window) of the top cascades by velocity.",
+                                 labels=["rank", "brand"])
+        shares = GaugeMetricFamily("virality_top_cascade_shares", "Shares seen so far of the top cascades.",
+                                   labels=["rank", "brand"])
+        final = GaugeMetricFamily("virality_top_cascade_predicted_final_shares",
+                                  "Forecast final size of the top cascades.", labels=["rank", "brand"])
+        for i, (brand, r, n, f) in enumerate(s.top[:TOP_K], 1):
+            rate.add_metric([str(i), brand], r)
+            shares.add_metric([str(i), brand], n)
+            final.add_metric([str(i), brand], f)
+        yield from (rate, shares, final)
+        names = [("velocity_per_min", "Share velocity per minute"), ("shares", "Shares seen so far"),
+                 ("predicted_final_shares", "Forecast final size"),
+                 ("predicted_low", "Low end of the forecast interval"),
+                 ("predicted_high", "High end of the forecast interval")]
+        fams = [GaugeMetricFamily(f"virality_alert_cascade_{n}", f"{h} of a cascade with an open alert.",
+                                  labels=["alert_id", "type", "brand"]) for n, h in names]
+        for alert_id, typ, brand, *values in s.alerts[:MAX_ALERT_SERIES]:
+            for fam, v in zip(fams, values):
+                fam.add_metric([alert_id, typ, brand], v)
+        yield from fams
+        sent = GaugeMetricFamily("virality_brand_sentiment",
+                                 "Mean sentiment [-1, 1] of the brand's texts over its last closed window.",
+                                 labels=["brand"])
+        compl = GaugeMetricFamily("virality_brand_complaint_share",
+                                  "Share of the brand's events that are complaints, last closed window.",
+                                  labels=["brand"])
+        for brand, (se, co) in sorted(s.brands.items()):
+            sent.add_metric([brand], se)
+            compl.add_metric([brand], co)
+        yield from (sent, compl)
+        opened = GaugeMetricFamily("virality_open_alerts", "Alerts currently open or escalated.",
+                                   labels=["type", "severity"])
+        for (typ, sev), n in sorted(s.open_alerts.items()):
+            opened.add_metric([typ, sev], n)
+        yield opened
+        lag = GaugeMetricFamily("virality_kafka_consumer_lag_messages",
+                                "Messages between the consumer position and the end of the partition.",
+                                labels=["topic", "partition"])
+        for (topic, part), n in sorted(s.lag.items()):
+            lag.add_metric([topic, str(part)], n)
+        yield lag
+        if s.last_event_s is not None:
+            yield GaugeMetricFamily("virality_last_event_timestamp_seconds",
+                                    "Unix time at which the worker last processed an event.",
+                                    value=s.last_event_s)
+
+
+class Metrics:
+    """All of the worker's metrics, registered in ``registry`` (a fresh one per test)."""
+
+    def __init__(self, registry: CollectorRegistry, faust_version: str = "unknown"):
+        self.registry = registry
+        self.consumed = Counter("virality_events_consumed", "Events accepted, by kind and language.",
+                                ["kind", "lang"], registry=registry)
+        self.rejected = Counter("virality_events_rejected", "Events sent to the dead-letter topic, by reason.",
+                                ["reason"], registry=registry)
+        self.processing_lag = Histogram("virality_processing_lag_seconds",
+                                        "Event time to processing time, in seconds.",
+                                        buckets=LAG_BUCKETS, registry=registry)
+        self.detection_latency = Histogram("virality_detection_latency_seconds",
+                                           "Arrival in Kafka of the deciding event to the alert being sent.",
+                                           buckets=LATENCY_BUCKETS, registry=registry)
+        self.brand_events = Counter("virality_brand_events", "Events mentioning a brand, by brand and language.",
+                                    ["brand", "lang"], registry=registry)
+        self.alerts = Counter("virality_alerts", "Alert transitions sent, by type, state and severity.",
+                              ["type", "state", "severity"], registry=registry)
+        self.build = Gauge("virality_build_info", "Build information (always 1).",
+                           ["version", "python", "faust"], registry=registry)
+        self.build.labels(VERSION, platform.python_version(), faust_version).set(1)
+        self.state = StateCollector()
+        registry.register(self.state)

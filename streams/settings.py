@@ -1,0 +1,156 @@
+"""Settings: the one place that reads the environment.
+
+Every setting has a default that runs the system on one machine against ``scripts/kafka``.
+Production sets them through the environment (``docker-compose.yml`` shows a full set).
+
+==================================  ==========================  ==================================================
+variable                            default                     meaning
+==================================  ==========================  ==================================================
+VIRALITY_BROKER                     kafka://127.0.0.1:9092      Kafka bootstrap servers (comma-separated allowed)
+VIRALITY_APP_ID                     virality                    consumer group and prefix of internal topics
+VIRALITY_POSTS_TOPIC                posts                       input events
+VIRALITY_ALERTS_TOPIC               alerts                      alert transitions
+VIRALITY_DEADLETTER_TOPIC           posts.deadletter            rejected input, with the reason
+VIRALITY_REPARTITION_TOPIC          posts.by-root               events re-keyed by root_id
+VIRALITY_BRAND_TOPIC                brand-partials              per-partition brand pre-aggregates
+VIRALITY_PARTITIONS                 4                           partitions of posts, posts.by-root and the tables
+VIRALITY_REPLICATION                1                           replication factor of the topics the app creates
+VIRALITY_METRICS_PORT               9108                        Prometheus /metrics port (0 disables)
+VIRALITY_METRICS_HOST               0.0.0.0                     address the metrics server binds
+VIRALITY_BRANDS                     (empty)                     brands: ``sj=SJ,@SJ_AB;ikea=IKEA,@IKEA``
+VIRALITY_ANALYZER                   (built-in)                  ``package.module:Class`` text analyzer to use
+VIRALITY_VIRAL_FINAL                1000                        forecast final size that opens an alert
+VIRALITY_ESCALATE_FINAL             5000                        size (seen or forecast low) that escalates
+VIRALITY_MIN_SHARES                 20                          no decision before this many shares
+VIRALITY_LATENESS_S                 300                         allowed lateness of an event within its cascade
+VIRALITY_MAX_FUTURE_S               300                         how far after arrival an event time may be
+VIRALITY_COOLDOWN_S                 3600                        no re-open within this after resolution
+VIRALITY_QUIET_S                    1800                        resolve an alert after this long without shares
+VIRALITY_BATCH_MAX                  2000                        most events processed in one batch
+VIRALITY_FLUSH_INTERVAL_S           1.0                         how often state is written to the changelog
+VIRALITY_COMMIT_INTERVAL_S          2.8                         Kafka offset commit interval
+VIRALITY_SESSION_TIMEOUT_S          30                          consumer session timeout (tests use less)
+VIRALITY_HEARTBEAT_S                3                           consumer heartbeat interval
+VIRALITY_REBALANCE_TIMEOUT_S        60                          consumer rebalance timeout
+VIRALITY_SHUTDOWN_TIMEOUT_S         20                          bound on a graceful stop
+VIRALITY_STORE                      memory://                   Faust table store (``rocksdb://`` in production)
+VIRALITY_DATA_DIR                   ./.run/worker               Faust data directory
+VIRALITY_LOG_LEVEL                  info                        worker log level
+==================================  ==========================  ==================================================
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from detectors.brand import BrandRules
+from detectors.chain import ChainConfig
+from detectors.virality import ViralityThresholds
+
+
+class SettingsError(ValueError):
+    """A setting in the environment has a value that cannot be used."""
+
+
+def parse_brands(text: str) -> dict[str, list[str]]:
+    """``"sj=SJ,@SJ_AB;ikea=IKEA"`` -> ``{"sj": ["SJ", "@SJ_AB"], "ikea": ["IKEA"]}``.
+
+    >>> parse_brands("sj=SJ,@SJ_AB; ikea")
+    {'sj': ['SJ', '@SJ_AB'], 'ikea': ['ikea']}
+    """
+    out: dict[str, list[str]] = {}
+    for part in text.split(";"):
+        part = part.strip()
+        if not part:
+            continue
+        name, _, aliases = part.partition("=")
+        name = name.strip().lower()
+        if not name:
+            raise SettingsError(f"VIRALITY_BRANDS: empty brand name in {part!r}")
+        out[name] = [a.strip() for a in aliases.split(",") if a.strip()] or [name]
+    return out
+
+
+@dataclass(frozen=True)
+class Settings:
+    broker: str = "kafka://127.0.0.1:9092"
+    app_id: str = "virality"
+    posts_topic: str = "posts"
+    alerts_topic: str = "alerts"
+    deadletter_topic: str = "posts.deadletter"
+    repartition_topic: str = "posts.by-root"
+    brand_topic: str = "brand-partials"
+    partitions: int = 4
+    replication: int = 1
+    metrics_port: int = 9108
+    metrics_host: str = "0.0.0.0"
+    brands: Mapping[str, list[str]] = field(default_factory=dict)
+    analyzer: str | None = None
+    viral_final: float = 1000.0
+    escalate_final: float = 5000.0
+    min_shares: int = 20
+    lateness_s: int = 300
+    max_future_s: int = 300
+    cooldown_s: float = 3600.0
+    quiet_s: float = 1800.0
+    batch_max: int = 2000
+    flush_interval_s: float = 1.0
+    commit_interval_s: float = 2.8
+    session_timeout_s: float = 30.0
+    heartbeat_s: float = 3.0
+    rebalance_timeout_s: float = 60.0
+    shutdown_timeout_s: float = 20.0
+    store: str = "memory://"
+    data_dir: str = "./.run/worker"
+    log_level: str = "info"
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """``host:port,host:port`` for plain Kafka clients."""
+        return ",".join(s.split("://", 1)[-1] for s in self.broker.split(","))
+
+    def chain_config(self) -> ChainConfig:
+        return ChainConfig(
+            thresholds=ViralityThresholds(viral_final=self.viral_final, escalate_final=self.escalate_final,
+                                          min_shares=self.min_shares),
+            brand_rules=BrandRules(lateness_s=self.lateness_s, cooldown_s=self.cooldown_s),
+            lateness_s=self.lateness_s, max_future_s=self.max_future_s, cooldown_s=self.cooldown_s,
+            quiet_s=self.quiet_s,
+        )
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> "Settings":
+        env = os.environ if env is None else env
+        values: dict = {}
+        for f in cls.__dataclass_fields__.values():
+            key = "VIRALITY_" + f.name.upper()
+            if key not in env or env[key] == "":
+                continue
+            raw = env[key]
+            try:
+                if f.name == "brands":
+                    values[f.name] = parse_brands(raw)
+                elif f.type in ("int",):
+                    values[f.name] = int(raw)
+                elif f.type in ("float",):
+                    values[f.name] = float(raw)
+                else:
+                    values[f.name] = raw
+            except ValueError:
+                raise SettingsError(f"{key}={raw!r} is not a valid {f.type}") from None
+        values.update(overrides)
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if self.partitions < 1:
+            raise SettingsError("VIRALITY_PARTITIONS must be at least 1")
+        if not 0 < self.flush_interval_s < self.commit_interval_s:
+            raise SettingsError("VIRALITY_FLUSH_INTERVAL_S must be positive and below the commit interval, "
+                                "so state is written before the offsets that depend on it are committed")
+        if self.heartbeat_s * 3 > self.session_timeout_s:
+            raise SettingsError("VIRALITY_HEARTBEAT_S must be at most a third of VIRALITY_SESSION_TIMEOUT_S")
+        if self.escalate_final < self.viral_final:
+            raise SettingsError("VIRALITY_ESCALATE_FINAL must not be below VIRALITY_VIRAL_FINAL")

@@ -1,0 +1,81 @@
+"""Complaint kind on hand-made examples: complaint is not the same as negative sentiment."""
+import pytest
+
+from detectors.complaint import ComplaintClassifier
+
+
+@pytest.fixture(scope="module")
+def c():
+    return ComplaintClassifier()
+
+
+@pytest.mark.parametrize("text,lang", [
+    ("Tåget är försenat igen och kundtjänst svarar inte", "sv"),
+    ("Har väntat tre veckor på min återbetalning", "sv"),
+    ("Flyet ble innstilt og jeg har fortsatt ikke fått refusjon", "no"),
+    ("Pakken er ikke leveret, og kundeservice svarer ikke", "da"),
+    ("Pociąg opóźniony o dwie godziny, żądam zwrotu pieniędzy", "pl"),
+    ("Zamówienie nie dotarło, a infolinia nie odpowiada", "pl"),
+    ("My order never arrived and customer service hung up on me", "en"),
+    ("Been on hold for 2 hours, still no refund", "en"),
+])
+def test_complaints(c, text, lang):
+    r = c.classify(text, lang)
+    assert r.kind == "complaint" and r.probability >= 0.5
+
+
+@pytest.mark.parametrize("text,lang", [
+    ("Vädret är hemskt idag", "sv"),                 # negative, but about no company
+    ("Jeg er så trist i dag", "no"),
+    ("Beklager, jeg er syg i dag", "da"),
+    ("Ten film był okropnie smutny", "pl"),
+    ("I hate Mondays", "en"),
+])
+def test_negative_but_not_a_complaint(c, text, lang):
+    assert c.classify(text, lang).kind != "complaint"
+
+
+@pytest.mark.parametrize("text,lang", [
+    ("Tack för snabb leverans, supernöjd!", "sv"),
+    ("Tusen takk for hjelpen, dere er best", "no"),
+    ("Tusind tak for den hurtige hjælp", "da"),
+    ("Dziękuję bardzo za szybką dostawę, polecam", "pl"),
+    ("Thank you for the amazing service!", "en"),
+])
+def test_praise(c, text, lang):
+    assert c.classify(text, lang).kind == "praise"
+
+
+@pytest.mark.parametrize("text,lang", [
+    ("Hur lång tid tar leveransen?", "sv"),
+    ("Hvor finner jeg åpningstidene?", "no"),
+    ("Kiedy otwieracie sklep?", "pl"),
+    ("Do you ship to Norway?", "en"),
+])
+def test_questions(c, text, lang):
+    assert c.classify(text, lang).kind == "question"
+
+
+def test_complaint_without_negative_words(c):
+    # No negative sentiment word at all, but a refund that is not coming is a complaint.
+    assert c.classify("@SJ_AB var är min återbetalning? Väntat sedan mars", "sv").kind == "complaint"
+
+
+def test_addressing_raises_probability(c):
+    text = "tåget står still igen"
+    assert c.classify("@SJ_AB " + text, "sv").probability > c.classify(text, "sv").probability
+
+
+def test_irony_is_still_a_complaint(c):
+    assert c.classify("Thanks @united for the 5 hour delay, great job 🙄", "en").kind == "complaint"
+
+
+@pytest.mark.parametrize("text", ["", " ", "🙂", "?", "x" * 10_000])
+def test_degenerate_inputs(c, text):
+    r = c.classify(text, "sv")
+    assert 0.0 <= r.probability <= 1.0 and r.kind in {"complaint", "praise", "question", "other"}
+
+
+def test_unknown_language_has_no_vocabulary(c):
+    r = c.classify("Der Zug hat Verspätung", "de")
+    assert r.kind == "other"

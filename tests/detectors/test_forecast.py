@@ -1,0 +1,210 @@
+import json
+import math
+import random
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from detectors.forecast import (C0, CUTOFF_S, TAUS, THETA, WEIGHTS, WINDOWS, CascadeForecast,
+                                Forecast, SeismicForecast, _ExposureState, memory_ccdf)
+
+FORECASTERS = (SeismicForecast, CascadeForecast)
+
+
+def soe_ccdf(a):
+    return sum(w * math.exp(-a / t) for w, t in zip(WEIGHTS, TAUS))
+
+
+def soe_pdf(a):
+    return np.sum([w / t * np.exp(-a / t) for w, t in zip(WEIGHTS, TAUS)], axis=0)
+
+
+def exact_pdf(a):
+    a = np.asarray(a, float)
+    return np.where(a <= CUTOFF_S, C0, C0 * (np.maximum(a, 1e-9) / CUTOFF_S) ** -(1 + THETA))
+
+
+def test_kernel_is_a_distribution_and_the_exponential_fit_is_close():
+    # the exact kernel is a density and memory_ccdf its survival function
+    for end in (CUTOFF_S, 3600.0, 1e6, 1e12):
+        a = np.concatenate([np.linspace(0, CUTOFF_S, 3001), np.geomspace(CUTOFF_S, end, 200_001)[1:]])
+        assert np.trapezoid(exact_pdf(a), a) == pytest.approx(1.0 - memory_ccdf(end), abs=1e-4)
+    for age in [0, 1, 30, 299, 300, 301, 900, 3600, 6 * 3600, 86400, 3 * 86400, 7 * 86400]:
+        assert soe_ccdf(age) == pytest.approx(memory_ccdf(age), rel=0.03)
+
+
+events_strategy = st.lists(
+    st.tuples(st.floats(0, 6 * 3600, allow_nan=False), st.one_of(st.none(), st.integers(0, 50_000))),
+    min_size=1, max_size=60,
+)
+
+
+def scratch(events, now, default=100.0):
+    """From-scratch sums over all events (no accumulators, no batches)."""
+    ts = [max(t, 0.0) for t, _ in events]
+    ns = [default if f is None else float(f) for _, f in events]
+    exposure = sum(n * soe_ccdf(now - t) for t, n in zip(ts, ns))
+    exposure_exact_kernel = sum(n * memory_ccdf(now - t) for t, n in zip(ts, ns))
+    t0 = min(ts)
+    per_window = []
+    for k in WINDOWS:
+        w = TAUS[k]
+        num = sum(math.exp(-(now - t) / w) for t in ts) - math.exp(-(now - t0) / w)
+        # denominator by quadrature: integral over s of exp(-(now-s)/w) * sum_i n_i phi(s - t_i)
+        den = 0.0
+        for t, n in zip(ts, ns):
+            if n == 0 or now <= t:
+                continue
+            u = np.linspace(0.0, now - t, 4001)
+            den += n * np.trapezoid(np.exp(-(now - t - u) / w) * soe_pdf(u), u)
+        per_window.append((num, den))
+    return exposure, exposure_exact_kernel, per_window
+
+
+@settings(max_examples=60, deadline=None)
+@given(events_strategy, st.floats(0, 3600))
+def test_statistics_match_recomputation_from_scratch(events, ahead):
+    s = _ExposureState(100.0)
+    for t, f in events:
+        s.learn_one(t, f)
+    now = max(max(t, 0.0) for t, _ in events) + ahead
+    st_ = s.stats(now)
+    exposure, exposure_exact, per_window = scratch(events, now)
+    total = sum(100.0 if f is None else f for _, f in events)
+    assert st_.n == len(events)
+    # batching shares within 10 s at their mean time costs well under 1 %
+    assert st_.exposure == pytest.approx(exposure, rel=1e-2, abs=1e-6 * total + 1e-9)
+    # and against the exact power-law kernel, the 6-exponential fit stays within 3 %
+    assert st_.exposure == pytest.approx(exposure_exact, rel=0.04, abs=1e-6 * total + 1e-9)
+    F, C, G, now2 = s.snapshot(now)
+    ps, counts = s._per_window(F, C, G, now2)
+    for (num, den), p, c in zip(per_window, ps, counts):
+        assert c == pytest.approx(max(num, 0.0), rel=2e-2, abs=1e-6)
+        if num > 1e-6 and den > 1e-3 * total * 1e-6:
+            assert p == pytest.approx(num / den, rel=3e-2, abs=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(events_strategy, st.floats(0, 7200))
+@pytest.mark.parametrize("cls", FORECASTERS)
+def test_state_round_trip_gives_identical_answers(cls, events, ahead):
+    half = len(events) // 2
+    f = cls()
+    for t, n in events[:half]:
+        f.learn_one(t, n)
+    g = cls.from_state(json.loads(json.dumps(f.to_state())))
+    for t, n in events[half:]:
+        f.learn_one(t, n)
+        g.learn_one(t, n)
+    now = max(t for t, _ in events) + ahead
+    assert g.predict(now) == f.predict(now)
+    assert g.to_state() == f.to_state()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.floats(0, 3 * 3600, allow_nan=False), st.integers(0, 5000)),
+                min_size=2, max_size=80), st.randoms())
+def test_out_of_order_gives_the_same_forecast_as_in_order(events, rnd):
+    in_order = sorted(events)
+    shuffled = list(events)
+    rnd.shuffle(shuffled)
+    a, b = CascadeForecast(), CascadeForecast()
+    for t, n in in_order:
+        a.learn_one(t, n)
+    for t, n in shuffled:
+        b.learn_one(t, n)
+    now = in_order[-1][0] + 60
+    fa, fb = a.predict(now), b.predict(now)
+    # late shares are folded in exactly, in-order ones in 10 s batches: equal up to the batching
+    assert fb.final == pytest.approx(fa.final, rel=2e-2)
+    assert fb.infectiousness == pytest.approx(fa.infectiousness, rel=2e-2, abs=1e-12)
+
+
+def test_deterministic():
+    rnd = random.Random(3)
+    events = [(rnd.uniform(0, 7200), rnd.randint(0, 10**5)) for _ in range(500)]
+    outs = []
+    for _ in range(2):
+        f = CascadeForecast()
+        for t, n in events:
+            f.learn_one(t, n)
+        outs.append((f.predict(7200.0), json.dumps(f.to_state())))
+    assert outs[0] == outs[1]
+
+
+def mean_field_cascade(p, followers=100, root_followers=5000, horizon_s=3 * 3600):
+    """Event times of a cascade that follows its expected intensity exactly.
+
+    Intensity ``p * sum_i n_i * phi(t - t_i)`` (exact power-law kernel), integrated in 1 s steps; an
+    event is placed each time the integral passes a whole number.
+    """
+    phi = exact_pdf(np.arange(horizon_s) + 0.5)
+    hist = np.zeros(horizon_s)
+    hist[0] = root_followers
+    times, acc = [0.0], 0.0
+    for k in range(1, horizon_s):
+        lam = p * float(hist[:k][::-1] @ phi[:k])
+        acc += lam
+        while acc >= 1.0 and len(times) < 20_000:
+            acc -= 1.0
+            times.append(float(k))
+            hist[k] += followers
+    return times
+
+
+@pytest.fixture(scope="module")
+def cascades():
+    return {p: mean_field_cascade(p) for p in (0.003, 0.006, 0.012)}
+
+
+def run_forecast(cls, times, now, followers=100, root_followers=5000):
+    f = cls()
+    for i, t in enumerate(times):
+        f.learn_one(t, root_followers if i == 0 else followers)
+    return f.predict(now)
+
+
+@pytest.mark.parametrize("cls", FORECASTERS)
+def test_hawkes_cascade_forecast_is_sensible(cls, cascades):
+    now = 3 * 3600 - 1.0
+    finals = []
+    for p, times in sorted(cascades.items()):
+        fc = run_forecast(cls, times, now)
+        assert isinstance(fc, Forecast)
+        # the infectiousness is recovered (n_star = followers = 100 here)
+        assert fc.infectiousness == pytest.approx(p, rel=0.25)
+        assert fc.supercritical == (p * 100 >= 1.0)
+        if not fc.supercritical:
+            assert math.isfinite(fc.final) and fc.final >= len(times)
+            assert fc.low <= fc.final <= fc.high
+        finals.append(fc.final)
+    assert finals[0] < finals[1] < finals[2]  # grows with the infectiousness
+
+
+def test_supercritical_seismic_is_unbounded_and_ours_is_finite(cascades):
+    times = cascades[0.012]
+    s = run_forecast(SeismicForecast, times, 3 * 3600 - 1.0)
+    c = run_forecast(CascadeForecast, times, 3 * 3600 - 1.0)
+    assert s.supercritical and math.isinf(s.final)
+    assert c.supercritical and math.isfinite(c.final) and c.final > len(times)
+
+
+def test_unknown_followers_use_the_default():
+    a, b = CascadeForecast(default_followers=250), CascadeForecast(default_followers=250)
+    for i, t in enumerate(range(0, 1800, 20)):
+        a.learn_one(float(t), None)
+        b.learn_one(float(t), 250)
+    assert a.predict(1800.0) == b.predict(1800.0)
+
+
+def test_empty_forecast_is_zero():
+    assert CascadeForecast().predict(100.0) == Forecast(0.0, 0.0, 0.0, 0.0, False)
+
+
+def test_state_is_small():
+    rnd = random.Random(1)
+    f = CascadeForecast()
+    for _ in range(20_000):
+        f.learn_one(rnd.uniform(0, 86400), rnd.randint(0, 10**6))
+    assert len(json.dumps(f.to_state(), separators=(",", ":"))) < 500

@@ -1,0 +1,71 @@
+"""Language identification on hand-made short posts (no data files)."""
+import pytest
+
+from detectors.language import (
+    RECOGNISED_LANGS, SUPPORTED_LANGS, identify, language_scores, normalise_hint, text_words,
+)
+
+
+@pytest.mark.parametrize("text,lang", [
+    ("Jag har väntat i två veckor på mitt paket", "sv"),
+    ("Varför svarar ingen på mina mejl?", "sv"),
+    ("Jeg har ventet i to uker på pakken min", "no"),
+    ("Hvorfor svarer ingen på e-postene mine?", "no"),
+    ("Eg har venta i to veker, kva skjer?", "no"),  # Nynorsk
+    ("Jeg har ventet i to uger på min pakke", "da"),
+    ("Hvorfor svarer ingen på mine mails?", "da"),
+    ("Czekam już dwa tygodnie na paczkę", "pl"),
+    ("I have been waiting two weeks for my parcel", "en"),
+    ("Ich warte seit zwei Wochen auf mein Paket", "de"),
+])
+def test_identifies_short_posts(text, lang):
+    assert identify(text) == lang
+
+
+@pytest.mark.parametrize("no_text,da_text", [
+    ("Kundeservicen var helt håpløs, aldri igjen", "Kundeservicen var helt håbløs, aldrig igen"),
+    ("Hva gjør dere med forsinkelsen nå?", "Hvad gør I ved forsinkelsen nu?"),
+    ("Jeg vil ha pengene mine tilbake", "Jeg vil have mine penge tilbage"),
+])
+def test_tells_norwegian_from_danish(no_text, da_text):
+    assert identify(no_text) == "no"
+    assert identify(da_text) == "da"
+
+
+def test_handles_and_links_are_not_evidence():
+    assert text_words("@the_and_of https://example.com/och/inte #och jeg") == ["jeg"]
+
+
+@pytest.mark.parametrize("hint,expected", [("nb", "no"), ("nn", "no"), ("NO", "no"), ("sv-SE", "sv"),
+                                           ("da_DK", "da"), ("xx", None), ("", None), (None, None)])
+def test_normalise_hint(hint, expected):
+    assert normalise_hint(hint) == expected
+
+
+def test_fallback_to_hint_then_und():
+    assert identify("🙂🙂", lang_hint="da") == "da"
+    assert identify("🙂🙂", lang_hint="zz") == "und"
+    assert identify("", lang_hint=None) == "und"
+    assert identify("12:30 !!!") == "und"
+
+
+def test_hint_breaks_ties_but_not_clear_evidence():
+    assert identify("Perfekt 👍", lang_hint="da") == "da"
+    assert identify("Perfekt 👍", lang_hint="no") == "no"
+    assert identify("Perfekt 👍", lang_hint="sv") == "sv"
+    assert identify("Det här är inte okej, jag vill ha pengarna tillbaka", lang_hint="da") == "sv"
+
+
+def test_mixed_post_goes_to_majority_language():
+    assert identify("Worst service ever, men jeg fikk til slutt pengene tilbake og er fornøyd nå") == "no"
+
+
+def test_scores_are_votes_for_known_languages_only():
+    scores = language_scores(text_words("och inte jag"))
+    assert max(scores, key=scores.get) == "sv"
+    assert set(scores) <= RECOGNISED_LANGS
+    assert SUPPORTED_LANGS <= RECOGNISED_LANGS
+
+
+def test_long_text_is_fine():
+    assert identify("Tåget är försenat. " * 600) == "sv"

@@ -1,0 +1,105 @@
+"""Sentiment rules on hand-made examples in the five supported languages."""
+import pytest
+
+from detectors.sentiment import SentimentScorer, label_of, tokens
+
+
+@pytest.fixture(scope="module")
+def s():
+    return SentimentScorer()
+
+
+@pytest.mark.parametrize("text,lang,label", [
+    ("Fantastisk service, tack!", "sv", "positive"),
+    ("Värdelös kundtjänst, aldrig mer", "sv", "negative"),
+    ("Flott levering, veldig fornøyd", "no", "positive"),
+    ("Elendig kundeservice, skuffet", "no", "negative"),
+    ("Super god oplevelse, tusind tak", "da", "positive"),
+    ("Elendig service, jeg er skuffet", "da", "negative"),
+    ("Świetna obsługa, polecam", "pl", "positive"),
+    ("Okropna obsługa, nigdy więcej", "pl", "negative"),
+    ("Great flight, thanks!", "en", "positive"),
+    ("Terrible flight, never again", "en", "negative"),
+    ("Paket kom på tisdag", "sv", "neutral"),
+])
+def test_polarity(s, text, lang, label):
+    assert s.score(text, lang).label == label
+
+
+@pytest.mark.parametrize("pos,neg,lang", [
+    ("bra", "inte bra", "sv"),
+    ("Jeg liker det", "Jeg liker det ikke", "no"),   # negator after the verb
+    ("det var godt", "det var ikke godt", "da"),
+    ("polecam", "nie polecam", "pl"),
+    ("miły", "niemiły", "pl"),                       # fused nie-
+    ("good", "not good", "en"),
+    ("good", "didn't seem good", "en"),
+])
+def test_negation_flips(s, pos, neg, lang):
+    assert s.score(pos, lang).score > 0 > s.score(neg, lang).score
+
+
+@pytest.mark.parametrize("base,stronger,lang", [
+    ("bra", "väldigt bra", "sv"),
+    ("bra", "jättebra", "sv"),
+    ("dårlig", "kjempedårlig", "no"),
+    ("dobra", "bardzo dobra", "pl"),
+    ("good", "very good", "en"),
+    ("bad service", "BAD service", "en"),     # caps in a lower-case text
+    ("good", "goooood", "en"),                # elongation
+    ("good", "good!!!", "en"),
+])
+def test_emphasis_strengthens(s, base, stronger, lang):
+    assert abs(s.score(stronger, lang).score) > abs(s.score(base, lang).score) > 0
+
+
+def test_dampener_weakens(s):
+    assert 0 < s.score("lite bra", "sv").score < s.score("bra", "sv").score
+
+
+def test_contrast_favours_the_second_clause(s):
+    assert s.score("Maten var god, men servicen var elendig", "no").label == "negative"
+    assert s.score("Obsługa była okropna, ale jedzenie świetne", "pl").label == "positive"
+    assert s.score("The food was great but the staff were rude", "en").label == "negative"
+
+
+def test_emoji_and_emoticons(s):
+    assert s.score("😡😡", "sv").label == "negative"
+    assert s.score("❤️", "pl").label == "positive"
+    assert s.score("Leveransen kom :D", "sv").label == "positive"
+    assert s.score("Leveransen kom :(", "sv").label == "negative"
+    assert s.score("🤷", "en").label == "neutral"
+
+
+def test_irony_markers_turn_praise(s):
+    assert s.score("Tack för ingenting", "sv").label == "negative"
+    assert s.score("Great, another delay 🙄", "en").label == "negative"
+    assert s.score("Great, thanks for nothing", "en").label == "negative"
+    assert s.score("Great service, thanks", "en").label == "positive"
+
+
+def test_mixed_language_falls_back_to_strong_english_words(s):
+    assert s.score("Helt ärligt, worst service ever", "sv").label == "negative"
+    # ...but not for false friends: Swedish "gift" means married.
+    assert s.score("Hon är gift", "sv").label == "neutral"
+
+
+def test_unknown_language_uses_emoji_only(s):
+    assert s.score("Das ist gut 👍", "und").label == "positive"
+    assert s.score("xyz abc", "und").label == "neutral"
+
+
+@pytest.mark.parametrize("text", ["", " ", "\n", "!!!", "@SJ_AB", "http://x.y/z", "🇸🇪", "a" * 10_000,
+                                  "bra " * 2500])
+def test_degenerate_inputs_stay_in_range(s, text):
+    r = s.score(text, "sv")
+    assert -1.0 <= r.score <= 1.0 and r.label == label_of(r.score)
+
+
+def test_tokens_keep_handles_tags_emoticons_and_drop_links():
+    assert tokens("@SJ_AB #fail :-( bra!! https://t.co/x 😡") == ["@SJ_AB", "#fail", ":-(", "bra", "!!", "😡"]
+
+
+def test_score_is_deterministic_with_cache(s):
+    first = s.score("Kjempedårlig service", "no")
+    assert s.score("Kjempedårlig service", "no") == first

@@ -1,0 +1,106 @@
+"""Tests for the text-understanding facade (hand-made multilingual examples, no data files)."""
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from detectors.understanding import (
+    SUPPORTED_LANGS, DefaultAnalyzer, TextAnalysis, TextAnalyzer, load_analyzer, make_analysis,
+)
+
+BRANDS = {"SJ": ["@SJ_AB", "Statens Järnvägar"], "Norwegian": ["@Fly_Norwegian"],
+          "PKP Intercity": ["@PKP_Intercity", "Intercity"]}
+
+
+@pytest.fixture(scope="module")
+def analyzer():
+    return DefaultAnalyzer(BRANDS)
+
+
+def test_supported_langs():
+    assert SUPPORTED_LANGS == {"sv", "no", "da", "pl", "en"}
+
+
+@pytest.mark.parametrize("text,lang,label,kind", [
+    ("@SJ_AB tåget är försenat igen och ingen svarar i kundtjänst", "sv", "negative", "complaint"),
+    ("Flyet var forsinket i fire timer og jeg har fortsatt ikke fått refusjon", "no", "negative", "complaint"),
+    ("Tusind tak for den hurtige hjælp, I er bare de bedste!", "da", "positive", "praise"),
+    ("Paczka nie dotarła, czekam już dwa tygodnie na zwrot pieniędzy", "pl", "negative", "complaint"),
+    ("When does the store open tomorrow?", "en", "neutral", "question"),
+])
+def test_analyze_examples(analyzer, text, lang, label, kind):
+    a = analyzer.analyze(text)
+    assert (a.lang, a.label, a.kind) == (lang, label, kind)
+    assert (a.kind == "complaint") == (a.complaint >= 0.5)
+
+
+def test_brands_are_reported(analyzer):
+    a = analyzer.analyze("@Fly_Norwegian mistet bagasjen min, og PKP Intercity er ikke bedre")
+    assert a.brands == ("Norwegian", "PKP Intercity")
+
+
+@pytest.mark.parametrize("text", ["", "   \n\t", "😡😡😡", "👍", "@SJ_AB", "http://x.se", "?!", "a" * 10_000,
+                                  "Tåget är sent! " * 700])
+def test_degenerate_inputs(analyzer, text):
+    a = analyzer.analyze(text, lang_hint="sv")
+    assert isinstance(a, TextAnalysis)
+    assert -1.0 <= a.sentiment <= 1.0 and 0.0 <= a.complaint <= 1.0
+    assert a.kind in {"complaint", "praise", "question", "other"}
+
+
+def test_emoji_only_uses_hint_and_emoji_sentiment(analyzer):
+    a = analyzer.analyze("😡😡", lang_hint="nb")
+    assert a.lang == "no" and a.label == "negative"
+    assert analyzer.analyze("😡😡").lang == "und"
+
+
+def test_unrecognised_hint_gives_und(analyzer):
+    assert analyzer.analyze("👍", lang_hint="xx").lang == "und"
+    assert analyzer.analyze("", lang_hint=None).lang == "und"
+
+
+def test_text_beats_hint(analyzer):
+    assert analyzer.analyze("Tåget är försenat igen och ingen säger något", lang_hint="da").lang == "sv"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=300), st.sampled_from([None, "sv", "nb", "da", "pl", "en", "xx", ""]))
+def test_any_text_gives_valid_analysis(text, hint):
+    a = DefaultAnalyzer(BRANDS).analyze(text, lang_hint=hint)
+    assert a == make_analysis(a.lang, a.sentiment, a.complaint, a.kind, a.brands, a.label)
+    assert a.lang in SUPPORTED_LANGS | {"und", "de", "fr", "es", "it", "nl", "pt", "fi"}
+
+
+def test_analysis_is_deterministic_and_input_unchanged(analyzer):
+    text = "Worst service EVER, still waiting for my refund @SJ_AB"
+    assert analyzer.analyze(text) == analyzer.analyze(text)
+
+
+class _Stub:
+    def __init__(self, brands):
+        self.brands = brands
+
+    def analyze(self, text, lang_hint=None):
+        return make_analysis("en", 2.0, -1.0, "other", ())
+
+
+def test_load_analyzer_default_and_plugin():
+    assert isinstance(load_analyzer(None, BRANDS), DefaultAnalyzer)
+    plugged = load_analyzer("tests.detectors.test_understanding:_Stub", BRANDS)
+    assert isinstance(plugged, TextAnalyzer) and plugged.brands == BRANDS
+    a = plugged.analyze("x")
+    assert (a.sentiment, a.complaint, a.label) == (1.0, 0.0, "positive")
+
+
+@pytest.mark.parametrize("spec", ["nodots", "detectors.understanding:", ":X"])
+def test_load_analyzer_rejects_bad_spec(spec):
+    with pytest.raises(ValueError):
+        load_analyzer(spec, {})
+
+
+def test_load_analyzer_rejects_non_analyzer():
+    with pytest.raises(TypeError):
+        load_analyzer("collections:OrderedDict", {})
+
+
+def test_make_analysis_rejects_unknown_kind():
+    with pytest.raises(ValueError):
+        make_analysis("en", 0.0, 0.0, "rant")
