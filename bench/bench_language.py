@@ -1,10 +1,13 @@
 """Throughput of language id + sentiment + complaint (DefaultAnalyzer.analyze) on 280-char posts.
 
-    .venv/bin/python bench/bench_language.py [--n 20000]
+    .venv/bin/python bench/bench_language.py [--n 20000] [--repeat 3] [--data ../shared/data]
 
 Runs in one thread and measures its CPU time, so the figure is per core. Posts are built from hand-written sentences in the
 five supported languages (no data set needed), cut or padded to 280 characters, with handles,
-emoji and a link mixed in as on real platforms.
+emoji and a link mixed in as on real platforms. They repeat, so the per-word caches are warm: an
+upper bound. With ``--data`` the posts are glued from real tweets (sv, pl, en), the caches are
+warmed on one half and the other, unseen half is timed once: the honest figure for a worker that
+has been running for a while on a varied stream.
 """
 from __future__ import annotations
 
@@ -32,36 +35,68 @@ SENTENCES = [
 
 
 def posts(n: int, length: int = 280) -> list[str]:
+    """``n`` synthetic posts: one hand-written sentence repeated to ``length`` characters."""
     out = []
     k = len(SENTENCES)
     for i in range(n):
         text = SENTENCES[i % k]
-        j = i
         while len(text) < length:
-            j += 7
-            text += " " + SENTENCES[(i % k) if j % 3 else (i % k)]  # same language, as a post would be
+            text += " " + SENTENCES[i % k]
         out.append(f"{text[:length - 4]} #{i % 97}")
+    return out
+
+
+def real_posts(data_dir: str, n: int, length: int = 280) -> list[str]:
+    """``n`` posts of ``length`` characters glued from consecutive real tweets of one language
+    (the Mozetič et al. sets in the shared data; read at run time, never copied)."""
+    import csv
+
+    out: list[str] = []
+    for fname in ("swe.csv", "pol.csv", "eng.csv"):
+        with open(os.path.join(data_dir, "mozetic-twitter-sentiment-pl-sv-en", fname), encoding="utf-8") as f:
+            buf = ""
+            for row in csv.DictReader(f):
+                buf = f"{buf} {row['text']}" if buf else row["text"]
+                if len(buf) >= length:
+                    out.append(buf[:length])
+                    buf = ""
+                    if len(out) >= n * (("swe.csv", "pol.csv", "eng.csv").index(fname) + 1) // 3:
+                        break
     return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=20_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--data", help="shared data dir: use real tweets (sv, pl, en) instead of synthetic posts")
     args = ap.parse_args()
     t0 = time.perf_counter()
     analyzer = DefaultAnalyzer({"SJ": ["@SJ_AB"], "Norwegian": ["@Fly_Norwegian"], "PKP": ["@PKP_Intercity"],
                                 "American Airlines": ["@AmericanAir"]})
     load = time.perf_counter() - t0
-    texts = posts(args.n)
-    for t in texts[:200]:  # warm-up
+    if args.data:
+        # Warm the per-word caches on one half, time the other: unseen posts, seen language.
+        glued = real_posts(args.data, args.n)
+        warm, texts = glued[::2], glued[1::2]
+        args.repeat = 1  # a second pass would find every word cached
+    else:
+        texts = posts(args.n)
+        warm = texts[:200]
+    for t in warm:
         analyzer.analyze(t)
-    # CPU time of this (single-threaded) process: the per-core cost, unaffected by other load.
-    t0 = time.process_time()
-    for t in texts:
-        analyzer.analyze(t)
-    dt = time.process_time() - t0
-    print(f"analyzer load {load:.2f} s; {args.n} posts of {len(texts[0])} chars: "
-          f"{args.n / dt:,.0f} texts/s on one core ({dt / args.n * 1e6:.0f} µs/text)")
+    # CPU time of this (single-threaded) process: the per-core cost, less affected by other load.
+    # Best of --repeat passes, as timeit does: noise only ever adds time. Each pass after the
+    # first sees warm per-word caches, as a long-running worker would.
+    dt = float("inf")
+    for _ in range(args.repeat):
+        t0 = time.process_time()
+        for t in texts:
+            analyzer.analyze(t)
+        dt = min(dt, time.process_time() - t0)
+    kind = "real tweets glued" if args.data else "synthetic posts"
+    print(f"analyzer load {load:.2f} s; {len(texts)} {kind} of {len(texts[0])} chars: "
+          f"{len(texts) / dt:,.0f} texts/s on one core ({dt / len(texts) * 1e6:.0f} µs/text)")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@
 Each set is split deterministically by CRC-32 of the text: even -> ``dev``, odd -> ``heldout``.
 Texts are analysed without a language hint (the text alone must say the language).
 
-Columns: ``lang_acc`` share identified as the set's language; ``bin_acc`` binary sentiment
+Columns: ``lang_acc`` share identified as the set's language (``lang_5w``: among texts of at
+least five words, i.e. without one-word titles); ``bin_acc`` binary sentiment
 accuracy on the positive/negative items, where a score of exactly 0 counts as wrong (so it is also
 bounded by ``cover``, the share of those items with a non-zero score); ``bin_acc0`` the same with
 zero scored as the set's majority class (the usual lexicon-baseline convention); ``macro_f1``
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
+from detectors.language import WORD_RE  # noqa: E402
 from detectors.understanding import DefaultAnalyzer  # noqa: E402
 
 csv.field_size_limit(10_000_000)
@@ -88,6 +90,8 @@ def evaluate(name: str, items: list[Item], analyzer: DefaultAnalyzer) -> dict[st
     dt = time.perf_counter() - t0
     row = {"set": name, "n": str(len(items))}
     row["lang_acc"] = f"{sum(r.lang == it.lang for r, it in zip(results, items)) / len(items):.3f}"
+    long = [(r, it) for r, it in zip(results, items) if len(WORD_RE.findall(it.text)) >= 5]
+    row["lang_5w"] = f"{sum(r.lang == it.lang for r, it in long) / max(1, len(long)):.3f}"
     pairs = [(r, it) for r, it in zip(results, items) if it.polarity in ("positive", "negative")]
     if pairs:
         majority = Counter(it.polarity for _, it in pairs).most_common(1)[0][0]
@@ -122,7 +126,7 @@ def main() -> None:
     ap.add_argument("--only", help="evaluate only sets whose name contains this")
     args = ap.parse_args()
     analyzer = DefaultAnalyzer()
-    cols = ["set", "n", "lang_acc", "bin_acc", "bin_acc0", "cover", "macro_f1", "cmp_f1", "cmp_f1_brand", "texts/s"]
+    cols = ["set", "n", "lang_acc", "lang_5w", "bin_acc", "bin_acc0", "cover", "macro_f1", "cmp_f1", "cmp_f1_brand", "texts/s"]
     print(f"half={args.half}")
     print(" | ".join(f"{c:>16}" if i == 0 else f"{c:>8}" for i, c in enumerate(cols)))
     for name, items in load_sets(args.data_dir).items():

@@ -168,6 +168,8 @@ class BrandAggregator:
         if not self.watermarks:
             return []
         newest = max(self.watermarks.values())
+        if self.closed_until >= 0 and newest - self.rules.lateness_s * 1000 < self.closed_until + self.rules.bucket_s * 1000:
+            return []  # nothing can close before the newest watermark passes the next bucket
         marks = []
         for src in set(self.sources) | set(self.caught_up):
             if self.caught_up.get(src):

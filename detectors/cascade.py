@@ -37,7 +37,7 @@ ROOT_TEXT_CHARS = 280
 #: Velocity window used in alerts and the top-k gauges.
 RATE_WINDOW_S = 300
 #: Re-assess at least this often (event time) between growth checkpoints.
-CHECK_EVERY_MS = 10_000
+CHECK_EVERY_MS = 60_000
 #: A resolved cascade reopens only at this fraction of the peak rate of its last alert.
 REOPEN_RATE_RATIO = 0.5
 
@@ -178,10 +178,10 @@ class CascadeState:
         shares = self.shares
         if shares < thresholds.min_shares:
             return None
-        # Assessing costs a forecast; do it on 2 % growth or every CHECK_EVERY_MS of event time.
+        # Assessing costs a forecast; do it on 4 % growth or every CHECK_EVERY_MS of event time.
         if shares < self.next_check and now_ms < self.check_ms + CHECK_EVERY_MS:
             return None
-        self.next_check = shares + max(1, shares // 50)
+        self.next_check = shares + max(1, shares // 25)
         self.check_ms = now_ms
         now_ms = max(now_ms, self.velocity.last_t_ms or now_ms)
         age_s = max(0.0, (now_ms - self.root_ms) / 1000.0)

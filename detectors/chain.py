@@ -14,6 +14,7 @@ decisions, which the integration tests check.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, MutableMapping
 
@@ -291,6 +292,7 @@ def murmur2(data: bytes) -> int:
     return h
 
 
+@lru_cache(maxsize=65536)
 def partition_for(root_id: str, partitions: int) -> int:
     """The partition Kafka's default partitioner picks for key ``root_id``."""
     return (murmur2(root_id.encode("utf-8")) & 0x7FFFFFFF) % partitions

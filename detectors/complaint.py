@@ -9,8 +9,12 @@ The probability is a logistic function of a few features, with hand-set weights 
 * complaint vocabulary of the post's language (``COMPLAINT`` in :mod:`detectors.lexicons.sv` etc.;
   ``försenad``, ``forsinket``, ``opóźnienie``, ``zwrot pieniędzy``, ``customer service``, ``refund``),
   weighted 1-3 and capped, so a long rant does not saturate on vocabulary alone;
-* negative sentiment (from :mod:`detectors.sentiment`), which helps but is not needed;
-* the post being addressed to someone (``@handle``) or naming a configured brand;
+* negative sentiment (from :mod:`detectors.sentiment`), which helps but is not needed, and counts
+  less than half when the post has no target (no addressee, no complaint vocabulary): "I hate
+  Mondays" is mood, not a complaint;
+* the post being addressed to someone (``@handle``) or naming a configured brand, more so when the
+  handle looks like a support account (``@AmazonHelp``, ``@SJ_kundtjanst``);
+* negators (``not``, ``inte``, ``nie``): "did not arrive", "fungerar inte";
 * a question together with complaint vocabulary (``where is my refund?``);
 * praise vocabulary and positive sentiment, which pull the other way, unless irony turned them.
 
@@ -34,18 +38,19 @@ import re
 from typing import NamedTuple, Sequence
 
 from detectors.lexicons import LanguagePack, WeightedVocab, language_pack
-from detectors.sentiment import Sentiment, SentimentScorer
+from detectors.sentiment import NEUTRAL, Sentiment, SentimentScorer, tokens
 
-_QUESTION_START = frozenset({"?"})
 _THRESHOLD = 0.5
-_SUPPORT_HANDLE = re.compile(r"help|support|care|service|kund|kunde|obslug|pomoc|asiakas|hjelp|hjælp|cs$")
+_SUPPORT_HANDLE = re.compile(
+    r"@\w*(?:help|support|care|service|kund|kunde|obslug|pomoc|asiakas|hjelp|hjælp|cs\b)")
 # Hand-set weights of the logistic score (checked on the dev half of the English complaint set).
 W_BIAS = -1.8
 W_CUE = 0.45  # per unit of complaint vocabulary weight (capped at 9)
 W_NEG = 0.35  # per unit of negative valence (capped at 6)
+W_UNTARGETED = 0.4  # share of W_NEG when the post has no addressee and no complaint vocabulary
 W_POS = 0.30
 W_PRAISE = 0.35
-W_NEGATION = 0.5  # per negator ("not", "inte", "nie"), at most 3
+W_NEGATION = 0.5  # per distinct negator ("not", "inte", "nie"), at most 3
 W_ADDRESSED = 1.2  # the post @-mentions someone or names a configured brand
 W_SUPPORT = 0.5  # ... and the handle is a customer-support account (@AmazonHelp, @SJ_kundtjanst)
 W_QUESTION = 0.4  # a question that also carries complaint vocabulary
@@ -66,10 +71,14 @@ def _phrase_at(vocab: WeightedVocab, low: Sequence[str], i: int) -> tuple[int, f
     return 0, 0.0
 
 
+_NO_CUE = (0.0, 0.0)
+
+
 def _cue_scores(pack: LanguagePack, low: Sequence[str], cache: dict[str, tuple[float, float]]
                 ) -> tuple[float, float]:
     """(complaint, praise) cue weight sums; a phrase counts once, its words not again."""
     comp, praise = pack.complaint, pack.praise
+    starts = comp.phrase_starts | praise.phrase_starts
     c_total = p_total = 0.0
     c_skip = p_skip = 0
     for i, w in enumerate(low):
@@ -77,7 +86,14 @@ def _cue_scores(pack: LanguagePack, low: Sequence[str], cache: dict[str, tuple[f
         if cw is None:
             if len(cache) > 200_000:
                 cache.clear()
-            cw = cache[w] = (comp.lookup(w) or 0.0, praise.lookup(w) or 0.0)
+            c, p = comp.lookup(w) or 0.0, praise.lookup(w) or 0.0
+            cw = cache[w] = (c, p) if c or p else _NO_CUE
+        if cw is _NO_CUE and w not in starts:
+            if c_skip:
+                c_skip -= 1
+            if p_skip:
+                p_skip -= 1
+            continue
         if c_skip:
             c_skip -= 1
         else:
@@ -103,8 +119,8 @@ def _cue_scores(pack: LanguagePack, low: Sequence[str], cache: dict[str, tuple[f
     return c_total, p_total
 
 
-def _is_question(pack: LanguagePack | None, low: Sequence[str]) -> bool:
-    if any(t[0] == "?" for t in low):
+def _is_question(pack: LanguagePack | None, low: Sequence[str], joined: str) -> bool:
+    if "?" in joined:  # only punctuation tokens can hold a "?"
         return True
     if pack is None:
         return False
@@ -120,32 +136,34 @@ class ComplaintClassifier:
         self._cache: dict[str, dict[str, tuple[float, float]]] = {}  # lang -> word -> cue weights
 
     def classify(self, text: str, lang: str, addressed: bool | None = None) -> ComplaintResult:
-        from detectors.sentiment import tokens
-
+        """Classify ``text`` in language ``lang``; ``addressed`` defaults to "has an @handle"."""
         raw = tokens(text)
-        sent = self._sentiment.score_tokens(raw, lang, text) if raw else Sentiment(0.0, "neutral", 0.0, 0.0)
+        sent = self._sentiment.score_tokens(raw, lang, text) if raw else NEUTRAL
         if addressed is None:
-            addressed = "@" in text
+            addressed = any(t[0] == "@" for t in raw)
         return self.classify_tokens([t.lower() for t in raw], lang, sent, addressed)
 
     def classify_tokens(self, low: Sequence[str], lang: str, sent: Sentiment,
                         addressed: bool) -> ComplaintResult:
+        """Classify from lower-cased :func:`~detectors.sentiment.tokens` and their sentiment."""
         pack = language_pack(lang)
         if pack is None:
             cue = praise = 0.0
         else:
             c, p = _cue_scores(pack, low, self._cache.setdefault(lang, {}))
             cue, praise = min(c, 9.0), min(p, 6.0)
-        question = _is_question(pack, low)
+        joined = " ".join(low)
+        question = _is_question(pack, low, joined)
         neg = min(-sent.neg, 6.0)
         pos = min(sent.pos, 6.0)
-        negations = min(sum(1 for w in low if w in pack.negators), 3) if pack is not None else 0
+        negations = min(len(pack.negators.intersection(low)), 3) if pack is not None else 0
+        support = addressed and _SUPPORT_HANDLE.search(joined) is not None
         # Negativity with no target (no addressee, no complaint vocabulary) is mood, not a complaint.
-        support = any(w[0] == "@" and _SUPPORT_HANDLE.search(w) for w in low)
         targeted = addressed or support or cue > 0
-        z = (W_BIAS + W_CUE * cue + W_NEG * neg * (1.0 if targeted else 0.4) - W_POS * pos - W_PRAISE * praise
-             + W_NEGATION * negations
-             + (W_ADDRESSED if addressed else 0.0) + (W_SUPPORT if support else 0.0) + (W_QUESTION if question and cue >= 2 else 0.0))
+        z = (W_BIAS + W_CUE * cue + W_NEG * neg * (1.0 if targeted else W_UNTARGETED)
+             - W_POS * pos - W_PRAISE * praise + W_NEGATION * negations
+             + (W_ADDRESSED if addressed else 0.0) + (W_SUPPORT if support else 0.0)
+             + (W_QUESTION if question and cue >= 2 else 0.0))
         p = 1.0 / (1.0 + math.exp(-z))
         if p >= _THRESHOLD:
             kind = "complaint"

@@ -143,6 +143,20 @@ def parse_time_ms(value: Any) -> int:
     raise Rejected("wrong_type", "'created_at' must be an ISO-8601 string or epoch milliseconds")
 
 
+def _opt_str(obj: dict, name: str, max_chars: int = MAX_ID_CHARS) -> str | None:
+    value = obj.get(name)
+    if value is None or (type(value) is str and len(value) <= max_chars):
+        return value
+    return _str(obj, name, False, max_chars)
+
+
+def _req_str(obj: dict, name: str) -> str:
+    value = obj.get(name)
+    if type(value) is str and 0 < len(value) <= MAX_ID_CHARS and not value.isspace():
+        return value
+    return _str(obj, name, True)  # raises with the precise reason
+
+
 def decode_event(raw: bytes | str | dict) -> Event:
     """Decode and validate one raw event, or raise :class:`Rejected` with a reason."""
     if isinstance(raw, dict):
@@ -154,59 +168,62 @@ def decode_event(raw: bytes | str | dict) -> Event:
             obj = orjson.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:
             raise Rejected("malformed_json", str(exc)[:200]) from None
-    if not isinstance(obj, dict):
+    if type(obj) is not dict:
         raise Rejected("not_an_object", f"event must be a JSON object, got {type(obj).__name__}")
 
-    event_id = _str(obj, "id", True)
-    kind = _str(obj, "kind", True)
+    event_id = _req_str(obj, "id")
+    kind = _req_str(obj, "kind")
     if kind not in KINDS:
         raise Rejected("bad_value", f"'kind' must be one of post, share, quote, reply; got {kind[:20]!r}")
     if kind == "post":
-        root_id = _str(obj, "root_id", False)
+        root_id = _opt_str(obj, "root_id")
         if root_id is not None and root_id != event_id:
             raise Rejected("bad_value", "a post is its own root: 'root_id' must equal 'id' or be absent")
         root_id = event_id
     else:
-        root_id = _str(obj, "root_id", True)
+        root_id = _req_str(obj, "root_id")
         if root_id == event_id:
             raise Rejected("bad_value", f"a {kind} cannot be its own root")
-    parent_id = _str(obj, "parent_id", False)
-    t_ms = parse_time_ms(obj.get("created_at"))
+    parent_id = _opt_str(obj, "parent_id")
+    created = obj.get("created_at")
+    if type(created) is int and 0 <= created < 32503680000000:
+        t_ms = created
+    else:
+        t_ms = parse_time_ms(created)
 
     author = obj.get("author")
-    if author is None:
-        raise Rejected("missing_field", "'author' is required")
-    if not isinstance(author, dict):
+    if type(author) is not dict:
+        if author is None:
+            raise Rejected("missing_field", "'author' is required")
         raise Rejected("wrong_type", "'author' must be an object")
-    author_id = _str(author, "id", True)
+    author_id = _req_str(author, "id")
     followers = author.get("followers")
-    if followers is not None:
+    if followers is not None and (type(followers) is not int or followers < 0):
         if isinstance(followers, bool) or not isinstance(followers, int):
             raise Rejected("wrong_type", "'author.followers' must be an integer")
-        if followers < 0:
-            raise Rejected("bad_value", "'author.followers' must not be negative")
-    handle = _str(author, "handle", False)
+        raise Rejected("bad_value", "'author.followers' must not be negative")
+    handle = _opt_str(author, "handle")
 
     text = obj.get("text")
     if text is not None:
-        if not isinstance(text, str):
+        if type(text) is not str:
             raise Rejected("wrong_type", "'text' must be a string")
         if len(text) > MAX_TEXT_CHARS:
             raise Rejected("text_too_long", f"'text' has {len(text)} characters, the limit is {MAX_TEXT_CHARS}")
-    lang = _str(obj, "lang", False, max_chars=35)
+    lang = _opt_str(obj, "lang", max_chars=35)
     if lang is not None:
         lang = lang.strip().lower() or None
 
     brands_raw = obj.get("brands")
     brands: tuple[str, ...] = ()
     if brands_raw is not None:
-        if not isinstance(brands_raw, list) or not all(isinstance(b, str) for b in brands_raw):
+        if type(brands_raw) is not list or not all(type(b) is str for b in brands_raw):
             raise Rejected("wrong_type", "'brands' must be a list of strings")
         if len(brands_raw) > MAX_BRANDS:
             raise Rejected("bad_value", f"'brands' has more than {MAX_BRANDS} entries")
         brands = tuple(dict.fromkeys(b.strip().lower() for b in brands_raw if b.strip()))
-    platform = _str(obj, "platform", False)
-    if kind == "post" and not (text and text.strip()):
+    platform = _opt_str(obj, "platform")
+    if kind == "post" and (not text or text.isspace()):
         raise Rejected("bad_value", "a post needs a non-empty 'text'")
 
     return Event(event_id, kind, root_id, parent_id, t_ms, author_id, followers, handle, text, lang,

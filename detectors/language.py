@@ -1,18 +1,30 @@
 """Language identification for short social posts, tuned to tell Swedish, Norwegian and Danish apart.
 
 Why not a package: py3langid confuses Danish and Norwegian, and lingua manages about 1,300 texts/s,
-too slow for the stream. This is a hand-written cue model (word lists in
-:mod:`detectors.lexicons.langid_words`, letter and spelling cues below): each word of the text
-votes for the languages it belongs to, a word shared by several languages splitting its vote, and
-letters such as ``ä ö`` (Swedish), ``æ ø`` (Danish/Norwegian), ``ą ę ł ż`` (Polish) and spellings
-such as ``kj gj øy`` (Norwegian) against ``øj -ede`` (Danish) add their votes.
+too slow for the stream. This is a word-level naive Bayes (summed log-frequency evidence)
+over data that ships in PyPI packages, plus hand-written cues:
+
+* word frequencies of 12 languages from the ``wordfreq`` package's data files: each word votes
+  ``log10(frequency in L) - floor`` for every language L that has it. Frequency differences under
+  5x between languages sharing a word are ignored (they reflect the corpora, not the languages),
+  so only distinct forms decide: ``och/og``, ``inte/ikke``, ``hvad/hva``, ``efter/etter``;
+* hand-written cue words (:mod:`detectors.lexicons.langid_words`), notably Nynorsk, which wordfreq
+  lacks, and Danish/Norwegian pairs (``fik/fikk``, ``uge/uke``, ``ved/vet``);
+* letters: ``ä ö`` (Swedish), ``æ ø`` (Danish/Norwegian), ``ą ę ł ż`` (Polish), ...;
+* when the race is close: character 3/4-grams of the supported languages' word lists for words no
+  list has (compounds: ``-vagter`` is Danish, ``-vakter`` Norwegian) and Danish/Norwegian spelling
+  marks (``kj gj øy ei`` against ``øj ej hv -ede -hed``).
+
+The first :data:`MAX_WORDS` words are read. Short texts that use only words the three Scandinavian
+languages share (``Gode musikere``) stay ambiguous; exact ties go to the first in alphabetical
+order (``da`` before ``no`` before ``sv``) unless a hint says otherwise.
 
 Fallback, stated once: when the text carries too little evidence (empty, emoji-only, a handle and a
-link, one ambiguous word) the ``lang_hint`` is returned if it names a language we recognise
-(``nb``/``nn`` count as ``no``); otherwise ``'und'``. A recognised hint also adds a small prior, so
-it breaks near-ties (``"super service!"`` with hint ``da`` is Danish) but never overrides clear
-evidence in the text. Recognised but not fully supported languages (``de fr es it nl pt fi``) are
-returned as such so the caller can tell "not ours" from "unknown".
+link, digits) the ``lang_hint`` is returned if it names a language we recognise (``nb``/``nn``
+count as ``no``); otherwise ``'und'``. A recognised hint also adds a prior worth a word about 100
+times more frequent in that language, so it settles near-ties (``"Perfekt 👍"`` with hint ``da`` is
+Danish) but not clear evidence in the text. Recognised but not fully supported languages
+(``de fr es it nl pt fi``) are returned as such, so the caller can tell "not ours" from "unknown".
 
 >>> identify("Tåget är försenat igen och ingen säger något")
 'sv'
@@ -47,6 +59,8 @@ RECOGNISED_LANGS: frozenset[str] = SUPPORTED_LANGS | frozenset({"de", "fr", "es"
 
 _HINT_ALIASES = {"nb": "no", "nn": "no", "nob": "no", "nno": "no", "nor": "no", "swe": "sv",
                  "dan": "da", "pol": "pl", "eng": "en"}
+#: Words read per text; the language of a post is settled well before this.
+MAX_WORDS = 30
 #: Minimum evidence (in word votes) to trust the text over the hint.
 _MIN_EVIDENCE = 1.0
 _HINT_PRIOR = 2.0
@@ -62,8 +76,9 @@ _NOISE_RE = re.compile(r"https?://\S+|www\.\S+|[@#]\w+")
 _WORDFREQ_LANGS = {"sv": "sv", "nb": "no", "da": "da", "pl": "pl", "en": "en",
                    "de": "de", "fr": "fr", "es": "es", "it": "it", "nl": "nl", "pt": "pt", "fi": "fi"}
 _TOP_WORDS_OTHER = 8000  # languages we only need to recognise, not to tell apart finely
-_SAME_WORD = 0.7
+_SAME_WORD = 0.7  # log10(5)
 _MIN_VOTE = 1.0  # weaker votes of languages we only recognise are dropped (speed)
+_MIN_VOTE_SUPPORTED = 0.8  # the rarest words of our languages too: the n-grams cover them
 _CUE_WEIGHT = 1.5  # a hand-written cue word counts like a word 30x more frequent (log10 1.5)
 
 
@@ -119,8 +134,10 @@ def _build_votes(cues: str) -> dict[str, tuple[tuple[str, float], ...]]:
         # Frequency differences under 5x between languages that share a word are mostly the
         # corpora's, not the languages'; treat them as equal so only distinct forms decide.
         top = max(d.values())
-        out[w] = tuple(sorted((lang, top if top - v < _SAME_WORD else v) for lang, v in d.items()
-                              if v >= _MIN_VOTE or lang in SUPPORTED_LANGS))
+        entry = tuple(sorted((lang, top if top - v < _SAME_WORD else v) for lang, v in d.items()
+                             if v >= (_MIN_VOTE_SUPPORTED if lang in SUPPORTED_LANGS else _MIN_VOTE)))
+        if entry:
+            out[w] = entry
     return out
 
 
@@ -131,6 +148,8 @@ _VOTES = _build_votes(CUES)
 # "-vakter" Norwegian). Counted over word types, add-half smoothed; log10 ratio to the floor.
 _NGRAM_LANGS = ("sv", "no", "da", "pl", "en")
 _NGRAM_MIN_WORD = 5
+_CLOSE_RACE = 6.0  # a lead (log10 units) that n-grams and spelling cues rarely overturn
+_NGRAM_MIN_VOTE = 1.3  # train on the words at least ~10x above the list's floor
 _NGRAM_SCALE = 3.5  # an OOV word votes like a word this many log10 units more frequent
 
 
@@ -143,8 +162,8 @@ def _build_ngrams() -> dict[str, tuple[tuple[str, float], ...]]:
     counts: dict[str, dict[str, int]] = {}
     totals: dict[str, int] = {}
     for w, entry in _VOTES.items():
-        for lang, _ in entry:
-            if lang in _NGRAM_LANGS and len(w) >= 4:
+        for lang, vote in entry:
+            if lang in _NGRAM_LANGS and len(w) >= 4 and vote > _NGRAM_MIN_VOTE:
                 for g in _ngrams(w):
                     c = counts.setdefault(g, {})
                     c[lang] = c.get(lang, 0) + 1
@@ -164,7 +183,7 @@ _NGRAM_VOTES = _build_ngrams()
 _LANG_ORDER: tuple[str, ...] = tuple(sorted({lang for v in _VOTES.values() for lang, _ in v}))
 _LANG_INDEX = {lang: i for i, lang in enumerate(_LANG_ORDER)}
 _ROW: dict[str, int] = {w: i for i, w in enumerate(_VOTES)}
-_MATRIX = np.zeros((len(_VOTES) + 1, len(_LANG_ORDER)), dtype=np.float64)
+_MATRIX = np.zeros((len(_VOTES) + 1, len(_LANG_ORDER)), dtype=np.float32)
 for _w, _i in _ROW.items():
     for _lang, _s in _VOTES[_w]:
         _MATRIX[_i, _LANG_INDEX[_lang]] = _s
@@ -238,10 +257,26 @@ def _word_extra(word: str) -> tuple[tuple[tuple[str, float], ...], float, float]
     return tuple(oov.items()), no, da
 
 
+def _close_race(scores: dict[str, float]) -> bool:
+    """True when the leader's lead is small enough for spelling evidence to matter."""
+    if not scores:
+        return True
+    ranked = sorted(scores.values(), reverse=True)
+    return len(ranked) < 2 or ranked[0] - ranked[1] < _CLOSE_RACE
+
+
 _NO_EXTRA: tuple[tuple[tuple[str, float], ...], float, float] = ((), 0.0, 0.0)
 
 
 _EXTRA_CACHE: dict[str, tuple[tuple[tuple[str, float], ...], float, float]] = {}
+
+
+def _add_letter_cues(words: Sequence[str], scores: dict[str, float]) -> None:
+    letters = set("".join(words))
+    for chars, cue in _LETTER_CUES:
+        if not chars.isdisjoint(letters):
+            for lang, s in cue:
+                scores[lang] = scores.get(lang, 0.0) + s
 
 
 def language_scores(words: Sequence[str]) -> dict[str, float]:
@@ -251,6 +286,10 @@ def language_scores(words: Sequence[str]) -> dict[str, float]:
     sums = _MATRIX[idx].sum(axis=0) if idx else _MATRIX[_NO_ROW]
     scores = {lang: float(x) for lang, x in zip(_LANG_ORDER, sums) if x}
     no_sp = da_sp = 0.0
+    if not _close_race(scores):
+        # Clear lead on known words: n-grams and spellings would hardly change the winner.
+        _add_letter_cues(words, scores)
+        return scores
     extra_cache = _EXTRA_CACHE
     for w in words:
         e = extra_cache.get(w)
@@ -264,11 +303,7 @@ def language_scores(words: Sequence[str]) -> dict[str, float]:
             scores[lang] = scores.get(lang, 0.0) + s
         no_sp += e[1]
         da_sp += e[2]
-    letters = set("".join(words))
-    for chars, cue in _LETTER_CUES:
-        if not chars.isdisjoint(letters):
-            for lang, s in cue:
-                scores[lang] = scores.get(lang, 0.0) + s
+    _add_letter_cues(words, scores)
     if (no_sp or da_sp) and scores and max(scores, key=scores.__getitem__) in ("da", "no"):
         scores["no"] = scores.get("no", 0.0) + min(no_sp, 1.5)
         scores["da"] = scores.get("da", 0.0) + min(da_sp, 1.5)
@@ -276,9 +311,12 @@ def language_scores(words: Sequence[str]) -> dict[str, float]:
 
 
 def identify_words(words: Sequence[str], lang_hint: str | None = None) -> str:
-    """Language of lower-cased ``words`` (URLs, handles and hashtags already removed)."""
+    """Language of lower-cased ``words`` (URLs, handles and hashtags already removed).
+
+    Only the first :data:`MAX_WORDS` words are read: by then the evidence has long settled.
+    """
     hint = normalise_hint(lang_hint)
-    scores = language_scores(words)
+    scores = language_scores(words[:MAX_WORDS])
     if hint is not None:
         scores[hint] = scores.get(hint, 0.0) + _HINT_PRIOR
     if not scores:

@@ -15,7 +15,11 @@ Analysis of Social Media Text", ICWSM 2014): a sum of word valences (-4..4), eac
   its opposite. This is a heuristic and catches only explicit markers.
 
 Polish words fused with ``nie`` (``niemiły``) that are not in the lexicon are scored as the negation
-of the rest. The total is squashed by ``x / sqrt(x² + 15)`` as in VADER; the label is ``positive``
+of the rest. Emoji and emoticons score the same in every language. Words of another language in a
+post (``worst service ever`` in a Swedish post) are scored with strong English VADER words, minus
+false friends (Swedish ``gift`` = married). A post with no sentiment word but a bare negation
+(``fungerar inte``, ``nie dostałem``) leans slightly negative. Unknown languages (``und``, ``de``)
+get emoji, laughter and the English fallback only. The total is squashed by ``x / sqrt(x² + 15)`` as in VADER; the label is ``positive``
 above +0.05, ``negative`` below -0.05, else ``neutral``. Lexicon sources: :mod:`detectors.lexicons`.
 
 >>> s = SentimentScorer()
@@ -36,7 +40,8 @@ from typing import NamedTuple, Sequence
 
 from detectors.lexicons import UNIVERSAL_VALENCE, LanguagePack, emoji_valence, language_pack, vader_lexicon
 
-# One token: an emoticon, a word (with an inner apostrophe), an emoji, a run of !/?, or a clause mark.
+# One token: a @handle or #tag, an emoticon, a word (inner apostrophe kept), an emoji, a run of !/?,
+# or a clause mark.
 TOKEN_RE = re.compile(
     r"[@#]\w+"
     r"|(?<!\w)(?:[:;=][\-o'^]?[)(\]\[dDpP/\\|*@3$]+|[xX][dDpP]+|<3+|</3|[)(]+[\-']?[:;=])(?!\w)"
@@ -246,15 +251,19 @@ class SentimentScorer:
                         vals[k] *= 1.5
                     break
 
-        pos = sum(v for v in vals if v > 0)
-        neg = sum(v for v in vals if v < 0)
+        pos = neg = 0.0
+        for v in vals:
+            if v > 0:
+                pos += v
+            elif v < 0:
+                neg += v
         if pos > 0 and self._ironic(pack, low, text):
             neg -= pos + 1.0
             pos = 0.0
         if not pos and not neg and pack is not None and not negators.isdisjoint(low):
             # A bare negation with no sentiment word ("det fungerar inte", "nie dostałem") leans
             # negative in social posts; count it weakly.
-            neg = _IMPLICIT_NEGATION * min(2, sum(1 for w in low if w in negators))
+            neg = _IMPLICIT_NEGATION * min(2, len(negators.intersection(low)))
         total = pos + neg
         if total:
             bangs = sum(len(t) for t in low if t[0] == "!")
@@ -265,7 +274,7 @@ class SentimentScorer:
 
     @staticmethod
     def _ironic(pack: LanguagePack | None, low: Sequence[str], text: str) -> bool:
-        if any(t in _IRONY_EMOJI for t in low):
+        if not _IRONY_EMOJI.isdisjoint(low):
             return True
         if pack is None or not text:
             return False

@@ -45,9 +45,10 @@ JSON_OPTS = orjson.OPT_NON_STR_KEYS
 class TableCache(dict):
     """The live cascades of one partition, loaded from the table on first use."""
 
-    def __init__(self, table: Any):
+    def __init__(self, table: Any, partition: int):
         super().__init__()
         self.table = table
+        self.partition = partition
 
     def get(self, root_id: str, default: Any = None) -> CascadeState | None:
         c = dict.get(self, root_id)
@@ -75,6 +76,10 @@ class CascadeWorker:
         self.processors: dict[int, PartitionProcessor] = {}
         self.dirty: dict[str, TableCache] = {}
         self.pending: list[Any] = []
+        # (topic, key, value, partition) to send after the batch: one await each, straight to the
+        # Kafka producer, instead of Faust's one-message-per-loop-turn send_soon buffer
+        self.out: list[tuple[str, bytes | None, bytes | None, int | None]] = []
+        self.changelog = table.changelog_topic.get_topic_name()
         self.reported_wm: dict[int, tuple[int | None, bool]] = {}
         self.last_flush = time.monotonic()
         self.last_event_s: float | None = None
@@ -85,7 +90,7 @@ class CascadeWorker:
     def processor(self, partition: int) -> PartitionProcessor:
         proc = self.processors.get(partition)
         if proc is None:
-            cache = TableCache(self.table)
+            cache = TableCache(self.table, partition)
             proc = PartitionProcessor(self.config, self.analyzer, cache, self._marker(cache))
             self.processors[partition] = proc
         return proc
@@ -113,7 +118,6 @@ class CascadeWorker:
         s = self.settings
         posts_topic = s.posts_topic
         partitions = s.partitions
-        alerts_topic = self.topics["alerts"]
         consumed: Tally = Tally()
         rejected: Tally = Tally()
         lags: list[float] = []
@@ -128,7 +132,7 @@ class CascadeWorker:
             if m.topic == posts_topic and (m.key != event.root_id.encode()
                                            or partition_for(event.root_id, partitions) != m.partition):
                 # not keyed by its cascade: send it to the partition that owns the cascade
-                self.topics["by_root"].send_soon(key=event.root_id.encode(), value=m.value)
+                self.out.append((s.repartition_topic, event.root_id.encode(), m.value, None))
                 self.forwarded += 1
                 continue
             source = "p" if m.topic == posts_topic else "r"
@@ -149,16 +153,13 @@ class CascadeWorker:
             self.metrics.consumed.labels(kind, lang if len(lang) <= 3 else "und").inc(n)
         for reason, n in rejected.items():
             self.metrics.rejected.labels(reason).inc(n)
-        hist = self.metrics.processing_lag
-        for lag in lags:
-            hist.observe(lag)
+        self.metrics.processing_lag.observe_many(lags)
         if consumed:
             self.last_event_s = now
-        del alerts_topic
 
     def send_alert(self, alert: dict[str, Any], arrival_ms: int | None) -> None:
         key = (alert["root_id"] or alert["brand"] or "").encode()
-        self.topics["alerts"].send_soon(key=key, value=orjson.dumps(alert))
+        self.out.append((self.settings.alerts_topic, key, orjson.dumps(alert), None))
         self.metrics.alerts.labels(alert["type"], alert["state"], alert["severity"]).inc()
         if arrival_ms is not None:
             self.metrics.detection_latency.observe(max(0.0, time.time() - arrival_ms / 1000.0))
@@ -174,14 +175,23 @@ class CascadeWorker:
                   "offset": m.offset, "timestamp_ms": int(m.timestamp * 1000) if m.timestamp else None,
                   "key": m.key.decode("utf-8", "replace") if m.key else None,
                   "value": text, "value_encoding": encoding, "rejected_at_ms": int(time.time() * 1000)}
-        self.topics["deadletter"].send_soon(key=m.key, value=orjson.dumps(record))
+        self.out.append((self.settings.deadletter_topic, m.key, orjson.dumps(record), None))
 
     # -- flushing -------------------------------------------------------------------------------
 
     def due(self) -> bool:
         return time.monotonic() - self.last_flush >= self.settings.flush_interval_s
 
-    def flush(self) -> None:
+    async def send_out(self) -> None:
+        """Hand what the batch produced to the Kafka producer (delivery is awaited at commit)."""
+        if not self.out:
+            return
+        out, self.out = self.out, []
+        send = self.app.producer.send
+        for topic, key, value, partition in out:
+            await send(topic, key, value, partition, None, None)
+
+    async def flush(self) -> None:
         """Write changed state, report brand partials, then ack what was processed."""
         reports = []
         for partition in sorted(self.assigned() | set(self.processors)):
@@ -193,15 +203,21 @@ class CascadeWorker:
                 reports.append({"source": str(partition), "partials": partials, "watermark": wm, "caught_up": up})
         if reports:
             # one message for all partitions of this flush: the aggregator merges them as one step
-            self.topics["brand"].send_soon(key=b"brands", value=orjson.dumps({"reports": reports}, option=JSON_OPTS))
-        table = self.table
+            self.out.append((self.settings.brand_topic, b"brands",
+                             orjson.dumps({"reports": reports}, option=JSON_OPTS), None))
+        store = self.table.data
+        changelog = self.changelog
+        out = self.out
         for root_id, cache in self.dirty.items():
             c = dict.get(cache, root_id)
             if c is not None:
-                table[root_id.encode()] = orjson.dumps(c.to_state())
+                key, value = root_id.encode(), orjson.dumps(c.to_state())
+                store[key] = value  # the table's local copy, as Table.__setitem__ would
+                out.append((changelog, key, value, cache.partition))
         self.dirty.clear()
         if self.flushes % 60 == 0:
             self.expire()
+        await self.send_out()
         consumer = self.app.consumer
         for m in self.pending:
             consumer.ack(m)
@@ -243,11 +259,13 @@ class CascadeWorker:
             for root_id in proc.expired(proc.watermark_ms):
                 dict.pop(proc.store, root_id, None)
                 self.dirty.pop(root_id, None)
-                del self.table[root_id.encode()]
+                key = root_id.encode()
+                self.table.data.pop(key, None)
+                self.out.append((self.changelog, key, None, proc.store.partition))  # tombstone
 
-    def revoke(self, partitions: set[int]) -> None:
+    async def revoke(self, partitions: set[int]) -> None:
         """Partitions moved away: write what we have, then forget them."""
-        self.flush()
+        await self.flush()
         for p in partitions:
             self.processors.pop(p, None)
             self.reported_wm.pop(p, None)
@@ -418,8 +436,9 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None,
             batch = await route.get(s.flush_interval_s)
             if batch:
                 worker.process_batch(batch)
+                await worker.send_out()
             if worker.due() or (batch is None and worker.pending):
-                worker.flush()
+                await worker.flush()
 
     @app.agent(topics["brand"], name="brands")
     async def brand_reports(stream: faust.StreamT) -> None:
@@ -431,7 +450,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None,
     async def on_revoked(app_: Any, revoked: set, **kwargs: Any) -> None:
         dropped = route.clear()
         mine = {tp.partition for tp in revoked if tp.topic in (s.posts_topic, s.repartition_topic)}
-        worker.revoke(mine)
+        await worker.revoke(mine)
         if dropped:
             log.info("rebalance: %d queued messages will be read again by the new owner", dropped)
 
@@ -449,7 +468,7 @@ class ViralityApp(BatchingApp):
         worker = getattr(self, "cascade_worker", None)
         if worker is not None:
             try:
-                worker.flush()
+                await worker.flush()
                 await self.producer.flush()
             except Exception:  # never block shutdown on this
                 log.exception("final flush failed; unflushed events will be read again")

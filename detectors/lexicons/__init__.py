@@ -16,6 +16,14 @@ Where the lists come from:
 
 If a package data file is missing (package not installed), its lexicon is empty and the
 hand-written lists still work: sentiment degrades, nothing crashes.
+
+>>> pack = language_pack("sv")
+>>> pack.valence.lookup("besvikelsen") < 0 < pack.valence.lookup("fantastiskt")   # stems
+True
+>>> pack.complaint.phrases[("svarar", "inte")], "inte" in pack.negators
+(3.0, True)
+>>> language_pack("de") is None
+True
 """
 from __future__ import annotations
 
@@ -133,31 +141,38 @@ class WeightedVocab:
     words: dict[str, float] = field(default_factory=dict)
     stems: dict[str, float] = field(default_factory=dict)
     phrases: dict[tuple[str, ...], float] = field(default_factory=dict)
-    min_stem: int = 99
     phrase_starts: frozenset[str] = frozenset()
+    # Stems by their first two letters, longest first: a new word is checked against a handful.
+    _by_head: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
     _cache: dict[str, float | None] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def build(cls, entries: dict[str, float], base: dict[str, float] | None = None) -> "WeightedVocab":
-        words = dict(base or {})
+        """From ``parse_weighted`` entries (``*`` stems, spaced phrases) over a package lexicon."""
+        words: dict[str, float] = {}
         stems: dict[str, float] = {}
         phrases: dict[tuple[str, ...], float] = {}
-        for w, s in entries.items():
+        hand = set(entries)
+        for w, s in [*(base or {}).items(), *entries.items()]:
             if " " in w:
                 phrases[tuple(w.split())] = s
-            elif w.endswith("*"):
+            elif w.endswith("*") and len(w) > 2 and w in hand:
                 stems[w[:-1]] = s
             else:
                 words[w] = s
-        min_stem = min((len(s) for s in stems), default=99)
-        for w, sc in list(words.items()):  # multi-word entries of package lexicons
-            if " " in w:
-                phrases.setdefault(tuple(w.split()), sc)
-                del words[w]
-        return cls(words, stems, phrases, min_stem, frozenset(p[0] for p in phrases))
+        by_head: dict[str, list[str]] = {}
+        for st in stems:
+            by_head.setdefault(st[:2], []).append(st)
+        heads = {h: tuple(sorted(v, key=len, reverse=True)) for h, v in by_head.items()}
+        return cls(words, stems, phrases, frozenset(p[0] for p in phrases), heads)
 
     def lookup(self, word: str) -> float | None:
-        """Weight of ``word``: exact match first, then the longest stem it begins with."""
+        """Weight of ``word``: exact match first, then the longest stem it begins with.
+
+        >>> v = WeightedVocab.build({"bra": 2.0, "dålig*": -3.0, "dåligt bemötande": -4.0})
+        >>> v.lookup("bra"), v.lookup("dåligare"), v.lookup("bras"), v.phrases
+        (2.0, -3.0, None, {('dåligt', 'bemötande'): -4.0})
+        """
         v = self.words.get(word)
         if v is not None:
             return v
@@ -166,10 +181,9 @@ class WeightedVocab:
             return cache[word]
         if len(cache) > 200_000:
             cache.clear()
-        stems = self.stems
-        for k in range(min(len(word), 14), self.min_stem - 1, -1):
-            v = stems.get(word[:k])
-            if v is not None:
+        for st in self._by_head.get(word[:2], ()):
+            if word.startswith(st):
+                v = self.stems[st]
                 break
         cache[word] = v
         return v

@@ -20,6 +20,13 @@ VALENCE = """
 -2: uretfærdig* forkert* skadet* skade* ondt grim* grimme træt* tvivlsom* uanstændig* desværre
 3: tillykke kærlighed lykke heldig* glæder glæde* endelig hurra i_orden helt_i_orden
 -3: fanden fandens fandme satan satans helvede for_helvede pokker*
+3: stolt stolte stolthed smukt sejr vinder fortjent* beundr* modig* inspirer* fantastiske
+2: klog kloge klogt respekt* imponeret bravo tryg trygt morsom* sjove
+-3: løgn* hykl* ækel* ækle tragisk* sørgelig* svigt* patetisk* angst had hadet terror* mord* vold*
+-3: uretfærdig* klodset* skammelig* forræd*
+-2: skam dumhed* racis* krise krisen fattigdom* gal gale sorg frygt* angreb* krig krigen tabte
+-2: forstyrr* absurd* bekymrende amatøragtig* dumme
+-1: bekymring advarsel
 -1: vente venter ventet kø uklar* mærkelig*
 """
 

@@ -36,6 +36,12 @@ da: ingen mere end godt godt dårlig helt min mit mine din dit dine sin sit sine
 da: tilbage fik siger sagde sagt mod mens alligevel egentlig ganske næsten blevet været bliver kommer går gik
 da: fået får må ville skulle burde ting folk tid år dage uger dette disse denne samme ingenting kunne kommunen
 da: regeringen politiet børn bare hvordan heller virkelig vildt endnu godt gang får synd undskyld ellers enig
+no: fikk kjøpt kjøpe kjøper skjønner sykkel syk ble hadde sier gikk tok ute inne bok boka uke uker dager
+no: språk spørsmål nettopp trenger kjenner lett stygg flott slutt tatt sett vært dessverre gutt jente jenter
+no: vet nei hei reise vei kjørt ennå fremdeles sjelden gjerne mot sa ga dem
+da: fik havde sagde siger gik tog gav ude inde bog uge uger dage sprog spørgsmål kender grim slut taget set
+da: været desværre syg pige piger dreng drenge behøver brug købe købt køber kørt blevet ved igennem øjeblik
+da: høj rejse vej nej jer jeres mod gav sgu
 en: the and to of a in is it you that for on with this my be have not are was but at so just me your can what
 en: get all do no we they will from an if or about out up one how when like would there their been has had
 en: them who more why our us please thanks thank any been could should don't can't i'm it's im dont cant its

@@ -27,6 +27,13 @@ VALENCE = """
 -2: skadet skade* knust* sur* kjipt sliten trøtt ensformig* uinteressant* middelmådig* forvirr* overpris*
 3: gratulerer kjærlighet lykke heldig* gleder hurra endelig
 -3: faen fy_faen jævla* jævl* helvete helvetes satan satans forbanna
+3: stolt stolte stolthet vakkert seier vinner fortjent* beundr* modig* søt søte inspirer* nydelige
+2: klok kloke klokt gøy respekt* imponert bravo trygg trygt morsomme
+-3: løgn* hykl* ekkel* ekl* tragisk* sørgelig* svik svikt* patetisk* latterlig* angst hat hatet
+-3: terror* drap* vold* urettferdig* klønete skammelig*
+-2: skam dumhet* rasis* krise krisen kaos fattigdom* gal gale sorg trist* frykt* angrep* krig krigen
+-2: tapte forstyrr* absurd* bekymringsfull* amatørmessig*
+-1: bekymring advarsel
 -1: venting ventet vente kø dessverre uklar* tynn* tynt ikkje_noko flat* forutsigbar* ujevn* rar*
 """
 

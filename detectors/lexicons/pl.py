@@ -24,6 +24,13 @@ VALENCE = """
 -2: martwi* obaw* krytyk* protest* kłopot* męcz* żal* szkoda biedn* ofiar* zmarł* zginął* zginęł* płacz*
 3: szczęście wesoł* zapraszam zapraszamy świętuj* hura nareszcie miłość udan*
 -3: kurde cholera pierdol* jeb* spierdal* wypierdal* chuj* zjeb* debilizm żenujące
+3: dum* zwycię* wygrał* bohater* odważn* mądr* inspiruj* wzrusz* pięknie cudownie brawa
+2: szacun* szacunek respekt* bezpieczeństw* ciesz* uroczy* słodk*
+-3: kłamstw* obłud* hipokryz* obrzydl* tragiczn* żałob* zdrad* zdradz* nienawidzi* nienawiść terror*
+-3: morderstw* morderc* przemoc* niesprawiedliw* żenujący żałosne skandal*
+-2: wstyd głupot* rasis* kryzys* bieda* wojna wojny wojnie smutek strach lęk* atak* zagroż* absurd*
+-2: niepokoj* martwię przegra* strach*
+-1: ostrzeż* obawy
 -1: czeka* czekam kolejk* niepokoj* dziwn* wątpliw*
 """
 

@@ -36,6 +36,13 @@ VALENCE = """
 2: mysigt mysig härligt roligt skönt glädjande lyckat toppen_tack tacksamhet hurra bravo
 -3: fan jävla* jävl* helvete helvetes satan satans fy_fan fy_faen förjävlig* skitsnack
 -1: nej usch tyvärr_inte
+3: stolt stolta stolthet vackert seger segra* vinnare välförtjänt* beundr* modig* gullig* inspirer*
+2: klok kloka klokt skoj* söt söta sött respekt* stark starka starkt bravo imponerande tryggare
+-3: lögn* hyckl* äckl* tragisk* sorglig* svek svika sviker svikit patetisk* löjlig* ångest hat hatet
+-3: terror* mord* våld* orättvis* värst klantig* skämmig*
+-2: skäms skam dumhet* rasis* kris krisen kaos fattigdom* galen* sorg sorgen ledsam* rädsla attack*
+-2: krig kriget förlorade störande störig* fånig* absurd* oroande orolig* amatörmässig* bedrövligt
+-1: oro varning stör
 -1: vänta väntat väntade väntan dröj* kö kön trist* tveksam* tyvärr varken saknade glömde glömt tappade
 """
 

@@ -1,0 +1,189 @@
+"""End-to-end throughput of the whole job through a real Kafka broker.
+
+Pre-loads N synthetic events (posts, shares, quotes and replies over many cascades, a few viral,
+texts in five languages) into fresh topics, then starts ``virality worker`` and measures the time
+from its first consumed event until all N are accounted for (consumed + rejected, read from its
+/metrics), i.e. the sustained rate with a backlog, and the alerts it sent.
+
+    scripts/kafka start
+    .venv/bin/python -m bench.bench_pipeline --events 200000
+
+Prints events/s, alerts, peak RSS of the worker and the changelog records written (how many state
+writes the batching saved).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+TEXTS = {
+    "sv": ["Tåget är försenat igen, ingen information alls", "Tack för bra service idag!", "Vad tycker ni om nya appen?"],
+    "no": ["Flyet ble kansellert og ingen refusjon", "Fantastisk kundeservice, tusen takk", "Noen som vet når butikken åpner?"],
+    "da": ["Pakken er aldrig kommet, elendig service", "Super god oplevelse i butikken i dag", "Hvornår åbner I?"],
+    "pl": ["Opóźnienie pociągu znowu, skandal", "Świetna obsługa, dziękuję bardzo", "Czy ktoś wie jak złożyć reklamację?"],
+    "en": ["My order never arrived and support is useless", "Great service today, thank you!", "Does anyone know the opening hours?"],
+}
+
+
+def make_events(n: int, seed: int = 1) -> list[tuple[bytes, bytes]]:
+    rng = random.Random(seed)
+    base = int(time.time() * 1000) - 6 * 3600 * 1000
+    out: list[tuple[int, bytes, bytes]] = []
+    cascades = max(1, n // 40)
+    langs = list(TEXTS)
+    made = 0
+    for c in range(cascades):
+        if made >= n:
+            break
+        root = f"c{c}"
+        t0 = base + rng.randrange(0, 5 * 3600 * 1000)
+        lang = langs[c % 5]
+        size = 2000 if c % 500 == 0 else int(rng.paretovariate(1.2) * 10)
+        size = min(size, n - made - 1)
+        out.append((t0, root.encode(), orjson.dumps({"id": root, "kind": "post", "created_at": t0,
+                    "author": {"id": f"a{c}", "followers": rng.randrange(10, 100000)},
+                    "text": rng.choice(TEXTS[lang]), "lang": lang, "brands": ["acme"]})))
+        made += 1
+        for i in range(size):
+            t = t0 + int(rng.expovariate(1 / 600_000))
+            kind = "share" if rng.random() < 0.8 else rng.choice(("reply", "quote"))
+            e = {"id": f"{root}-{i}", "kind": kind, "root_id": root, "created_at": t,
+                 "author": {"id": f"u{rng.randrange(10**6)}", "followers": rng.randrange(0, 5000)}}
+            if kind != "share":
+                e["text"] = rng.choice(TEXTS[lang])
+                e["lang"] = lang
+            out.append((t, root.encode(), orjson.dumps(e)))
+            made += 1
+    out.sort(key=lambda x: x[0])
+    return [(k, v) for _, k, v in out]
+
+
+async def preload(bootstrap: str, topic: str, events: list[tuple[bytes, bytes]]) -> None:
+    p = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=10, max_batch_size=1024 * 1024)
+    await p.start()
+    try:
+        for k, v in events:
+            await p.send(topic, v, key=k)
+        await p.flush()
+    finally:
+        await p.stop()
+
+
+async def count(bootstrap: str, topic: str) -> int:
+    c = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    await c.start()
+    try:
+        await c.topics()
+        parts = c.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in parts]
+        ends = await c.end_offsets(tps)
+        starts = await c.beginning_offsets(tps)
+        return sum(ends[tp] - starts[tp] for tp in tps)
+    finally:
+        await c.stop()
+
+
+def scrape(port: int) -> dict[str, float]:
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2).read().decode()
+    out: dict[str, float] = {}
+    for line in text.splitlines():
+        m = re.match(r"^(virality_events_consumed_total|virality_events_rejected_total|virality_alerts_total)\{.*\} (\S+)$", line)
+        if m:
+            out[m.group(1)] = out.get(m.group(1), 0.0) + float(m.group(2))
+    return out
+
+
+def rss_mb(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def cpu_s(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--events", type=int, default=200_000)
+    ap.add_argument("--partitions", type=int, default=4)
+    ap.add_argument("--broker", default=os.environ.get("VIRALITY_BROKER", "kafka://127.0.0.1:9092"))
+    ap.add_argument("--timeout", type=float, default=300)
+    args = ap.parse_args()
+    bootstrap = args.broker.split("://", 1)[-1]
+    run = f"bench{uuid.uuid4().hex[:6]}"
+    env = dict(os.environ, VIRALITY_APP_ID=run, VIRALITY_POSTS_TOPIC=f"{run}.posts",
+               VIRALITY_ALERTS_TOPIC=f"{run}.alerts", VIRALITY_DEADLETTER_TOPIC=f"{run}.dlq",
+               VIRALITY_REPARTITION_TOPIC=f"{run}.byroot", VIRALITY_BRAND_TOPIC=f"{run}.brand",
+               VIRALITY_PARTITIONS=str(args.partitions), VIRALITY_METRICS_PORT="9119",
+               VIRALITY_DATA_DIR=f".run/{run}", VIRALITY_LOG_LEVEL="warning", VIRALITY_BROKER=args.broker,
+               VIRALITY_SESSION_TIMEOUT_S="10", VIRALITY_HEARTBEAT_S="1", VIRALITY_BRANDS="acme=Acme")
+    print(f"generating {args.events:,} events ...", flush=True)
+    events = make_events(args.events)
+    subprocess.run([sys.executable, "-m", "streams.cli", "topics"], env=env, check=True, stdout=subprocess.DEVNULL)
+    t = time.monotonic()
+    asyncio.run(preload(bootstrap, f"{run}.posts", events))
+    print(f"preloaded {len(events):,} events in {time.monotonic() - t:.1f}s", flush=True)
+    worker = subprocess.Popen([sys.executable, "-m", "streams.cli", "worker"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=open(f".run/{run}.log", "w"))
+    try:
+        first = None
+        deadline = time.monotonic() + args.timeout
+        done = 0.0
+        m: dict[str, float] = {}
+        while time.monotonic() < deadline:
+            time.sleep(0.2)
+            try:
+                m = scrape(9119)
+            except OSError:
+                continue
+            done = m.get("virality_events_consumed_total", 0) + m.get("virality_events_rejected_total", 0)
+            if done and first is None:
+                first = (time.monotonic(), done)
+                cpu0 = cpu_s(worker.pid)
+            if done >= len(events):
+                break
+        end = time.monotonic()
+        cpu1 = cpu_s(worker.pid) if first else 0.0
+        if first is None or done < len(events):
+            print(f"FAILED: {done:,.0f} of {len(events):,} processed before the timeout")
+            return 1
+        rate = (done - first[1]) / max(end - first[0], 1e-9)
+        print(f"events            {len(events):,}")
+        print(f"throughput        {rate:,.0f} events/s (backlog, {args.partitions} partitions, one worker)")
+        print(f"alerts            {m.get('virality_alerts_total', 0):,.0f}")
+        print(f"worker CPU        {(cpu1 - cpu0) / max(end - first[0], 1e-9):.0%} of one core while draining")
+        print(f"worker peak RSS   {rss_mb(worker.pid):,.0f} MB", flush=True)
+        time.sleep(2.0)
+        changelog = asyncio.run(count(bootstrap, f"{run}-cascades-changelog"))
+        print(f"changelog records {changelog:,} ({changelog / len(events):.3f} per event)")
+        return 0
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
