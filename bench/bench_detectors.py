@@ -6,6 +6,7 @@ Figures printed:
 * events/s with ``learn_one`` on both detectors and ``assess`` (with a fresh forecast) after every
   event, and with ``assess`` once per 10 s of event time per cascade (the cheaper policy);
 * JSON bytes of velocity + forecast state for a quiet and for a busy cascade;
+* bytes of Python objects per live cascade (tracemalloc), for a quiet and a busy cascade;
 * resident memory for ``--cascades`` live cascades (each with a few shares) and the extrapolation
   to 1,000,000.
 """
@@ -14,9 +15,11 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import sys
 import random
 import resource
 import time
+import tracemalloc
 
 from detectors.forecast import CascadeForecast
 from detectors.velocity import ShareVelocity
@@ -86,6 +89,26 @@ def memory(n_cascades):
     return after - before, len(live)
 
 
+def traced_bytes(n_cascades=2000, shares=3):
+    """Bytes of Python objects per live cascade (velocity + forecast), by tracemalloc."""
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    live = []
+    for i in range(n_cascades):
+        v, fc = ShareVelocity(), CascadeForecast()
+        for k in range(shares):
+            v.learn_one(T0 + i + k * 5000, 100)
+            fc.learn_one(k * 5.0, 100)
+        live.append((v, fc))
+    gc.collect()
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    # the list holding them and its tuples are the caller's, not the cascade's
+    per = (after - before - sys.getsizeof(live) - n_cascades * sys.getsizeof((1, 2))) / n_cascades
+    return per
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, default=200_000)
@@ -96,11 +119,15 @@ def main(argv=None):
     per10s = throughput(events, 10_000)
     learn_only = throughput(events, 10**15)
     quiet, busy = state_bytes(20), state_bytes(100_000)
+    traced = traced_bytes()
+    traced_busy = traced_bytes(200, shares=2000)
     mb, n = memory(args.cascades)
     print(f"events/s, learn + assess after every event:      {every:>10,.0f}")
     print(f"events/s, learn + assess once per 10 s/cascade:  {per10s:>10,.0f}")
     print(f"events/s, learn only (velocity + forecast):      {learn_only:>10,.0f}")
     print(f"state JSON bytes per cascade: quiet (20 shares) {quiet}, busy (100,000 shares) {busy}")
+    print(f"Python objects per live cascade (tracemalloc, velocity + forecast): {traced:,.0f} bytes "
+          f"with 3 shares, {traced_busy:,.0f} bytes with 2,000")
     print(f"memory: {mb:,.0f} MB RSS for {n:,} live cascades = {mb * 1024 / n:.2f} KB each; "
           f"1,000,000 cascades ~ {mb * 1_000_000 / n / 1024:.1f} GB")
 

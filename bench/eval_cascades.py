@@ -33,7 +33,7 @@ from detectors.baselines import SpikeRule
 from detectors.forecast import (CALIBRATION, CascadeForecast, SeismicForecast, _ExposureState,
                                 calibration_features)
 from detectors.velocity import ShareVelocity
-from detectors.virality import ViralityThresholds, assess
+from detectors.virality import ViralityThresholds, assess, flag_features, flag_score
 
 VIRAL = 1000
 HALF = VIRAL // 2
@@ -57,15 +57,23 @@ def forecasts_at(c: Cascade, make, ages):
     return out
 
 
-def ape_table(cascades, make):
+def ape_errors(cascades, make):
+    """``{age: [(source, APE), ...]}`` over the cascades the APE columns use."""
     errs = {a: [] for a in APE_AGES}
     for c in cascades:
         if c.size < MIN_FINAL_FOR_APE:
             continue
         for a, (n, fc) in zip(APE_AGES, forecasts_at(c, make, APE_AGES)):
             if n >= 5:
-                errs[a].append(abs(fc.final - c.size) / c.size)
-    return {a: _pcts(v) for a, v in errs.items()}, {a: len(v) for a, v in errs.items()}
+                errs[a].append((c.source, abs(fc.final - c.size) / c.size))
+    return errs
+
+
+def ape_table(errs, source=None, finite_only=False):
+    """Percentiles of the APE per age, and how many cascades they are over."""
+    sel = {a: [e for s, e in v if source in (None, s) and not (finite_only and math.isinf(e))]
+           for a, v in errs.items()}
+    return {a: _pcts(v) for a, v in sel.items()}, {a: len(v) for a, v in sel.items()}
 
 
 def _pcts(values):
@@ -131,6 +139,7 @@ class Trajectory:
         self.viral = c.size >= VIRAL
         self.t_cross = c.t_s[VIRAL - 1] if self.viral else math.nan
         ours, seis, spike = CascadeForecast(calibration=calibration), SeismicForecast(), SpikeRule()
+        vel = ShareVelocity()
         n_steps = min(c.size, HALF - 1)
         self.t = np.array(c.t_s[:n_steps])
         self.size = np.arange(1, n_steps + 1)
@@ -138,13 +147,17 @@ class Trajectory:
         self.seis = np.zeros(n_steps)
         self.last_hour = np.zeros(n_steps)
         self.prev_mean = np.zeros(n_steps)
+        self.flag_score = np.zeros(n_steps)
         for i in range(n_steps):
             t, f = c.t_s[i], c.followers[i]
             ours.learn_one(t, f)
             seis.learn_one(t, f)
             now_ms = BASE_MS + int(t * 1000)
             spike.learn_one(now_ms)
-            self.ours[i] = ours.predict(t).final
+            vel.learn_one(now_ms, f)
+            fc = ours.predict(t)
+            self.ours[i] = fc.final
+            self.flag_score[i] = flag_score(flag_features(i + 1, vel, fc, t, now_ms, VIRAL))
             self.seis[i] = seis.predict(t).final
             self.last_hour[i] = spike.last_hour(now_ms)
             self.prev_mean[i] = spike.previous_hourly_mean(now_ms)
@@ -154,7 +167,7 @@ class Trajectory:
         return None if len(idx) == 0 else float(self.t[idx[0]])
 
 
-def score(trajs, flag_fn):
+def score(trajs, flag_fn, counts=False):
     tp = fp = fn = 0
     leads = []
     for tr in trajs:
@@ -170,7 +183,8 @@ def score(trajs, flag_fn):
     p = tp / (tp + fp) if tp + fp else 0.0
     r = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * p * r / (p + r) if p + r else 0.0
-    return p, r, f1, (float(np.median(leads)) if leads else math.nan)
+    out = p, r, f1, (float(np.median(leads)) if leads else math.nan)
+    return out + ((tp, fp, fn),) if counts else out
 
 
 def tune(trajs, grid, make_flag):
@@ -233,14 +247,14 @@ def main(argv=None):
         print("note: detectors.forecast.CALIBRATION differs from a fresh fit on the tuning half; "
               "the shipped constants are evaluated", file=sys.stderr)
 
-    ape_ours, n_ape = ape_table(eval_set, CascadeForecast)
-    ape_seis, _ = ape_table(eval_set, SeismicForecast)
+    ape_ours = ape_errors(eval_set, CascadeForecast)
+    ape_seis = ape_errors(eval_set, SeismicForecast)
 
     tr_tune = [Trajectory(c) for c in tune_set]
     tr_eval = [Trajectory(c) for c in eval_set]
     grid_fc = [(m, r) for m in MIN_SHARES_GRID for r in RATIO_GRID]
-    ours_p = tune(tr_tune, [g + (o,) for g in grid_fc for o in OPEN_SHARES_GRID],
-                  forecast_flag("ours"))
+    old_p = tune(tr_tune, [g + (o,) for g in grid_fc for o in OPEN_SHARES_GRID],
+                 forecast_flag("ours"))
     seis_p = tune(tr_tune, grid_fc, forecast_flag("seis"))
     k = tune(tr_tune, [(k,) for k in range(2, HALF)], lambda k: (lambda tr: tr.size >= k))[0]
     spike_grid = [(r, m) for r in (1.5, 2.0, 3.0, 5.0, 10.0)
@@ -248,26 +262,49 @@ def main(argv=None):
     spike_p = tune(tr_tune, spike_grid,
                    lambda r, m: (lambda tr: (tr.last_hour >= m) & (tr.last_hour >= r * tr.prev_mean)))
 
-    # ours through the real assess(), with the tuned thresholds
-    th = ViralityThresholds(viral_final=VIRAL, open_ratio=ours_p[1], min_shares=ours_p[0],
-                            open_shares=ours_p[2], escalate_final=5 * VIRAL)
+    # ours: the shipped decision (classifier and line fitted on the tuning half by
+    # bench.eval_virality_flag), through the real assess()
+    th = ViralityThresholds(viral_final=VIRAL, escalate_final=5 * VIRAL)
     flags = {c.key: ours_with_assess(c, th) for c in eval_set}
-    res_ours = score(tr_eval, lambda tr: (tr.t == flags[tr.c.key]) if flags[tr.c.key] is not None
-                     else np.zeros(len(tr.t), bool))
-    res_ours_replica = score(tr_eval, forecast_flag("ours")(*ours_p))
-    assert res_ours == res_ours_replica, (res_ours, res_ours_replica)
-    res_seis = score(tr_eval, forecast_flag("seis")(*seis_p))
-    res_count = score(tr_eval, lambda tr: tr.size >= k)
-    res_spike = score(tr_eval, lambda tr: (tr.last_hour >= spike_p[1])
-                      & (tr.last_hour >= spike_p[0] * tr.prev_mean))
+
+    def ours_flag(tr):
+        t = flags[tr.c.key]
+        return (tr.t == t) if t is not None else np.zeros(len(tr.t), bool)
+
+    def ours_replica(tr):
+        return (tr.size >= th.min_shares) & (tr.flag_score >= th.open_score)
+
+    assert score(tr_eval, ours_flag) == score(tr_eval, ours_replica)
+    methods = [
+        ("ours (classifier)", ours_flag,
+         f"FLAG_COEF, open_score={th.open_score}, min_shares={th.min_shares}"),
+        ("ours, forecast rule", forecast_flag("ours")(*old_p),
+         f"min_shares={old_p[0]}, forecast >= {old_p[1] * VIRAL:,.0f}, open_shares={old_p[2]}"),
+        ("SEISMIC (published)", forecast_flag("seis")(*seis_p),
+         f"min_shares={seis_p[0]}, forecast >= {seis_p[1] * VIRAL:,.0f}"),
+        ("ShareCountThreshold", lambda tr: tr.size >= k, f"threshold={k}"),
+        ("SpikeRule", lambda tr: (tr.last_hour >= spike_p[1]) & (tr.last_hour >= spike_p[0] * tr.prev_mean),
+         f"ratio={spike_p[0]}, min_count={spike_p[1]}"),
+    ]
 
     n_viral = sum(tr.viral for tr in tr_eval)
+    _, n_ape = ape_table(ape_ours)
     print(f"evaluation half: {len(eval_set)} cascades ({n_viral} viral: final >= {VIRAL:,} in 72 h); "
           f"tuning half: {len(tune_set)}; APE over cascades with final >= {MIN_FINAL_FOR_APE} and "
           f">= 5 events by then (n = {n_ape[300]}/{n_ape[600]}/{n_ape[3600]}); flags count only "
           f"before {HALF} events")
+    for source in (None,) + tuple(sorted({c.source for c in eval_set})):
+        sub = [tr for tr in tr_eval if source in (None, tr.c.source)]
+        n_v = sum(tr.viral for tr in sub)
+        print()
+        print(f"== {source or 'all sources'}: {len(sub)} cascades, {n_v} viral ==")
+        _print_table(sub, methods, ape_ours, ape_seis, source)
+    print(f"({time.time() - t0:.0f} s)", file=sys.stderr)
+
+
+def _print_table(trajs, methods, ape_ours, ape_seis, source):
     hdr = (f"{'method':<22}{'APE 5 min (50/75/95%)':>24}{'APE 10 min':>22}{'APE 1 h':>22}"
-           f"{'prec':>7}{'recall':>7}{'F1':>7}{'lead min':>9}  tuned on tuning half")
+           f"{'prec':>7}{'recall':>7}{'F1':>7}{'lead min':>9}  tp/fp/fn; tuned on tuning half")
     print(hdr)
     print("-" * len(hdr))
 
@@ -275,18 +312,18 @@ def main(argv=None):
         return "".join(f"{'/'.join(_fmt_pct(x) for x in d[a]):>{24 if a == 300 else 22}}"
                        for a in APE_AGES)
 
-    def det_cells(r):
-        return f"{r[0]:7.3f}{r[1]:7.3f}{r[2]:7.3f}{r[3]:9.1f}"
-
     blank = "".join(f"{'-':>{24 if a == 300 else 22}}" for a in APE_AGES)
-    print(f"{'ours (CascadeForecast)':<22}{ape_cells(ape_ours)}{det_cells(res_ours)}  "
-          f"min_shares={ours_p[0]}, forecast >= {ours_p[1] * VIRAL:,.0f}, open_shares={ours_p[2]}")
-    print(f"{'SEISMIC (published)':<22}{ape_cells(ape_seis)}{det_cells(res_seis)}  "
-          f"min_shares={seis_p[0]}, forecast >= {seis_p[1] * VIRAL:,.0f}")
-    print(f"{'ShareCountThreshold':<22}{blank}{det_cells(res_count)}  threshold={k}")
-    print(f"{'SpikeRule':<22}{blank}{det_cells(res_spike)}  ratio={spike_p[0]}, "
-          f"min_count={spike_p[1]}")
-    print(f"({time.time() - t0:.0f} s)", file=sys.stderr)
+    apes = {"ours (classifier)": ape_table(ape_ours, source)[0],
+            "SEISMIC (published)": ape_table(ape_seis, source)[0]}
+    for name, flag, note in methods:
+        p, r, f1, lead, (tp, fp, fn) = score(trajs, flag, counts=True)
+        cells = ape_cells(apes[name]) if name in apes else blank
+        print(f"{name:<22}{cells}{p:7.3f}{r:7.3f}{f1:7.3f}{lead:9.1f}  {tp}/{fp}/{fn}; {note}")
+    # SEISMIC is infinite for a supercritical cascade: its error where it is finite, and on how many
+    fin, n_fin = ape_table(ape_seis, source, finite_only=True)
+    _, n_all = ape_table(ape_seis, source)
+    counts = "/".join(f"{n_fin[a]} of {n_all[a]}" for a in APE_AGES)
+    print(f"{'SEISMIC, finite only':<22}{ape_cells(fin)}  (finite at 5 min/10 min/1 h: {counts})")
 
 
 def _fmt_pct(x):

@@ -33,6 +33,7 @@ interval is the calibrated spread of the log error at that age.
 from __future__ import annotations
 
 import math
+from array import array
 from typing import Any, NamedTuple
 
 # Kernel constants of the SEISMIC reference implementation (seismic R package, memory.pdf defaults).
@@ -112,9 +113,10 @@ class _ExposureState:
         self.fsum = 0.0
         self.t_min = math.inf
         self.t_ref = 0.0
-        self.F = [0.0] * len(TAUS)
-        self.C = [0.0] * _NW
-        self.G = [0.0] * _NW
+        # flat arrays of doubles: no float object per value
+        self.F = array("d", bytes(8 * len(TAUS)))
+        self.C = array("d", bytes(8 * _NW))
+        self.G = array("d", bytes(8 * _NW))
         self.b_slot = -1
         self.b_n = 0
         self.b_f = self.b_ft = self.b_t = self.b_max = 0.0
@@ -232,7 +234,7 @@ class _ExposureState:
     def to_state(self) -> dict[str, Any]:
         return {"d": self.default_followers, "n": self.n, "f": self.fsum,
                 "t0": None if self.n == 0 else self.t_min, "tr": self.t_ref,
-                "F": self.F, "C": self.C, "G": self.G,
+                "F": self.F.tolist(), "C": self.C.tolist(), "G": self.G.tolist(),
                 "b": [self.b_slot, self.b_n, self.b_f, self.b_ft, self.b_t, self.b_max]}
 
     @classmethod
@@ -240,7 +242,7 @@ class _ExposureState:
         s = cls(d["d"])
         s.n, s.fsum, s.t_ref = d["n"], d["f"], d["tr"]
         s.t_min = math.inf if d["t0"] is None else d["t0"]
-        s.F, s.C, s.G = list(d["F"]), list(d["C"]), list(d["G"])
+        s.F, s.C, s.G = array("d", d["F"]), array("d", d["C"]), array("d", d["G"])
         s.b_slot, s.b_n, s.b_f, s.b_ft, s.b_t, s.b_max = d["b"]
         return s
 
@@ -290,6 +292,8 @@ class SeismicForecast:
     >>> fc.final > 40, fc.low <= fc.final <= fc.high, fc.supercritical
     (True, True, False)
     """
+
+    __slots__ = ("n_star", "_s")
 
     def __init__(self, n_star: float = 100.0, default_followers: float = 100.0):
         self.n_star = float(n_star)
@@ -407,6 +411,8 @@ class CascadeForecast:
     >>> CascadeForecast.from_state(f.to_state()).predict(1200.0) == fc
     True
     """
+
+    __slots__ = ("n_star", "calibration", "_s")
 
     def __init__(self, n_star: float = 100.0, default_followers: float = 100.0,
                  calibration: tuple[tuple[float, ...], ...] = CALIBRATION):

@@ -280,6 +280,12 @@ def _bounded_worker_class():
                 os._exit(3)
             threading.Thread(target=expire, daemon=True).start()
 
+        async def on_startup_finished(self) -> None:
+            await super().on_startup_finished()
+            # one line, whatever the log level: what scripts and tests wait for
+            sys.stderr.write("worker: ready (tables recovered, partitions assigned)\n")
+            sys.stderr.flush()
+
         def _on_sigterm(self) -> None:
             self._arm()
             super()._on_sigterm()

@@ -208,3 +208,18 @@ def test_state_is_small():
     for _ in range(20_000):
         f.learn_one(rnd.uniform(0, 86400), rnd.randint(0, 10**6))
     assert len(json.dumps(f.to_state(), separators=(",", ":"))) < 500
+
+
+def test_live_forecast_holds_no_per_instance_dict_and_few_objects():
+    import sys
+    import tracemalloc
+    assert not hasattr(CascadeForecast(), "__dict__")
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    live = [CascadeForecast() for _ in range(500)]
+    for f in live:
+        for k in range(3):
+            f.learn_one(k * 5.0, 100)
+    per = (tracemalloc.get_traced_memory()[0] - before - sys.getsizeof(live)) / len(live)
+    tracemalloc.stop()
+    assert per < 900  # was about 1.0 KB with lists of float objects and an instance dict

@@ -68,6 +68,7 @@ def test_every_statistic_matches_recomputation(events, ahead_ms):
     for now in (newest + ahead_ms, newest - LATENESS_S * 1000, newest):
         for w in WINDOWS:
             assert v.count(w, now) == oracle_count(accepted, w, now)[0]
+            assert v.count_previous(w, now) == oracle_count(accepted, w, now, "previous")[0]
             assert v.rate_per_min(w, now) == pytest.approx(oracle_rate(accepted, w, now), rel=1e-12)
             assert v.acceleration_per_min2(w, now) == pytest.approx(
                 oracle_acceleration(accepted, w, now), rel=1e-12, abs=1e-12)
@@ -148,3 +149,20 @@ def test_state_of_a_busy_cascade_is_small():
 def test_rejects_bad_configuration(kw):
     with pytest.raises(ValueError):
         ShareVelocity(**kw)
+
+
+def test_live_cascade_holds_no_per_instance_dict_and_few_objects():
+    import sys
+    import tracemalloc
+    v = ShareVelocity()
+    assert not hasattr(v, "__dict__")
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    live = [ShareVelocity() for _ in range(500)]
+    for i, x in enumerate(live):
+        for k in range(3):
+            x.learn_one(T0 + i + k * 5000, 100)
+    per = (tracemalloc.get_traced_memory()[0] - before - sys.getsizeof(live)) / len(live)
+    tracemalloc.stop()
+    # 91 four-byte counts, 4 heads and the counters; was about 1.9 KB with a ring object per window
+    assert per < 800

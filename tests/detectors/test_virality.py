@@ -6,10 +6,11 @@ from hypothesis import given, strategies as st
 
 from detectors.forecast import Forecast
 from detectors.velocity import ShareVelocity
-from detectors.virality import Assessment, ViralityThresholds, assess
+from detectors.virality import (FLAG_COEF, FLAG_FEATURES, Assessment, ViralityThresholds, assess,
+                                flag_features, flag_score)
 
 T0 = 1_700_000_000_000
-TH = ViralityThresholds(viral_final=1000, open_ratio=1.0, escalate_final=5000, min_shares=20)
+TH = ViralityThresholds(viral_final=1000, open_score=0.95, escalate_final=5000, min_shares=20)
 
 
 def velocity(n, spacing_ms=1000):
@@ -27,17 +28,49 @@ def fc(final, low=None, high=None, p=0.001, sc=False):
 def test_levels():
     v, now = velocity(100)
     assert assess(100, v, fc(500), 100, now, TH).level == 0
-    assert assess(100, v, fc(1200), 100, now, TH).level == 1
     assert assess(100, v, fc(9000, low=5500), 100, now, TH).level == 2
-    assert assess(100, v, fc(9000, low=4000), 100, now, TH).level == 1
     assert assess(1000, v, fc(500), 100, now, TH).level == 1       # already viral
     assert assess(6000, v, fc(6000, low=100), 100, now, TH).level == 2
+
+
+def test_fast_cascade_is_flagged_and_the_same_size_grown_slowly_is_not():
+    fast, now_fast = velocity(450, spacing_ms=1000)       # 450 shares in 7.5 minutes
+    slow, now_slow = velocity(450, spacing_ms=60_000)     # the same in 7.5 hours
+    a = assess(450, fast, fc(5000, p=0.009), 449, now_fast, TH)
+    b = assess(450, slow, fc(600, p=0.002), 449 * 60, now_slow, TH)
+    assert a.level == 1 and a.score >= TH.open_score
+    assert b.level == 0 and b.score < a.score
+
+
+def test_flag_score_is_the_logistic_of_the_coefficients():
+    assert len(FLAG_COEF) == len(FLAG_FEATURES) + 1
+    zero = [0.0] * len(FLAG_FEATURES)
+    assert flag_score(zero) == pytest.approx(1 / (1 + math.exp(-FLAG_COEF[0])))
+    for i in range(len(FLAG_FEATURES)):
+        x = list(zero)
+        x[i] = 1.0
+        z = FLAG_COEF[0] + FLAG_COEF[i + 1]
+        assert flag_score(x) == pytest.approx(1 / (1 + math.exp(-z)))
+
+
+def test_flag_features_are_relative_to_the_viral_size():
+    v, now = velocity(200, spacing_ms=3000)
+    f = fc(2000, p=0.004)
+    x = dict(zip(FLAG_FEATURES, flag_features(200, v, f, 600, now, 1000)))
+    y = dict(zip(FLAG_FEATURES, flag_features(200, v, f, 600, now, 4000)))
+    assert x["log_shares"] == pytest.approx(math.log(200 / 1000))
+    assert x["log_forecast"] == pytest.approx(math.log(2000 / 1000))
+    assert y["log_shares"] == pytest.approx(x["log_shares"] - math.log(4))
+    # 20 shares in the last minute (bucket-aligned), of 200
+    assert x["recent_1min"] == pytest.approx(math.log1p(v.count(60, now) / 200))
+    assert x["log_reach"] == 0.0                # no follower counts known
+    assert x["supercritical"] == 0.0 and fc(2000, sc=True).supercritical
 
 
 def test_no_decision_before_min_shares():
     v, now = velocity(10)
     a = assess(10, v, fc(1e6, low=1e5, sc=True), 10, now, TH)
-    assert a.level == 0 and 0 <= a.score <= 0.5
+    assert a.level == 0 and 0 <= a.score <= TH.open_score
 
 
 def test_reason_reads_like_a_sentence():
@@ -66,7 +99,7 @@ def test_thresholds_are_frozen_and_validated():
     with pytest.raises(ValueError):
         ViralityThresholds(viral_final=1000, escalate_final=500)
     with pytest.raises(ValueError):
-        ViralityThresholds(open_ratio=0)
+        ViralityThresholds(open_score=1.0)
 
 
 def test_open_shares_backstop_opens_without_a_viral_forecast():

@@ -1,0 +1,177 @@
+"""``virality demo``: the whole system on one machine, start to finish, then clean up.
+
+1. start the local Kafka broker (``scripts/kafka start``) unless one already answers;
+2. write the bundled scenario (:mod:`streams.scenario`) with times ending just before now;
+3. start ``virality worker`` on fresh, run-specific topics;
+4. replay the scenario at ``--speed`` times real speed while printing alerts as they arrive;
+5. when every event is accounted for (consumed or dead-lettered) and alerts have settled, stop the
+   worker, delete the run's topics, stop the broker if the demo started it, and print a summary.
+
+Ctrl-C at any point stops everything the demo started.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import orjson
+
+from streams import scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _scrape(port: int) -> dict[str, float]:
+    out: dict[str, float] = {}
+    try:
+        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2).read().decode()
+    except OSError:
+        return out
+    for line in text.splitlines():
+        m = re.match(r"^(virality_\w+_total)(\{[^}]*\})? (\S+)$", line)
+        if m:
+            key = m.group(1) + (m.group(2) or "")
+            out[key] = float(m.group(3))
+            out[m.group(1)] = out.get(m.group(1), 0.0) + float(m.group(3))
+    return out
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    from streams.cli import format_alert
+    from streams.settings import Settings
+
+    base = Settings.from_env()
+    host, _, port = base.bootstrap_servers.split(",")[0].rpartition(":")
+    started_broker = False
+    if not _port_open(host, int(port)):
+        print(f"demo: starting the local Kafka broker on {host}:{port} ...", flush=True)
+        subprocess.run([str(ROOT / "scripts" / "kafka"), "start"], check=True)
+        started_broker = not args.keep_broker
+    run = "demo" + uuid.uuid4().hex[:6]
+    metrics_port = _free_port()
+    env = dict(os.environ,
+               VIRALITY_APP_ID=run, VIRALITY_POSTS_TOPIC=f"{run}.posts", VIRALITY_ALERTS_TOPIC=f"{run}.alerts",
+               VIRALITY_DEADLETTER_TOPIC=f"{run}.deadletter", VIRALITY_REPARTITION_TOPIC=f"{run}.by-root",
+               VIRALITY_BRAND_TOPIC=f"{run}.brand-partials", VIRALITY_METRICS_PORT=str(metrics_port),
+               VIRALITY_METRICS_HOST="127.0.0.1", VIRALITY_BRANDS=os.environ.get("VIRALITY_BRANDS") or scenario.BRANDS,
+               VIRALITY_DATA_DIR=str(ROOT / ".run" / run), VIRALITY_SESSION_TIMEOUT_S="6",
+               VIRALITY_HEARTBEAT_S="1", VIRALITY_LOG_LEVEL="warning")
+    os.makedirs(ROOT / ".run", exist_ok=True)
+    path = ROOT / ".run" / f"{run}.jsonl"
+    base_ms = int(time.time() * 1000) - scenario.DURATION_S * 1000 - 120_000
+    n_valid, n_broken = scenario.write(str(path), base_ms)
+    total = n_valid + n_broken
+    print(f"demo: scenario of {n_valid:,} events (+{n_broken} broken ones), {scenario.DURATION_S // 3600} hours "
+          f"replayed at {args.speed:g}x; metrics on http://127.0.0.1:{metrics_port}/metrics", flush=True)
+    log_path = ROOT / ".run" / f"{run}-worker.log"
+    worker = subprocess.Popen([sys.executable, "-m", "streams.cli", "worker"], env=env, cwd=ROOT,
+                              stdout=open(log_path, "wb"), stderr=subprocess.STDOUT)
+    replay: subprocess.Popen | None = None
+    shown = 0
+    try:
+        deadline = time.monotonic() + 90
+        while b"worker: ready" not in log_path.read_bytes():
+            if worker.poll() is not None or time.monotonic() > deadline:
+                print(log_path.read_text()[-2000:], file=sys.stderr)
+                raise RuntimeError("the worker did not start; its log is above")
+            time.sleep(0.3)
+        print("demo: worker ready; replaying ...\n", flush=True)
+        replay = subprocess.Popen([sys.executable, "-m", "streams.cli", "replay", str(path), "--include-invalid",
+                                   "--speed", str(args.speed)], env=env, cwd=ROOT,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        shown = asyncio.run(_show_alerts(env, f"{run}.alerts", metrics_port, total, replay))
+        if replay.wait() != 0:
+            print(replay.stderr.read().decode() if replay.stderr else "", file=sys.stderr)
+        m = _scrape(metrics_port)
+        rejected = {k.split('"')[1]: int(v) for k, v in m.items()
+                    if k.startswith("virality_events_rejected_total{")}
+        print(f"\ndemo: done. {int(m.get('virality_events_consumed_total', 0)):,} events processed, "
+              f"{int(m.get('virality_events_rejected_total', 0))} dead-lettered {rejected}, {shown} alert messages.")
+        return 0
+    except KeyboardInterrupt:
+        print("\ndemo: interrupted; stopping what was started", file=sys.stderr)
+        return 130
+    finally:
+        if replay is not None and replay.poll() is None:
+            replay.terminate()
+        if worker.poll() is None:
+            worker.send_signal(signal.SIGTERM)
+            try:
+                worker.wait(30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+        asyncio.run(_delete_topics(base.bootstrap_servers, run))
+        if started_broker:
+            subprocess.run([str(ROOT / "scripts" / "kafka"), "stop"], check=False)
+
+
+async def _show_alerts(env: dict, topic: str, metrics_port: int, total: int, replay: subprocess.Popen) -> int:
+    from aiokafka import AIOKafkaConsumer
+
+    from streams.cli import format_alert
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=env.get("VIRALITY_BROKER", "kafka://127.0.0.1:9092").split("://")[-1],
+                                auto_offset_reset="earliest", enable_auto_commit=False, group_id=None)
+    await consumer.start()
+    consumer.subscribe([topic])
+    shown = 0
+    quiet_since: float | None = None
+    try:
+        while True:
+            batch = await consumer.getmany(timeout_ms=500)
+            got = False
+            for recs in batch.values():
+                for r in recs:
+                    print(format_alert(orjson.loads(r.value)), flush=True)
+                    shown += 1
+                    got = True
+            m = _scrape(metrics_port)
+            done = m.get("virality_events_consumed_total", 0) + m.get("virality_events_rejected_total", 0)
+            finished = replay.poll() is not None and done >= total
+            if finished and not got:
+                quiet_since = quiet_since or time.monotonic()
+                if time.monotonic() - quiet_since > 3.0:   # everything processed and no alert for 3 s
+                    return shown
+            else:
+                quiet_since = None
+    finally:
+        await consumer.stop()
+
+
+async def _delete_topics(bootstrap: str, run: str) -> None:
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        await admin.start()
+        names = [t for t in await admin.list_topics() if t.startswith(run)]
+        if names:
+            await admin.delete_topics(names)
+    except Exception as exc:  # the demo's result stands; leftover topics are harmless
+        print(f"demo: could not delete the run's topics: {exc}", file=sys.stderr)
+    finally:
+        await admin.close()

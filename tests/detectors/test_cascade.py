@@ -1,0 +1,90 @@
+"""A cascade's state: guards against re-reads and duplicates, and exact state round trips."""
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from detectors.cascade import CascadeState
+from detectors.chain import ChainConfig, PartitionProcessor
+from detectors.events import Rejected, decode_event
+from detectors.understanding import DefaultAnalyzer
+from tests.factories import COMPLAINT_SV, by_time, cascade
+
+ANALYZER = DefaultAnalyzer({"sj": ["SJ", "@SJ_AB"]})
+
+
+def run(events, round_trip: bool):
+    proc = PartitionProcessor(ChainConfig(), ANALYZER)
+    out = []
+    for offset, raw in enumerate(events):
+        try:
+            out += [(a["transition_id"], a["shares"], a["velocity_per_min"], a["predicted_final_shares"])
+                    for a in proc.process(decode_event(raw), "p", offset)]
+        except Rejected as r:
+            out.append(("rejected", r.reason))
+        if round_trip:
+            for k in list(proc.store):
+                proc.store[k] = CascadeState.from_state(orjson.loads(orjson.dumps(proc.store[k].to_state())))
+    return out, proc
+
+
+def test_state_round_trip_after_every_event_changes_no_decision() -> None:
+    events = by_time(cascade("c1", COMPLAINT_SV, "sv", 1500, brands=["sj"], reply_every=9))
+    plain, _ = run(events, False)
+    tripped, _ = run(events, True)
+    assert any(t[0] == "viral_complaint:c1:1:open" for t in plain)
+    assert plain == tripped
+
+
+def test_state_is_small() -> None:
+    events = by_time(cascade("c2", COMPLAINT_SV, "sv", 3000, brands=["sj"], reply_every=5))
+    _, proc = run(events, False)
+    size = len(orjson.dumps(proc.store["c2"].to_state()))
+    assert size <= 2048, size
+
+
+def test_a_re_read_offset_is_skipped_silently_and_a_producer_duplicate_is_rejected() -> None:
+    events = by_time(cascade("c3", COMPLAINT_SV, "sv", 50))
+    proc = PartitionProcessor(ChainConfig(), ANALYZER)
+    for offset, raw in enumerate(events):
+        proc.process(decode_event(raw), "p", offset)
+    c = proc.store["c3"]
+    before = c.to_state()
+    assert proc.process(decode_event(events[-1]), "p", len(events) - 1) == []   # restart re-read
+    assert c.to_state() == before and proc.reapplied == 1
+    with pytest.raises(Rejected) as info:
+        proc.process(decode_event(events[-1]), "p", len(events))                # same id, new offset
+    assert info.value.reason == "duplicate"
+    with pytest.raises(Rejected) as info:
+        proc.process(decode_event(events[0]), "p", len(events) + 1)             # the root again
+    assert info.value.reason == "duplicate"
+
+
+def test_too_late_and_future_events_are_rejected() -> None:
+    events = by_time(cascade("c4", COMPLAINT_SV, "sv", 30))
+    proc = PartitionProcessor(ChainConfig(lateness_s=60), ANALYZER)
+    for raw in events:
+        proc.process(decode_event(raw))
+    newest = max(e["created_at"] for e in events)
+    late = {"id": "late", "kind": "share", "root_id": "c4", "created_at": newest - 120_000, "author": {"id": "z"}}
+    with pytest.raises(Rejected) as info:
+        proc.process(decode_event(late))
+    assert info.value.reason == "too_late"
+    early = {**late, "id": "early", "created_at": newest + 3_600_000}
+    with pytest.raises(Rejected) as info:
+        proc.process(decode_event(early), arrival_ms=newest)
+    assert info.value.reason == "from_the_future"
+
+
+def test_out_of_order_within_lateness_gives_the_same_counts() -> None:
+    events = by_time(cascade("c5", COMPLAINT_SV, "sv", 200))
+    swapped = list(events)
+    for i in range(1, len(swapped) - 1, 7):
+        if swapped[i + 1]["created_at"] - swapped[i]["created_at"] < 300_000:   # within the lateness
+            swapped[i], swapped[i + 1] = swapped[i + 1], swapped[i]
+    _, a = run(events, False)
+    _, b = run(swapped, False)
+    ca, cb = a.store["c5"], b.store["c5"]
+    assert ca.shares == cb.shares and ca.velocity.reach == cb.velocity.reach
+    now = ca.velocity.last_t_ms
+    assert ca.velocity_or_zero(now) == cb.velocity_or_zero(now)

@@ -1,0 +1,81 @@
+"""The input contract: every accepted shape decodes, every bad one is rejected with its reason."""
+from __future__ import annotations
+
+import orjson
+import pytest
+from hypothesis import given, strategies as st
+
+from detectors.events import MAX_EVENT_BYTES, MAX_TEXT_CHARS, REASONS, Event, Rejected, decode_event, parse_time_ms
+
+GOOD = {"id": "s1", "kind": "share", "root_id": "p1", "parent_id": "p1", "created_at": "2026-01-01T10:00:00Z",
+        "author": {"id": "u1", "followers": 10, "handle": "@u"}, "platform": "x"}
+
+
+def reason(obj) -> str:
+    with pytest.raises(Rejected) as info:
+        decode_event(obj if isinstance(obj, (bytes, str)) else orjson.dumps(obj))
+    assert info.value.reason in REASONS
+    return info.value.reason
+
+
+def test_a_share_decodes() -> None:
+    e = decode_event(orjson.dumps(GOOD))
+    assert (e.id, e.kind, e.root_id, e.t_ms, e.followers, e.handle) == ("s1", "share", "p1", 1767261600000, 10, "@u")
+
+
+def test_a_post_is_its_own_root_and_times_can_be_epoch_ms_or_offsets() -> None:
+    e = decode_event({"id": "p", "kind": "post", "created_at": 5, "author": {"id": "u"}, "text": "hej"})
+    assert e.root_id == "p" and e.is_root and e.t_ms == 5
+    assert parse_time_ms("2026-01-01T12:00:00+02:00") == parse_time_ms("2026-01-01T10:00:00Z")
+
+
+@pytest.mark.parametrize("change, expected", [
+    ({"id": None}, "missing_field"),
+    ({"id": 5}, "wrong_type"),
+    ({"id": "  "}, "bad_value"),
+    ({"kind": "like"}, "bad_value"),
+    ({"root_id": None}, "missing_field"),
+    ({"root_id": "s1"}, "bad_value"),
+    ({"created_at": None}, "missing_field"),
+    ({"created_at": "2026-01-01T10:00:00"}, "bad_timestamp"),
+    ({"created_at": "yesterday"}, "bad_timestamp"),
+    ({"created_at": -1}, "bad_timestamp"),
+    ({"created_at": True}, "wrong_type"),
+    ({"author": None}, "missing_field"),
+    ({"author": "u1"}, "wrong_type"),
+    ({"author": {"id": "u", "followers": "many"}}, "wrong_type"),
+    ({"author": {"id": "u", "followers": -3}}, "bad_value"),
+    ({"text": 7}, "wrong_type"),
+    ({"text": "x" * (MAX_TEXT_CHARS + 1)}, "text_too_long"),
+    ({"brands": "sj"}, "wrong_type"),
+    ({"brands": [1]}, "wrong_type"),
+])
+def test_bad_fields_are_rejected_with_their_reason(change, expected) -> None:
+    obj = {**GOOD, **change}
+    assert reason(obj) == expected
+
+
+def test_bad_messages_are_rejected_with_their_reason() -> None:
+    assert reason(b'{"id": ') == "malformed_json"
+    assert reason(b"\xff\xfe") == "malformed_json"
+    assert reason(b"[1, 2]") == "not_an_object"
+    assert reason(b" " * (MAX_EVENT_BYTES + 1)) == "too_large"
+    assert reason({"id": "p", "kind": "post", "created_at": 0, "author": {"id": "u"}, "text": "  "}) == "bad_value"
+    assert reason({"id": "p", "kind": "post", "root_id": "q", "created_at": 0, "author": {"id": "u"}, "text": "a"}) == "bad_value"
+
+
+ids = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=20).filter(lambda s: s.strip())
+
+
+@given(eid=ids, root=ids, t=st.integers(0, 4_000_000_000_000), followers=st.none() | st.integers(0, 10**9),
+       text=st.none() | st.text(max_size=50), kind=st.sampled_from(["share", "quote", "reply"]),
+       brands=st.lists(ids, max_size=3))
+def test_wire_format_round_trips(eid, root, t, followers, text, kind, brands) -> None:
+    if eid == root:
+        return
+    raw = {"id": eid, "kind": kind, "root_id": root, "created_at": t, "author": {"id": "a", "followers": followers},
+           "text": text, "brands": brands}
+    e = decode_event(orjson.dumps(raw))
+    again = decode_event(orjson.dumps(e.to_json()))
+    assert again == e
+    assert isinstance(e, Event)

@@ -1,0 +1,210 @@
+"""Integration tests against a real Kafka broker.
+
+The broker address comes from ``VIRALITY_TEST_BROKER`` (default ``127.0.0.1:9092``, which
+``scripts/kafka start`` serves). Every test uses its own topics, consumer group and metrics port, so
+tests never see each other's data. In CI (``CI`` set) a missing broker is a failure, not a skip.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any, Iterable
+
+import orjson
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+ROOT = Path(__file__).resolve().parents[2]
+BROKER = os.environ.get("VIRALITY_TEST_BROKER", "127.0.0.1:9092")
+
+
+def _broker_up() -> bool:
+    host, _, port = BROKER.rpartition(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session", autouse=True)
+def kafka_broker() -> str:
+    if not _broker_up():
+        msg = f"no Kafka broker at {BROKER}: run scripts/kafka start (or set VIRALITY_TEST_BROKER)"
+        if os.environ.get("CI"):
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return BROKER
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Names:
+    """Unique topic names and settings for one test."""
+
+    def __init__(self, partitions: int = 2, **extra: str):
+        run = "it" + uuid.uuid4().hex[:10]
+        self.run = run
+        self.partitions = partitions
+        self.posts = f"{run}.posts"
+        self.alerts = f"{run}.alerts"
+        self.dlq = f"{run}.dlq"
+        self.metrics_port = free_port()
+        self.env = {
+            "VIRALITY_BROKER": f"kafka://{BROKER}",
+            "VIRALITY_APP_ID": run,
+            "VIRALITY_POSTS_TOPIC": self.posts,
+            "VIRALITY_ALERTS_TOPIC": self.alerts,
+            "VIRALITY_DEADLETTER_TOPIC": self.dlq,
+            "VIRALITY_REPARTITION_TOPIC": f"{run}.byroot",
+            "VIRALITY_BRAND_TOPIC": f"{run}.brand",
+            "VIRALITY_PARTITIONS": str(partitions),
+            "VIRALITY_METRICS_PORT": str(self.metrics_port),
+            "VIRALITY_METRICS_HOST": "127.0.0.1",
+            "VIRALITY_SESSION_TIMEOUT_S": "6",
+            "VIRALITY_HEARTBEAT_S": "1",
+            "VIRALITY_REBALANCE_TIMEOUT_S": "10",
+            "VIRALITY_DATA_DIR": str(ROOT / ".run" / run),
+            "VIRALITY_BRANDS": "sj=SJ,@SJ_AB;ikea=IKEA,@IKEA;orlen=Orlen,@Orlen",
+            **extra,
+        }
+
+    def environ(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("VIRALITY_")}
+        env.update(self.env)
+        return env
+
+
+class Worker:
+    """``virality worker`` as a subprocess: start, wait until ready, stop (SIGTERM or SIGKILL)."""
+
+    def __init__(self, names: Names, log_path: Path):
+        self.names = names
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 60.0) -> "Worker":
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([sys.executable, "-m", "streams.cli", "worker"], cwd=ROOT,
+                                     env=self.names.environ(), stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"worker exited with {self.proc.returncode}:\n{self.log_path.read_text()[-3000:]}")
+            if b"worker: ready" in self.log_path.read_bytes():
+                return self
+            time.sleep(0.2)
+        raise TimeoutError(f"worker not ready after {timeout}s:\n{self.log_path.read_text()[-3000:]}")
+
+    def metrics(self) -> str:
+        url = f"http://127.0.0.1:{self.names.metrics_port}/metrics"
+        return urllib.request.urlopen(url, timeout=5).read().decode()
+
+    def metric(self, name: str, **labels: str) -> float:
+        total = 0.0
+        for line in self.metrics().splitlines():
+            if not line.startswith(name + "{") and not line.startswith(name + " "):
+                continue
+            if all(f'{k}="{v}"' in line for k, v in labels.items()):
+                total += float(line.rsplit(" ", 1)[1])
+        return total
+
+    def wait_processed(self, n: int, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        done = 0.0
+        while time.monotonic() < deadline:
+            done = self.metric("virality_events_consumed_total") + self.metric("virality_events_rejected_total")
+            if done >= n:
+                return
+            time.sleep(0.2)
+        raise TimeoutError(f"worker processed {done} of {n} events in {timeout}s")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+                raise AssertionError(f"worker did not stop within {timeout}s of signal {sig}")
+        self.log.close()
+        return self.proc.returncode
+
+
+@pytest.fixture
+def names() -> Names:
+    return Names()
+
+
+@pytest.fixture
+def start_worker(tmp_path: Path):
+    workers: list[Worker] = []
+
+    def start(names: Names) -> Worker:
+        w = Worker(names, tmp_path / f"worker-{len(workers)}.log").start()
+        workers.append(w)
+        return w
+
+    yield start
+    for w in workers:
+        if w.proc is not None and w.proc.poll() is None:
+            w.stop(signal.SIGKILL)
+
+
+def create_topics(names: Names) -> None:
+    subprocess.run([sys.executable, "-m", "streams.cli", "topics"], cwd=ROOT, env=names.environ(),
+                   check=True, capture_output=True, timeout=60)
+
+
+def produce(topic: str, events: Iterable[tuple[bytes | None, bytes]]) -> int:
+    async def run() -> int:
+        p = AIOKafkaProducer(bootstrap_servers=BROKER, linger_ms=5, enable_idempotence=True)
+        await p.start()
+        n = 0
+        try:
+            for key, value in events:
+                await p.send(topic, value, key=key)
+                n += 1
+            await p.flush()
+        finally:
+            await p.stop()
+        return n
+    return asyncio.run(run())
+
+
+def keyed(events: Iterable[dict[str, Any]]) -> list[tuple[bytes, bytes]]:
+    """Events as the replay command sends them: keyed by root_id."""
+    return [((e.get("root_id") or e["id"]).encode(), orjson.dumps(e)) for e in events]
+
+
+def consume(topic: str, until, timeout: float = 60.0) -> list[dict[str, Any]]:
+    """Read ``topic`` from the beginning until ``until(records)`` is true or the timeout passes."""
+    async def run() -> list[dict[str, Any]]:
+        c = AIOKafkaConsumer(topic, bootstrap_servers=BROKER, auto_offset_reset="earliest",
+                             enable_auto_commit=False, group_id=None)
+        await c.start()
+        out: list[dict[str, Any]] = []
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline and not until(out):
+                batch = await c.getmany(timeout_ms=300)
+                for recs in batch.values():
+                    out.extend(orjson.loads(r.value) for r in recs)
+        finally:
+            await c.stop()
+        return out
+    return asyncio.run(run())

@@ -1,0 +1,170 @@
+"""The whole pipeline on a real broker: posts in, alerts and dead letters out."""
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import orjson
+import pytest
+
+from detectors.chain import OfflineDetector
+from detectors.events import decode_event
+from detectors.understanding import load_analyzer
+from streams.settings import Settings
+from tests.factories import COMPLAINT_SV, PRAISE_EN, by_time, cascade, chatter
+from tests.integration.conftest import ROOT, Names, consume, create_topics, keyed, produce
+
+pytestmark = pytest.mark.integration
+
+SCHEMAS = ROOT / "schemas"
+
+
+def validator(name: str) -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(json.loads((SCHEMAS / name).read_text()),
+                                           format_checker=jsonschema.FormatChecker())
+
+
+def offline_alerts(names: Names, events: list[dict]) -> list[dict]:
+    """What ``virality detect`` decides for the same events with the same settings."""
+    settings = Settings.from_env(names.environ())
+    det = OfflineDetector(settings.chain_config(), load_analyzer(None, dict(settings.brands)),
+                          partitions=settings.partitions)
+    return list(det.run(decode_event(e) for e in by_time(events)))
+
+
+def transitions(alerts: list[dict]) -> list[tuple]:
+    return sorted((a["transition_id"], a["detected_at"], a["shares"]) for a in alerts)
+
+
+def test_viral_complaint_cascade_produces_an_alert(names: Names, start_worker) -> None:
+    events = by_time(cascade("sj1", COMPLAINT_SV, "sv", 1500, brands=["sj"]) + chatter(30))
+    create_topics(names)
+    worker = start_worker(names)
+    produce(names.posts, keyed(events))
+    alerts = consume(names.alerts, lambda got: any(a["state"] == "escalated" for a in got), timeout=90)
+
+    opened = [a for a in alerts if a["alert_id"] == "viral_complaint:sj1:1" and a["state"] == "open"]
+    assert len(opened) == 1, alerts
+    a = opened[0]
+    v = validator("alert.schema.json")
+    for alert in alerts:
+        v.validate(alert)
+    assert a["type"] == "viral_complaint" and a["brand"] == "sj" and a["lang"] == "sv"
+    assert a["severity"] == "warning"
+    assert 20 <= a["shares"] < 1000, "flagged early: before the cascade reached the viral size"
+    assert a["predicted_final_shares"] >= 1000
+    assert a["root_text"].startswith("@SJ_AB")
+    assert a["reason"]
+    worker.wait_processed(len(events))
+    assert worker.metric("virality_alerts_total", type="viral_complaint", state="open") == 1
+    assert worker.metric("virality_events_consumed_total", kind="share") >= 1400
+    assert worker.stop() == 0
+
+
+def test_malformed_events_are_dead_lettered_and_the_worker_keeps_going(names: Names, start_worker) -> None:
+    bad = [
+        (b"k1", b'{"id": "x", "kind": "share",'),                                              # malformed JSON
+        (b"k2", orjson.dumps({"id": "x2", "kind": "share", "created_at": 0, "author": {"id": "a"}})),  # no root_id
+        (b"k3", orjson.dumps({"id": "x3", "kind": "post", "created_at": "soon", "author": {"id": "a"}, "text": "hi"})),
+        (b"k4", orjson.dumps({"id": "x4", "kind": "post", "created_at": 0, "author": {"id": "a"}, "text": 5})),
+        (b"k5", b"\xff\xfe not utf-8"),
+        (b"k6", orjson.dumps([1, 2, 3])),
+    ]
+    good = chatter(5)
+    create_topics(names)
+    worker = start_worker(names)
+    produce(names.posts, bad + keyed(by_time(good)))
+    dead = consume(names.dlq, lambda got: len(got) >= len(bad), timeout=60)
+
+    assert sorted(d["reason"] for d in dead) == sorted(
+        ["malformed_json", "missing_field", "bad_timestamp", "wrong_type", "malformed_json", "not_an_object"])
+    v = validator("deadletter.schema.json")
+    for d in dead:
+        v.validate(d)
+    by_key = {d["key"]: d for d in dead}
+    assert by_key["k1"]["value"] == '{"id": "x", "kind": "share",'          # the original, nothing lost
+    assert by_key["k5"]["value_encoding"] == "base64"
+    worker.wait_processed(len(bad) + len(good))
+    assert worker.metric("virality_events_rejected_total", reason="malformed_json") == 2
+    assert worker.metric("virality_events_consumed_total") == len(good)     # and it kept going
+    assert worker.stop() == 0
+
+
+def test_stream_decisions_equal_offline_detect(names: Names, start_worker) -> None:
+    events = by_time(cascade("sj2", COMPLAINT_SV, "sv", 1300, brands=["sj"], seed=3)
+                     + cascade("ik2", PRAISE_EN, "en", 1200, start_ms=cascade("x", "x", "en", 0)[0]["created_at"] + 1_800_000,
+                               brands=["ikea"], seed=4)
+                     + chatter(40, seed=5))
+    expected = offline_alerts(names, events)
+    assert {a["type"] for a in expected} >= {"viral_complaint", "viral_praise"}
+    create_topics(names)
+    worker = start_worker(names)
+    produce(names.posts, keyed(events))
+    worker.wait_processed(len(events))
+    got = consume(names.alerts, lambda got: len(got) >= len(expected), timeout=30)
+    assert transitions(got) == transitions(expected)
+    assert worker.stop() == 0
+
+
+def test_events_not_keyed_by_root_are_repartitioned(names: Names, start_worker) -> None:
+    events = by_time(cascade("sj3", COMPLAINT_SV, "sv", 1200, brands=["sj"], seed=6))
+    create_topics(names)
+    worker = start_worker(names)
+    produce(names.posts, [(None, orjson.dumps(e)) for e in events])   # no key: spread over partitions
+    alerts = consume(names.alerts, lambda got: any(a["root_id"] == "sj3" for a in got), timeout=60)
+    assert [a["alert_id"] for a in alerts if a["state"] == "open"] == ["viral_complaint:sj3:1"]
+    worker.wait_processed(len(events))
+    assert worker.stop() == 0
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["graceful", "killed"])
+def test_restart_mid_stream_loses_no_alert_and_duplicates_none(names: Names, start_worker, sig) -> None:
+    events = by_time(cascade("sj4", COMPLAINT_SV, "sv", 1600, brands=["sj"], seed=7)
+                     + cascade("ik4", PRAISE_EN, "en", 1300, brands=["ikea"], seed=8) + chatter(40, seed=9))
+    expected = offline_alerts(names, events)
+    assert len(expected) >= 3
+    half = len(events) // 2
+    create_topics(names)
+    first = start_worker(names)
+    produce(names.posts, keyed(events[:half]))
+    first.wait_processed(half)
+    first.stop(sig)
+    produce(names.posts, keyed(events[half:]))
+    second = start_worker(names)
+    got = consume(names.alerts, lambda got: len(got) >= len(expected), timeout=60)
+    # give a duplicate time to show up, then read everything again
+    second.wait_processed(len(events) - half, timeout=60)
+    got = consume(names.alerts, lambda got: False, timeout=4)
+    ids = [a["transition_id"] for a in got]
+    assert sorted(set(ids)) == sorted(a["transition_id"] for a in expected), "no alert lost"
+    assert len(ids) == len(set(ids)), f"duplicated: {sorted(i for i in ids if ids.count(i) > 1)}"
+    assert second.stop() == 0
+
+
+def test_replay_and_detect_commands(names: Names, start_worker, tmp_path: Path) -> None:
+    events = by_time(cascade("sj5", COMPLAINT_SV, "sv", 1200, brands=["sj"], seed=10) + chatter(20, seed=11))
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in reversed(events)) + b"{broken\n")
+    out = tmp_path / "alerts.jsonl"
+    subprocess.run([sys.executable, "-m", "streams.cli", "detect", "--input", str(path), "--output", str(out)],
+                   cwd=ROOT, env=names.environ(), check=True, capture_output=True, timeout=120)
+    offline = [orjson.loads(line) for line in out.read_text().splitlines()]
+    assert any(a["alert_id"] == "viral_complaint:sj5:1" for a in offline)
+
+    create_topics(names)
+    worker = start_worker(names)
+    r = subprocess.run([sys.executable, "-m", "streams.cli", "replay", str(path), "--include-invalid"],
+                       cwd=ROOT, env=names.environ(), capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert f"{len(events) + 1:,} events" in r.stderr
+    worker.wait_processed(len(events) + 1)
+    got = consume(names.alerts, lambda got: len(got) >= len(offline), timeout=30)
+    assert transitions(got) == transitions(offline)
+    tail = subprocess.run([sys.executable, "-m", "streams.cli", "tail", "--from-beginning", "--max", "1"],
+                          cwd=ROOT, env=names.environ(), capture_output=True, text=True, timeout=60)
+    assert "OPEN" in tail.stdout and "viral_complaint" in tail.stdout
+    assert worker.stop() == 0
