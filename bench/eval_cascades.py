@@ -13,6 +13,13 @@ Forecast error: absolute percentage error of the final size, at 5 min, 10 min an
 post, over cascades with a final size of at least ``MIN_FINAL_FOR_APE`` and at least 5 events by
 then. An infinite SEISMIC forecast (supercritical) is an infinite error.
 
+"ours (classifier)" is the shipped decision, :func:`detectors.virality.assess` with its default
+thresholds, replayed through the real function (its coefficients and line were fitted on the tuning
+half by :mod:`bench.eval_virality_flag`); "ours, forecast rule" is the previous decision (forecast
+>= a line, tuned here), kept for comparison. The table is printed for all sources and per source.
+SEISMIC's forecast is infinite for a supercritical cascade, so its percentiles are often "inf"; the
+"SEISMIC, finite only" row gives its error over the cascades where it is finite, and how many.
+
 Viral detection: a cascade is viral if its final size reaches ``VIRAL`` (1,000). A method is asked
 after every event; its verdict is whether it flagged the cascade before the cascade reached half of
 ``VIRAL`` (a flag after that is a miss). Lead time = time the cascade reached ``VIRAL`` minus the

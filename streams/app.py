@@ -290,7 +290,7 @@ class CascadeWorker:
                 open_alerts[(typ, sev)] += 1
                 fc = c.forecast.predict(max(0.0, (wm - c.root_ms) / 1000))
                 alerts.append((f"{typ}:{root_id}:{c.alert.seq}", typ,
-                               self.brand_label(c.brands[0] if c.brands else None),
+                               self.brand_label(c.brands[0] if c.brands else None), c.alert.state,
                                c.velocity_or_zero(wm), float(c.shares), _num(fc.final), _num(fc.low), _num(fc.high)))
         tops.sort(key=lambda t: -t[1])
         lag = {}

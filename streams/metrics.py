@@ -35,7 +35,8 @@ class Snapshot:
     """Values for the scrape, replaced whole by the worker (never mutated after publishing)."""
     active_cascades: int = 0
     top: list[tuple[str, float, float, float]] = field(default_factory=list)     # brand, rate, shares, final
-    alerts: list[tuple[str, str, str, float, float, float, float, float]] = field(default_factory=list)
+    # alert_id, type, brand, state, then velocity, shares, final, low, high
+    alerts: list[tuple[str, str, str, str, float, float, float, float, float]] = field(default_factory=list)
     brands: dict[str, tuple[float, float]] = field(default_factory=dict)        # brand -> sentiment, complaint share
     open_alerts: dict[tuple[str, str], int] = field(default_factory=dict)       # (type, severity) -> n
     lag: dict[tuple[str, int], int] = field(default_factory=dict)               # (topic, partition) -> messages
@@ -73,10 +74,10 @@ class StateCollector(Collector):
                  ("predicted_low", "Low end of the forecast interval"),
                  ("predicted_high", "High end of the forecast interval")]
         fams = [GaugeMetricFamily(f"virality_alert_cascade_{n}", f"{h} of a cascade with an open alert.",
-                                  labels=["alert_id", "type", "brand"]) for n, h in names]
-        for alert_id, typ, brand, *values in s.alerts[:MAX_ALERT_SERIES]:
+                                  labels=["alert_id", "type", "brand", "state"]) for n, h in names]
+        for alert_id, typ, brand, state, *values in s.alerts[:MAX_ALERT_SERIES]:
             for fam, v in zip(fams, values):
-                fam.add_metric([alert_id, typ, brand], v)
+                fam.add_metric([alert_id, typ, brand, state], v)
         yield from fams
         sent = GaugeMetricFamily("virality_brand_sentiment",
                                  "Mean sentiment [-1, 1] of the brand's texts over its last closed window.",

@@ -137,6 +137,8 @@ class Settings:
                     values[f.name] = float(raw)
                 else:
                     values[f.name] = raw
+            except SettingsError:
+                raise
             except ValueError:
                 raise SettingsError(f"{key}={raw!r} is not a valid {f.type}") from None
         values.update(overrides)

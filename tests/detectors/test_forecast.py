@@ -222,4 +222,4 @@ def test_live_forecast_holds_no_per_instance_dict_and_few_objects():
             f.learn_one(k * 5.0, 100)
     per = (tracemalloc.get_traced_memory()[0] - before - sys.getsizeof(live)) / len(live)
     tracemalloc.stop()
-    assert per < 900  # was about 1.0 KB with lists of float objects and an instance dict
+    assert per < 850  # was about 940 B with lists of float objects and an instance dict

@@ -1,0 +1,75 @@
+"""The offline commands, run as a user would."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+
+from tests.factories import COMPLAINT_SV, by_time, cascade, chatter
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "streams.cli", *args], cwd=ROOT, input=stdin,
+                          capture_output=True, timeout=120, env={"PATH": "/usr/bin:/bin", "VIRALITY_BRANDS": "sj=SJ,@SJ_AB"})
+
+
+def write(path: Path, events) -> None:
+    path.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in events))
+
+
+def test_detect_finds_the_viral_complaint_and_reports_rejects(tmp_path: Path) -> None:
+    events = by_time(cascade("c", COMPLAINT_SV, "sv", 1200, brands=["sj"]) + chatter(10))
+    src = tmp_path / "in.jsonl"
+    write(src, list(reversed(events)))                      # detect orders by event time itself
+    with open(src, "ab") as f:
+        f.write(b"not json\n" + orjson.dumps({"id": "x", "kind": "share"}) + b"\n")
+    out, rej = tmp_path / "alerts.jsonl", tmp_path / "rejects.jsonl"
+    r = run("detect", "--input", str(src), "--output", str(out), "--rejects", str(rej))
+    assert r.returncode == 0, r.stderr
+    alerts = [orjson.loads(line) for line in out.read_text().splitlines()]
+    assert [a["alert_id"] for a in alerts if a["state"] == "open"] == ["viral_complaint:c:1"]
+    reasons = sorted(orjson.loads(line)["reason"] for line in rej.read_text().splitlines())
+    assert reasons == ["malformed_json", "missing_field"]
+    assert b"2 rejected" in r.stderr and b"events in" in r.stderr
+
+
+def test_classify_prints_the_contract_fields() -> None:
+    lines = b"\n".join(orjson.dumps(x) for x in [
+        {"id": 1, "text": "Tåget är försenat igen, ingen information, värdelöst!"},
+        {"id": 2, "text": "Tusen takk for fantastisk service!", "lang": "nb"},
+        {"id": 3, "text": ""}]) + b"\n"
+    r = run("classify", "--input", "-", stdin=lines)
+    assert r.returncode == 0, r.stderr
+    rows = [orjson.loads(line) for line in r.stdout.decode().splitlines()]
+    assert [row["id"] for row in rows] == [1, 2, 3]
+    assert rows[0]["lang"] == "sv" and rows[0]["kind"] == "complaint" and rows[0]["sentiment"] < 0
+    assert rows[1]["lang"] == "no" and rows[1]["label"] == "positive"
+    for row in rows:
+        assert set(row) >= {"id", "lang", "sentiment", "label", "complaint", "kind"}
+        assert -1 <= row["sentiment"] <= 1 and 0 <= row["complaint"] <= 1
+
+
+def test_forecast_uses_only_what_was_seen_by_each_time(tmp_path: Path) -> None:
+    events = cascade("c", COMPLAINT_SV, "sv", 800)
+    src = tmp_path / "in.jsonl"
+    write(src, events)
+    r = run("forecast", "--input", str(src), "--at", "300,600,3600")
+    assert r.returncode == 0, r.stderr
+    rows = [orjson.loads(line) for line in r.stdout.decode().splitlines()]
+    assert [row["at"] for row in rows] == [300, 600, 3600]
+    t0 = events[0]["created_at"]
+    for row in rows:
+        seen = sum(1 for e in events[1:] if (e["created_at"] - t0) / 1000 <= row["at"])
+        assert row["shares_seen"] == seen and row["root_id"] == "c"
+        assert row["low"] <= row["forecast"] <= row["high"] and row["forecast"] >= seen
+    assert rows[0]["shares_seen"] < rows[2]["shares_seen"]
+
+
+def test_bad_broker_setting_is_a_clear_error() -> None:
+    r = subprocess.run([sys.executable, "-m", "streams.cli", "topics"], cwd=ROOT, capture_output=True, text=True,
+                       timeout=60, env={"PATH": "/usr/bin:/bin", "VIRALITY_PARTITIONS": "x"})
+    assert r.returncode == 2 and "VIRALITY_PARTITIONS" in r.stderr and "Traceback" not in r.stderr

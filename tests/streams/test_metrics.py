@@ -1,0 +1,59 @@
+"""Our metrics, in a fresh registry per test, as Prometheus would scrape them."""
+from __future__ import annotations
+
+import random
+
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+
+from streams.metrics import LAG_BUCKETS, TOP_K, BatchHistogram, Metrics, Snapshot
+
+
+def samples(registry: CollectorRegistry) -> dict[tuple, float]:
+    out = {}
+    for fam in text_string_to_metric_families(generate_latest(registry).decode()):
+        for s in fam.samples:
+            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return out
+
+
+def test_batch_histogram_equals_prometheus_histogram() -> None:
+    values = [random.Random(1).expovariate(0.01) for _ in range(500)] + [0.05, 1.0, 86400.0]
+    r1, r2 = CollectorRegistry(), CollectorRegistry()
+    ours = BatchHistogram("lag_seconds", "x", LAG_BUCKETS, r1)
+    ref = Histogram("lag_seconds", "x", buckets=LAG_BUCKETS, registry=r2)
+    ours.observe_many(values[:200])
+    ours.observe_many(values[200:])
+    for v in values:
+        ref.observe(v)
+    a = {k: v for k, v in samples(r1).items() if not k[0].endswith("_created")}
+    b = {k: v for k, v in samples(r2).items() if not k[0].endswith("_created")}
+    assert a.keys() == b.keys()
+    for k in a:
+        assert abs(a[k] - b[k]) < 1e-6 * max(1.0, abs(b[k])), k
+
+
+def test_names_units_and_bounded_labels() -> None:
+    reg = CollectorRegistry()
+    m = Metrics(reg, faust_version="0.0")
+    m.consumed.labels("share", "sv").inc(3)
+    m.rejected.labels("malformed_json").inc()
+    m.alerts.labels("viral_complaint", "open", "warning").inc()
+    m.state.publish(Snapshot(active_cascades=7, top=[("sj", 12.5, 300.0, 2000.0)] * (TOP_K + 5),
+                             alerts=[("viral_complaint:p1:1", "viral_complaint", "sj", "open", 12.5, 300.0, 2000.0, 1500.0, 3000.0)],
+                             brands={"sj": (-0.4, 0.6)}, open_alerts={("viral_complaint", "warning"): 1},
+                             lag={("posts", 0): 42}, last_event_s=1.7e9))
+    s = samples(reg)
+    assert s[("virality_events_consumed_total", (("kind", "share"), ("lang", "sv")))] == 3
+    assert s[("virality_events_rejected_total", (("reason", "malformed_json"),))] == 1
+    assert s[("virality_active_cascades", ())] == 7
+    assert s[("virality_kafka_consumer_lag_messages", (("partition", "0"), ("topic", "posts")))] == 42
+    assert s[("virality_brand_complaint_share", (("brand", "sj"),))] == 0.6
+    assert s[("virality_alert_cascade_predicted_final_shares",
+              (("alert_id", "viral_complaint:p1:1"), ("brand", "sj"), ("state", "open"), ("type", "viral_complaint")))] == 2000.0
+    ranks = {dict(k[1])["rank"] for k in s if k[0] == "virality_top_cascade_velocity_per_min"}
+    assert ranks == {str(i) for i in range(1, TOP_K + 1)}        # top-k stays bounded
+    assert any(k[0] == "virality_build_info" for k in s)
+    for name, labels in s:
+        assert name.startswith("virality_")
+        assert not any(k in ("root_id", "post_id", "user", "author") for k, _ in labels)

@@ -1,0 +1,36 @@
+import pytest
+
+from streams.settings import Settings, SettingsError, parse_brands
+
+
+def test_defaults_run_locally() -> None:
+    s = Settings.from_env({})
+    assert s.bootstrap_servers == "127.0.0.1:9092"
+    assert s.posts_topic == "posts" and s.alerts_topic == "alerts" and s.deadletter_topic == "posts.deadletter"
+    assert s.flush_interval_s < s.commit_interval_s
+
+
+def test_environment_overrides_and_types() -> None:
+    s = Settings.from_env({"VIRALITY_PARTITIONS": "8", "VIRALITY_VIRAL_FINAL": "500", "VIRALITY_BROKER": "kafka://a:1,kafka://b:2",
+                           "VIRALITY_BRANDS": "sj=SJ,@SJ_AB;ikea", "VIRALITY_ESCALATE_FINAL": "600"})
+    assert s.partitions == 8 and s.viral_final == 500.0
+    assert s.bootstrap_servers == "a:1,b:2"
+    assert s.brands == {"sj": ["SJ", "@SJ_AB"], "ikea": ["ikea"]}
+    assert s.chain_config().thresholds.viral_final == 500.0
+
+
+@pytest.mark.parametrize("env, words", [
+    ({"VIRALITY_PARTITIONS": "four"}, "VIRALITY_PARTITIONS"),
+    ({"VIRALITY_PARTITIONS": "0"}, "at least 1"),
+    ({"VIRALITY_FLUSH_INTERVAL_S": "5"}, "commit interval"),
+    ({"VIRALITY_HEARTBEAT_S": "20"}, "third"),
+    ({"VIRALITY_ESCALATE_FINAL": "10"}, "ESCALATE"),
+    ({"VIRALITY_BRANDS": "=x"}, "empty brand"),
+])
+def test_bad_values_are_clear_errors(env, words) -> None:
+    with pytest.raises(SettingsError, match=words):
+        Settings.from_env(env)
+
+
+def test_parse_brands_skips_blanks() -> None:
+    assert parse_brands(" ; a=A ;; ") == {"a": ["A"]}
