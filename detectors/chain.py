@@ -151,6 +151,8 @@ class PartitionProcessor:
         self.active_alerts: set[str] = set()
         self.brand_late = 0
         self.reapplied = 0
+        #: (brand, lang) -> events since the stream layer last took them (for a metric)
+        self.brand_counts: dict[tuple[str, str], int] = {}
 
     def analyze(self, event: Event) -> TextAnalysis | None:
         if not event.text or not event.text.strip():
@@ -211,6 +213,10 @@ class PartitionProcessor:
             self.brand_late += 1
             return
         brands = c.brands if not analysis else list(dict.fromkeys(list(c.brands) + list(analysis.brands)))
+        lang = analysis.lang if analysis is not None else c.root_lang
+        counts = self.brand_counts
+        for brand in brands:
+            counts[(brand, lang)] = counts.get((brand, lang), 0) + 1
         if not brands:
             self.brands.observe(event.t_ms)
             return

@@ -156,6 +156,11 @@ class CascadeWorker:
         self.metrics.processing_lag.observe_many(lags)
         if consumed:
             self.last_event_s = now
+        for proc in self.processors.values():
+            if proc.brand_counts:
+                for (brand, lang), n in proc.brand_counts.items():
+                    self.metrics.brand_events.labels(self.brand_label(brand), lang if len(lang) <= 3 else "und").inc(n)
+                proc.brand_counts.clear()
 
     def send_alert(self, alert: dict[str, Any], arrival_ms: int | None) -> None:
         key = (alert["root_id"] or alert["brand"] or "").encode()

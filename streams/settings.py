@@ -21,7 +21,7 @@ VIRALITY_BRANDS                     (empty)                     brands: ``sj=SJ,
 VIRALITY_ANALYZER                   (built-in)                  ``package.module:Class`` text analyzer to use
 VIRALITY_VIRAL_FINAL                1000                        forecast final size that opens an alert
 VIRALITY_ESCALATE_FINAL             5000                        size (seen or forecast low) that escalates
-VIRALITY_MIN_SHARES                 20                          no decision before this many shares
+VIRALITY_MIN_SHARES                 150                         no decision before this many shares
 VIRALITY_LATENESS_S                 300                         allowed lateness of an event within its cascade
 VIRALITY_MAX_FUTURE_S               300                         how far after arrival an event time may be
 VIRALITY_COOLDOWN_S                 3600                        no re-open within this after resolution
@@ -47,6 +47,9 @@ from typing import Mapping
 from detectors.brand import BrandRules
 from detectors.chain import ChainConfig
 from detectors.virality import ViralityThresholds
+
+
+_DECISION = ViralityThresholds()
 
 
 class SettingsError(ValueError):
@@ -87,9 +90,10 @@ class Settings:
     metrics_host: str = "0.0.0.0"
     brands: Mapping[str, list[str]] = field(default_factory=dict)
     analyzer: str | None = None
-    viral_final: float = 1000.0
-    escalate_final: float = 5000.0
-    min_shares: int = 20
+    # the decision's own defaults (detectors/virality.py), so there is one place for thresholds
+    viral_final: float = _DECISION.viral_final
+    escalate_final: float = _DECISION.escalate_final
+    min_shares: int = _DECISION.min_shares
     lateness_s: int = 300
     max_future_s: int = 300
     cooldown_s: float = 3600.0

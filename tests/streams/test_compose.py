@@ -128,7 +128,7 @@ def test_topics_are_created_once_with_matching_partitions(services):
     for topic in ("posts", "alerts", "posts.deadletter"):
         assert re.search(rf"create {re.escape(topic)}\s", script), topic
     assert "--if-not-exists" in script
-    assert _env(init)["PARTITIONS"] == _env(services["worker"])["VIRALITY_TOPIC_PARTITIONS"]
+    assert _env(init)["PARTITIONS"] == _env(services["worker"])["VIRALITY_PARTITIONS"]
     assert init.get("restart") == "no"
 
 
