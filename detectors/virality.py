@@ -172,7 +172,7 @@ def assess(shares: int, velocity: ShareVelocity, forecast: Forecast, age_s: floa
     >>> a.level, round(a.score, 2)
     (1, 0.95)
     >>> a.reason
-    '450 shares in 7 min, 60.2/min over 5 min, forecast 4,200 (2,900-6,100)'
+    '450 shares in 7 min, 60.2/min over 5 min, forecast 4,200 (2,900-6,100), viral probability 95%'
     """
     th = thresholds
     window = th.rate_window_s if th.rate_window_s in velocity.windows_s else min(velocity.windows_s)
@@ -187,6 +187,8 @@ def assess(shares: int, velocity: ShareVelocity, forecast: Forecast, age_s: floa
         reason += ", supercritical"
 
     score = flag_score(flag_features(shares, velocity, forecast, age_s, now_ms, th.viral_final))
+    # the classifier, not the forecast alone, opens alerts: say how sure it is
+    reason += f", viral probability {score:.0%}"
     if shares < th.min_shares:
         score *= shares / th.min_shares if th.min_shares else 1.0
         return Assessment(0, min(score, th.open_score), reason)

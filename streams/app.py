@@ -17,6 +17,7 @@ remembers the highest offset it applied, so a re-read event changes nothing and 
 """
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import time
@@ -86,14 +87,34 @@ class CascadeWorker:
         self.brand_labels: set[str] = set(settings.brands)
         self.forwarded = 0
         self.flushes = 0
+        #: highest offset processed per (topic, partition) in this session, to skip re-deliveries
+        self.seen_offsets: dict[tuple[str, int], int] = {}
+        self.redelivered = 0
 
     def processor(self, partition: int) -> PartitionProcessor:
         proc = self.processors.get(partition)
         if proc is None:
             cache = TableCache(self.table, partition)
             proc = PartitionProcessor(self.config, self.analyzer, cache, self._marker(cache))
+            proc.active_alerts.update(self.open_alerts_in(partition))
             self.processors[partition] = proc
         return proc
+
+    def open_alerts_in(self, partition: int) -> set[str]:
+        """Cascades of ``partition`` whose stored state has an open or escalated alert.
+
+        They must be swept for resolution even if no event of theirs ever arrives again, so a
+        processor that starts (first event, restart, rebalance) finds them in the recovered table.
+        A byte search, not a JSON parse, keeps this cheap over many stored cascades.
+        """
+        found = set()
+        n = self.settings.partitions
+        for key, value in self.table.data.items():
+            if value and (b'"a":["open"' in value or b'"a":["escalated"' in value):
+                root_id = key.decode()
+                if partition_for(root_id, n) == partition:
+                    found.add(root_id)
+        return found
 
     def _marker(self, cache: TableCache) -> Callable[[str], None]:
         dirty = self.dirty
@@ -122,7 +143,15 @@ class CascadeWorker:
         rejected: Tally = Tally()
         lags: list[float] = []
         now = time.time()
+        seen = self.seen_offsets
         for m in messages:
+            tp = (m.topic, m.partition)
+            if m.offset <= seen.get(tp, -1):
+                # delivered again after Faust sought back to the committed offset (start-up, recovery):
+                # processed already in this session, so only the ack is due
+                self.redelivered += 1
+                continue
+            seen[tp] = m.offset
             try:
                 event = decode_event(m.value if m.value is not None else b"")
             except Rejected as r:
@@ -274,6 +303,8 @@ class CascadeWorker:
         for p in partitions:
             self.processors.pop(p, None)
             self.reported_wm.pop(p, None)
+            for tp in [tp for tp in self.seen_offsets if tp[1] == p]:
+                del self.seen_offsets[tp]
 
     def publish_metrics(self) -> None:
         now_ms = max((p.watermark_ms or 0) for p in self.processors.values()) if self.processors else 0
@@ -439,6 +470,9 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None,
         """Batches of posts/shares/quotes/replies in; alerts, dead letters and brand partials out."""
         while True:
             batch = await route.get(s.flush_interval_s)
+            while app.in_recovery or app.rebalancing:
+                # state is being restored: never decide on a cascade before its state is back
+                await asyncio.sleep(0.05)
             if batch:
                 worker.process_batch(batch)
                 await worker.send_out()
@@ -475,6 +509,8 @@ class ViralityApp(BatchingApp):
             try:
                 await worker.flush()
                 await self.producer.flush()
+                # commit now, while the consumer is certainly able to: what was processed is acked
+                await self.consumer.commit()
             except Exception:  # never block shutdown on this
                 log.exception("final flush failed; unflushed events will be read again")
         await super().on_stop()

@@ -135,7 +135,8 @@ async def _show_alerts(env: dict, topic: str, metrics_port: int, total: int, rep
     from streams.cli import format_alert
 
     consumer = AIOKafkaConsumer(bootstrap_servers=env.get("VIRALITY_BROKER", "kafka://127.0.0.1:9092").split("://")[-1],
-                                auto_offset_reset="earliest", enable_auto_commit=False, group_id=None)
+                                auto_offset_reset="earliest", enable_auto_commit=False, group_id=None,
+                                isolation_level="read_committed")
     await consumer.start()
     consumer.subscribe([topic])
     shown = 0
