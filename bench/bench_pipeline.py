@@ -128,6 +128,7 @@ def main() -> int:
     ap.add_argument("--partitions", type=int, default=4)
     ap.add_argument("--broker", default=os.environ.get("VIRALITY_BROKER", "kafka://127.0.0.1:9092"))
     ap.add_argument("--timeout", type=float, default=300)
+    ap.add_argument("--workers", type=int, default=1, help="worker processes in the group (scale-out)")
     args = ap.parse_args()
     bootstrap = args.broker.split("://", 1)[-1]
     run = f"bench{uuid.uuid4().hex[:6]}"
@@ -143,8 +144,12 @@ def main() -> int:
     t = time.monotonic()
     asyncio.run(preload(bootstrap, f"{run}.posts", events))
     print(f"preloaded {len(events):,} events in {time.monotonic() - t:.1f}s", flush=True)
-    worker = subprocess.Popen([sys.executable, "-m", "streams.cli", "worker"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=open(f".run/{run}.log", "w"))
+    workers = []
+    for i in range(args.workers):
+        wenv = dict(env, VIRALITY_METRICS_PORT=str(9119 + i))
+        workers.append(subprocess.Popen([sys.executable, "-m", "streams.cli", "worker"], env=wenv,
+                                        stdout=subprocess.DEVNULL, stderr=open(f".run/{run}-{i}.log", "w")))
+    worker = workers[0]
     try:
         first = None
         deadline = time.monotonic() + args.timeout
@@ -152,37 +157,42 @@ def main() -> int:
         m: dict[str, float] = {}
         while time.monotonic() < deadline:
             time.sleep(0.2)
-            try:
-                m = scrape(9119)
-            except OSError:
-                continue
+            m = {}
+            for i in range(args.workers):
+                try:
+                    for k, v in scrape(9119 + i).items():
+                        m[k] = m.get(k, 0.0) + v
+                except OSError:
+                    pass
             done = m.get("virality_events_consumed_total", 0) + m.get("virality_events_rejected_total", 0)
             if done and first is None:
                 first = (time.monotonic(), done)
-                cpu0 = cpu_s(worker.pid)
+                cpu0 = sum(cpu_s(w.pid) for w in workers)
             if done >= len(events):
                 break
         end = time.monotonic()
-        cpu1 = cpu_s(worker.pid) if first else 0.0
+        cpu1 = sum(cpu_s(w.pid) for w in workers) if first else 0.0
         if first is None or done < len(events):
             print(f"FAILED: {done:,.0f} of {len(events):,} processed before the timeout")
             return 1
         rate = (done - first[1]) / max(end - first[0], 1e-9)
         print(f"events            {len(events):,}")
-        print(f"throughput        {rate:,.0f} events/s (backlog, {args.partitions} partitions, one worker)")
+        print(f"throughput        {rate:,.0f} events/s (backlog, {args.partitions} partitions, {args.workers} worker process(es))")
         print(f"alerts            {m.get('virality_alerts_total', 0):,.0f}")
-        print(f"worker CPU        {(cpu1 - cpu0) / max(end - first[0], 1e-9):.0%} of one core while draining")
-        print(f"worker peak RSS   {rss_mb(worker.pid):,.0f} MB", flush=True)
+        print(f"worker CPU        {(cpu1 - cpu0) / max(end - first[0], 1e-9):.0%} of one core while draining (all workers)")
+        print(f"worker peak RSS   {max(rss_mb(w.pid) for w in workers):,.0f} MB", flush=True)
         time.sleep(2.0)
         changelog = asyncio.run(count(bootstrap, f"{run}-cascades-changelog"))
         print(f"changelog records {changelog:,} ({changelog / len(events):.3f} per event)")
         return 0
     finally:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        for w in workers:
+            w.send_signal(signal.SIGTERM)
+        for w in workers:
+            try:
+                w.wait(30)
+            except subprocess.TimeoutExpired:
+                w.kill()
 
 
 if __name__ == "__main__":

@@ -315,6 +315,7 @@ class OfflineDetector:
         self.brands = BrandAggregator(config.brand_rules, sources=[str(p) for p in range(partitions)])
         for p in range(partitions):
             self.brands.merge(str(p), {}, None, caught_up=True)
+        self._close_step = -(1 << 62)
         self.rejected: dict[str, int] = {}
 
     def process(self, event: Event) -> list[dict[str, Any]]:
@@ -325,8 +326,15 @@ class OfflineDetector:
         except Rejected as r:
             self.rejected[r.reason] = self.rejected.get(r.reason, 0) + 1
             raise
-        partials, wm = proc.brands.drain()
-        alerts.extend(brand_alert(a) for a in self.brands.merge(str(p), partials, wm, caught_up=True))
+        # Brand windows can only close when the newest watermark minus the lateness enters a new
+        # bucket; merging every partition's partials just then gives the same windows as merging
+        # after every event, for a fraction of the work.
+        rules = self.config.brand_rules
+        step = (event.t_ms - rules.lateness_s * 1000) // (rules.bucket_s * 1000)
+        if step > self._close_step:
+            self._close_step = step
+            alerts.extend(brand_alert(a) for a in self.brands.merge_many(
+                (str(q), *proc_q.brands.drain(), True) for q, proc_q in enumerate(self.processors)))
         return alerts
 
     def run(self, events: Iterable[Event]) -> Iterable[dict[str, Any]]:
