@@ -39,7 +39,7 @@ TEXTS = {
 
 def make_events(n: int, seed: int = 1) -> list[tuple[bytes, bytes]]:
     rng = random.Random(seed)
-    base = int(time.time() * 1000) - 6 * 3600 * 1000
+    base = int(time.time() * 1000) - 8 * 3600 * 1000  # every event time lies in the past (no from_the_future)
     out: list[tuple[int, bytes, bytes]] = []
     cascades = max(1, n // 40)
     langs = list(TEXTS)
@@ -82,17 +82,54 @@ async def preload(bootstrap: str, topic: str, events: list[tuple[bytes, bytes]])
 
 
 async def count(bootstrap: str, topic: str) -> int:
+    """Records currently in ``topic`` (end offset minus start offset, over its partitions)."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+        parts = [p["partition"] for p in described[0]["partitions"]]
+    finally:
+        await admin.close()
     c = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
     await c.start()
     try:
-        await c.topics()
-        parts = c.partitions_for_topic(topic) or set()
         tps = [TopicPartition(topic, p) for p in parts]
         ends = await c.end_offsets(tps)
         starts = await c.beginning_offsets(tps)
         return sum(ends[tp] - starts[tp] for tp in tps)
     finally:
         await c.stop()
+
+
+async def dump(bootstrap: str, topic: str, path: str) -> None:
+    c = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest",
+                         enable_auto_commit=False)
+    await c.start()
+    try:
+        with open(path, "wb") as f:
+            while True:
+                batch = await c.getmany(timeout_ms=1500)
+                if not batch:
+                    return
+                for recs in batch.values():
+                    f.writelines(r.value + b"\n" for r in recs)
+    finally:
+        await c.stop()
+
+
+async def delete_topics(bootstrap: str, prefix: str) -> None:
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        names = [t for t in await admin.list_topics() if t.startswith(prefix)]
+        if names:
+            await admin.delete_topics(names)
+    finally:
+        await admin.close()
 
 
 def scrape(port: int) -> dict[str, float]:
@@ -129,6 +166,8 @@ def main() -> int:
     ap.add_argument("--broker", default=os.environ.get("VIRALITY_BROKER", "kafka://127.0.0.1:9092"))
     ap.add_argument("--timeout", type=float, default=300)
     ap.add_argument("--workers", type=int, default=1, help="worker processes in the group (scale-out)")
+    ap.add_argument("--alerts-out", default=None, help="write the alert topic here (JSONL) before cleaning up")
+    ap.add_argument("--events-out", default=None, help="write the generated events here (JSONL)")
     args = ap.parse_args()
     bootstrap = args.broker.split("://", 1)[-1]
     run = f"bench{uuid.uuid4().hex[:6]}"
@@ -140,6 +179,9 @@ def main() -> int:
                VIRALITY_SESSION_TIMEOUT_S="10", VIRALITY_HEARTBEAT_S="1", VIRALITY_BRANDS="acme=Acme")
     print(f"generating {args.events:,} events ...", flush=True)
     events = make_events(args.events)
+    if args.events_out:
+        with open(args.events_out, "wb") as f:
+            f.writelines(v + b"\n" for _, v in events)
     subprocess.run([sys.executable, "-m", "streams.cli", "topics"], env=env, check=True, stdout=subprocess.DEVNULL)
     t = time.monotonic()
     asyncio.run(preload(bootstrap, f"{run}.posts", events))
@@ -179,6 +221,7 @@ def main() -> int:
         print(f"events            {len(events):,}")
         print(f"throughput        {rate:,.0f} events/s (backlog, {args.partitions} partitions, {args.workers} worker process(es))")
         print(f"alerts            {m.get('virality_alerts_total', 0):,.0f}")
+        print(f"rejected          {m.get('virality_events_rejected_total', 0):,.0f}")
         print(f"worker CPU        {(cpu1 - cpu0) / max(end - first[0], 1e-9):.0%} of one core while draining (all workers)")
         print(f"worker peak RSS   {max(rss_mb(w.pid) for w in workers):,.0f} MB", flush=True)
         time.sleep(2.0)
@@ -193,6 +236,9 @@ def main() -> int:
                 w.wait(30)
             except subprocess.TimeoutExpired:
                 w.kill()
+        if args.alerts_out:
+            asyncio.run(dump(bootstrap, f"{run}.alerts", args.alerts_out))
+        asyncio.run(delete_topics(bootstrap, run))
 
 
 if __name__ == "__main__":

@@ -59,7 +59,7 @@ class CascadeState:
     __slots__ = ("root_id", "root_ms", "root_seen", "root_text", "root_lang", "root_kind",
                  "root_complaint", "root_sentiment", "brands", "platform", "sent", "compl",
                  "text_ms", "n_text", "velocity", "forecast", "alert", "recent", "offsets",
-                 "last_ms", "kind_counts", "next_check", "check_ms")
+                 "last_ms", "kind_counts", "next_check", "check_ms", "alert_type")
 
     def __init__(self, root_id: str, root_ms: int, lateness_s: int):
         self.root_id = root_id
@@ -85,6 +85,7 @@ class CascadeState:
         self.kind_counts = [0, 0, 0]    # shares, quotes, replies
         self.next_check = 0             # assess again at this many shares ...
         self.check_ms = 0               # ... or this much event time after the last assessment
+        self.alert_type = ""            # the type an alert opened with: kept until it resolves
 
     @classmethod
     def new(cls, event: Event, lateness_s: int = 300) -> "CascadeState":
@@ -246,7 +247,7 @@ class CascadeState:
             "s": round(self.sent, 4), "c": round(self.compl, 4), "tm": self.text_ms, "nt": self.n_text,
             "v": self.velocity.to_state(), "f": self.forecast.to_state(), "a": self.alert.to_state(),
             "id": self.recent, "o": self.offsets, "lm": self.last_ms, "k": self.kind_counts,
-            "nc": self.next_check, "cm": self.check_ms,
+            "nc": self.next_check, "cm": self.check_ms, "at": self.alert_type,
         }
 
     @classmethod
@@ -260,5 +261,5 @@ class CascadeState:
         c.forecast = CascadeForecast.from_state(d["f"])
         c.alert = AlertLifecycle.from_state(d["a"])
         c.recent, c.offsets, c.last_ms, c.kind_counts = d["id"], d["o"], d["lm"], d["k"]
-        c.next_check, c.check_ms = d["nc"], d["cm"]
+        c.next_check, c.check_ms, c.alert_type = d["nc"], d["cm"], d["at"]
         return c

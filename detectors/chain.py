@@ -53,8 +53,12 @@ _SEVERITY = {
 
 def cascade_alert(c: CascadeState, d: Decision, t_ms: int) -> dict[str, Any]:
     """The alert message for a cascade decision (the contract in ``schemas/alert.schema.json``)."""
-    kind = c.cascade_kind if c.cascade_kind != "other" else (c.root_kind if c.root_kind in ("complaint", "praise") else "complaint")
-    typ = f"viral_{kind}"
+    if d.state == "open" or not c.alert_type:
+        # the type is decided when the alert opens and kept for its escalation and resolution,
+        # even if later replies change what the cascade looks like
+        kind = c.cascade_kind if c.cascade_kind != "other" else "complaint"
+        c.alert_type = f"viral_{kind}"
+    typ = c.alert_type
     alert_id = f"{typ}:{c.root_id}:{c.alert.seq}"
     return {
         "schema_version": SCHEMA_VERSION,

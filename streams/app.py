@@ -321,7 +321,7 @@ class CascadeWorker:
                 c = dict.get(proc.store, root_id)
                 if c is None or not c.alert.active:
                     continue
-                typ = f"viral_{c.cascade_kind}" if c.cascade_kind != "other" else "viral_complaint"
+                typ = c.alert_type or "viral_complaint"
                 sev = ("critical" if c.alert.state == "escalated" else "warning") if typ == "viral_complaint" else "info"
                 open_alerts[(typ, sev)] += 1
                 fc = c.forecast.predict(max(0.0, (wm - c.root_ms) / 1000))
