@@ -51,6 +51,11 @@ _SEVERITY = {
 }
 
 
+def severity(alert_type: str, state: str) -> str:
+    """Severity of a cascade alert in ``state``: complaints page, praise informs."""
+    return _SEVERITY.get((alert_type, state), "info")
+
+
 def cascade_alert(c: CascadeState, d: Decision, t_ms: int) -> dict[str, Any]:
     """The alert message for a cascade decision (the contract in ``schemas/alert.schema.json``)."""
     if d.state == "open" or not c.alert_type:
@@ -66,7 +71,7 @@ def cascade_alert(c: CascadeState, d: Decision, t_ms: int) -> dict[str, Any]:
         "transition_id": f"{alert_id}:{d.state}",
         "type": typ,
         "state": d.state,
-        "severity": _SEVERITY.get((typ, d.state), "info"),
+        "severity": severity(typ, d.state),
         "root_id": c.root_id,
         "brand": c.brands[0] if c.brands else None,
         "brands": list(c.brands),
@@ -262,12 +267,6 @@ class PartitionProcessor:
         """Root ids of cascades idle for longer than ``expire_s`` at ``now_ms`` (not yet removed)."""
         horizon = now_ms - self.config.expire_s * 1000
         return [k for k, c in self.store.items() if c.last_ms < horizon and not c.alert.active]
-
-    def top(self, k: int, now_ms: int) -> list[CascadeState]:
-        """The ``k`` cascades with the highest share velocity at ``now_ms``."""
-        scored = [(c.velocity_or_zero(now_ms, RATE_WINDOW_S), c.root_id, c) for c in self.store.values()]
-        scored.sort(key=lambda x: (-x[0], x[1]))
-        return [c for rate, _, c in scored[:k] if rate > 0]
 
 
 # -- offline ---------------------------------------------------------------------------------------

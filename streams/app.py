@@ -30,11 +30,11 @@ from prometheus_client import CollectorRegistry
 
 from detectors.brand import BrandAggregator
 from detectors.cascade import CascadeState
-from detectors.chain import PartitionProcessor, brand_alert, partition_for
+from detectors.chain import PartitionProcessor, brand_alert, partition_for, severity
 from detectors.events import Rejected, decode_event
 from detectors.understanding import TextAnalyzer, load_analyzer
 from streams.batching import BatchingApp, BatchRoute
-from streams.metrics import Metrics, Snapshot
+from streams.metrics import TOP_K, Metrics, Snapshot
 from streams.settings import Settings
 
 log = logging.getLogger("virality")
@@ -90,6 +90,10 @@ class CascadeWorker:
         #: highest offset processed per (topic, partition) in this session, to skip re-deliveries
         self.seen_offsets: dict[tuple[str, int], int] = {}
         self.redelivered = 0
+        #: cascades changed lately: the candidates for the top-k gauges (pruned when they cool)
+        self.hot: dict[str, TableCache] = {}
+        self.route: BatchRoute | None = None
+        self.brands: BrandWorker | None = None
 
     def processor(self, partition: int) -> PartitionProcessor:
         proc = self.processors.get(partition)
@@ -248,6 +252,7 @@ class CascadeWorker:
                 key, value = root_id.encode(), orjson.dumps(c.to_state())
                 store[key] = value  # the table's local copy, as Table.__setitem__ would
                 out.append((changelog, key, value, cache.partition))
+        self.hot.update(self.dirty)
         self.dirty.clear()
         if self.flushes % 60 == 0:
             self.expire()
@@ -258,7 +263,6 @@ class CascadeWorker:
         self.pending.clear()
         self.last_flush = time.monotonic()
         self.flushes += 1
-        self.publish_metrics()
 
     def assigned(self) -> set[int]:
         try:
@@ -284,8 +288,6 @@ class CascadeWorker:
             return False
         return True
 
-    route: BatchRoute | None = None
-
     def expire(self) -> None:
         for proc in self.processors.values():
             if proc.watermark_ms is None:
@@ -307,28 +309,35 @@ class CascadeWorker:
                 del self.seen_offsets[tp]
 
     def publish_metrics(self) -> None:
-        now_ms = max((p.watermark_ms or 0) for p in self.processors.values()) if self.processors else 0
-        active = sum(len(p.store) for p in self.processors.values())
+        """Refresh the state gauges (run by a timer, off the per-batch path)."""
         tops = []
+        for root_id, cache in list(self.hot.items()):
+            c = dict.get(cache, root_id)
+            proc = self.processors.get(cache.partition)
+            rate = c.velocity_or_zero(proc.watermark_ms) if c is not None and proc and proc.watermark_ms else 0.0
+            if rate <= 0.0:
+                del self.hot[root_id]   # cooled down (or gone): no longer a top candidate
+                continue
+            tops.append((rate, root_id, c, proc.watermark_ms))
+        tops.sort(key=lambda t: (-t[0], t[1]))
+        top = []
+        for rate, _, c, wm in tops[:TOP_K]:
+            fc = c.forecast.predict(max(0.0, (wm - c.root_ms) / 1000))
+            top.append((self.brand_label(c.brands[0] if c.brands else None), rate, float(c.shares), _num(fc.final)))
         alerts = []
         open_alerts: Tally = Tally()
         for proc in self.processors.values():
-            wm = proc.watermark_ms or now_ms
-            for c in proc.top(10, wm):
-                tops.append((self.brand_label(c.brands[0] if c.brands else None), c.velocity_or_zero(wm),
-                             float(c.shares), _num(c.forecast.predict(max(0.0, (wm - c.root_ms) / 1000)).final)))
+            wm = proc.watermark_ms or 0
             for root_id in proc.active_alerts:
                 c = dict.get(proc.store, root_id)
                 if c is None or not c.alert.active:
                     continue
                 typ = c.alert_type or "viral_complaint"
-                sev = ("critical" if c.alert.state == "escalated" else "warning") if typ == "viral_complaint" else "info"
-                open_alerts[(typ, sev)] += 1
+                open_alerts[(typ, severity(typ, c.alert.state))] += 1
                 fc = c.forecast.predict(max(0.0, (wm - c.root_ms) / 1000))
                 alerts.append((f"{typ}:{root_id}:{c.alert.seq}", typ,
                                self.brand_label(c.brands[0] if c.brands else None), c.alert.state,
                                c.velocity_or_zero(wm), float(c.shares), _num(fc.final), _num(fc.low), _num(fc.high)))
-        tops.sort(key=lambda t: -t[1])
         lag = {}
         consumer = self.app.consumer
         try:
@@ -340,15 +349,12 @@ class CascadeWorker:
                         lag[(tp.topic, tp.partition)] = max(0, high - ((read + 1) if read is not None else 0))
         except Exception:  # the consumer is not started yet or is rebalancing
             pass
-        brand_view = self.brand_view() if self.brand_view else {}
-        prev = self.metrics.state._snapshot
+        brands = self.brands.view() if self.brands is not None else {}
+        if self.brands is not None:
+            open_alerts.update(self.brands.open_alerts())
         self.metrics.state.publish(Snapshot(
-            active_cascades=active, top=tops[:10], alerts=alerts, brands=brand_view or prev.brands,
-            open_alerts={**{k: v for k, v in prev.open_alerts.items() if not k[0].startswith("viral_")},
-                         **open_alerts},
-            lag=lag, last_event_s=self.last_event_s))
-
-    brand_view: Callable[[], dict[str, tuple[float, float]]] | None = None
+            active_cascades=sum(len(p.store) for p in self.processors.values()), top=top, alerts=alerts,
+            brands=brands, open_alerts=dict(open_alerts), lag=lag, last_event_s=self.last_event_s))
 
 
 def _num(x: float) -> float:
@@ -385,17 +391,19 @@ class BrandWorker:
         for a in alerts:
             self.send_alert(brand_alert(a), None)
         self.table[b"brands"] = orjson.dumps(agg.to_state(), option=JSON_OPTS)
-        state = self.metrics.state
-        view = self.view()
-        open_brand = {(k.split(":")[0], "warning"): 0 for k in agg.alerts}
-        for k, life in agg.alerts.items():
+
+    def open_alerts(self) -> dict[tuple[str, str], int]:
+        """(type, severity) -> brand alerts open now; zero for types seen, so the series stays."""
+        out: dict[tuple[str, str], int] = {}
+        if self.agg is None:
+            return out
+        for key, life in self.agg.alerts.items():
+            typ = key.split(":")[0]
+            out.setdefault((typ, "warning"), 0)
             if life.active:
-                key = (k.split(":")[0], "critical" if life.state == "escalated" else "warning")
-                open_brand[key] = open_brand.get(key, 0) + 1
-        prev = state._snapshot
-        merged = {k: v for k, v in prev.open_alerts.items() if k[0].startswith("viral_")}
-        merged.update(open_brand)
-        state.publish(Snapshot(prev.active_cascades, prev.top, prev.alerts, view, merged, prev.lag, prev.last_event_s))
+                sev = "critical" if life.state == "escalated" else "warning"
+                out[(typ, sev)] = out.get((typ, sev), 0) + 1
+        return out
 
     def view(self) -> dict[str, tuple[float, float]]:
         if self.agg is None:
@@ -458,7 +466,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None,
 
     worker = CascadeWorker(app, s, analyzer, metrics, cascades_table, topics)
     brands = BrandWorker(s, brand_table, worker.send_alert, metrics)
-    worker.brand_view = brands.view
+    worker.brands = brands
     app.cascade_worker = worker
     app.brand_worker = brands
     route: BatchRoute = app.batch_route(s.posts_topic, s.repartition_topic)
