@@ -42,17 +42,36 @@ def _alias_pattern(alias: str) -> str | None:
     return "[@#]?" + r"[\s_\-]+".join(parts)
 
 
+# Text characters that case-insensitive matching equates with an ASCII letter although str.lower()
+# does not (dotted/dotless i, long s): texts holding one skip the substring pre-check.
+_CASE_TRAPS = re.compile("[\u0130\u0131\u017f]")
+
+
+def _needle(alias: str) -> str | None:
+    """A lower-case ASCII piece every match of ``alias`` contains, or None if there is none."""
+    parts = [p for p in re.split(r"[\s_\-@#]+", alias.strip()) if p]
+    if not parts:
+        return None
+    n = parts[0].lower()
+    return n if n.isascii() else None
+
+
 class BrandMatcher:
     """Finds configured brands in text with one compiled regular expression."""
 
     def __init__(self, brands: Mapping[str, Iterable[str]] | None = None) -> None:
         self._canon: dict[str, str] = {}
         patterns: list[tuple[int, str, str]] = []
+        needles: set[str | None] = set()
         for i, (name, aliases) in enumerate((brands or {}).items()):
             for alias in (name, *aliases):
                 p = _alias_pattern(alias)
                 if p is not None:
                     patterns.append((len(alias), p, name))
+                    needles.add(_needle(alias))
+        # Most posts name no brand: a plain substring test on the lower-cased text rules them out
+        # far faster than the regular expression (whose look-behind defeats re's prefix scan).
+        self._needles: tuple[str, ...] | None = None if None in needles else tuple(sorted(needles))
         # Longest aliases first so "Norwegian Air Shuttle" wins over "Norwegian Air".
         patterns.sort(key=lambda x: -x[0])
         groups = []
@@ -67,6 +86,13 @@ class BrandMatcher:
         """Canonical names of the brands in ``text``, in order of first mention."""
         if self._re is None or not text:
             return ()
+        if self._needles is not None and _CASE_TRAPS.search(text) is None:
+            low = text.lower()
+            for n in self._needles:
+                if n in low:
+                    break
+            else:
+                return ()
         seen: dict[str, None] = {}
         for m in self._re.finditer(text):
             seen.setdefault(self._canon[m.lastgroup], None)

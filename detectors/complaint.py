@@ -78,42 +78,42 @@ def _cue_scores(pack: LanguagePack, low: Sequence[str], cache: dict[str, tuple[f
                 ) -> tuple[float, float]:
     """(complaint, praise) cue weight sums; a phrase counts once, its words not again."""
     comp, praise = pack.complaint, pack.praise
-    starts = comp.phrase_starts | praise.phrase_starts
+    # Most words are no cue and start no phrase: the cache says so with _NO_CUE (by identity), so
+    # one C-level pass finds the few words worth a look.
+    cws = list(map(cache.get, low))
+    if None in cws:
+        if len(cache) > 200_000:
+            cache.clear()
+        for i, cw in enumerate(cws):
+            if cw is None:
+                w = low[i]
+                cw = cache.get(w)
+                if cw is None:
+                    c, p = comp.lookup(w) or 0.0, praise.lookup(w) or 0.0
+                    starts = w in comp.phrase_starts or w in praise.phrase_starts
+                    cw = cache[w] = (c, p) if c or p or starts else _NO_CUE
+                cws[i] = cw
     c_total = p_total = 0.0
-    c_skip = p_skip = 0
-    for i, w in enumerate(low):
-        cw = cache.get(w)
-        if cw is None:
-            if len(cache) > 200_000:
-                cache.clear()
-            c, p = comp.lookup(w) or 0.0, praise.lookup(w) or 0.0
-            cw = cache[w] = (c, p) if c or p else _NO_CUE
-        if cw is _NO_CUE and w not in starts:
-            if c_skip:
-                c_skip -= 1
-            if p_skip:
-                p_skip -= 1
-            continue
-        if c_skip:
-            c_skip -= 1
-        else:
+    c_until = p_until = 0  # words before these indices belong to a phrase already counted
+    for i in [i for i, cw in enumerate(cws) if cw is not _NO_CUE]:
+        cw = cws[i]
+        w = low[i]
+        if i >= c_until:
             k = 0
             if w in comp.phrase_starts:
                 k, v = _phrase_at(comp, low, i)
                 if k:
                     c_total += v
-                    c_skip = k - 1
+                    c_until = i + k
             if not k:
                 c_total += cw[0]
-        if p_skip:
-            p_skip -= 1
-        else:
+        if i >= p_until:
             k = 0
             if w in praise.phrase_starts:
                 k, v = _phrase_at(praise, low, i)
                 if k:
                     p_total += v
-                    p_skip = k - 1
+                    p_until = i + k
             if not k:
                 p_total += cw[1]
     return c_total, p_total
@@ -124,8 +124,10 @@ def _is_question(pack: LanguagePack | None, low: Sequence[str], joined: str) -> 
         return True
     if pack is None:
         return False
-    words = [t for t in low if t[0].isalpha()]
-    return bool(words) and words[0] in pack.question and words[0] not in ("is", "are", "can", "kan")
+    for t in low:
+        if t[0].isalpha():
+            return t in pack.question and t not in ("is", "are", "can", "kan")
+    return False
 
 
 class ComplaintClassifier:

@@ -6,14 +6,16 @@ over data that ships in PyPI packages, plus hand-written cues:
 
 * word frequencies of 12 languages from the ``wordfreq`` package's data files: each word votes
   ``log10(frequency in L) - floor`` for every language L that has it. Frequency differences under
-  5x between languages sharing a word are ignored (they reflect the corpora, not the languages),
-  so only distinct forms decide: ``och/og``, ``inte/ikke``, ``hvad/hva``, ``efter/etter``;
+  5x between languages sharing a word are ignored, also below the word's most frequent language
+  (they reflect the corpora, not the languages), so only distinct forms decide: ``och/og``,
+  ``inte/ikke``, ``hvad/hva``, ``efter/etter``;
 * hand-written cue words (:mod:`detectors.lexicons.langid_words`), notably Nynorsk, which wordfreq
   lacks, and Danish/Norwegian pairs (``fik/fikk``, ``uge/uke``, ``ved/vet``);
 * letters: ``ä ö`` (Swedish), ``æ ø`` (Danish/Norwegian), ``ą ę ł ż`` (Polish), ...;
 * when the race is close: character 3/4-grams of the supported languages' word lists for words no
   list has (compounds: ``-vagter`` is Danish, ``-vakter`` Norwegian) and Danish/Norwegian spelling
-  marks (``kj gj øy ei`` against ``øj ej hv -ede -hed``).
+  marks (``kj gj øy ei``, a final double consonant ``takk fått``, ``-sjon -messig`` against
+  ``øj ej hv -ede -hed -tion -mæssig`` and the neuter ``-igt``).
 
 The first :data:`MAX_WORDS` words are read. Short texts that use only words the three Scandinavian
 languages share (``Gode musikere``) stay ambiguous; exact ties go to the first in alphabetical
@@ -132,10 +134,16 @@ def _build_votes(cues: str) -> dict[str, tuple[tuple[str, float], ...]]:
     out = {}
     for w, d in votes.items():
         # Frequency differences under 5x between languages that share a word are mostly the
-        # corpora's, not the languages'; treat them as equal so only distinct forms decide.
-        top = max(d.values())
-        entry = tuple(sorted((lang, top if top - v < _SAME_WORD else v) for lang, v in d.items()
-                             if v >= (_MIN_VOTE_SUPPORTED if lang in SUPPORTED_LANGS else _MIN_VOTE)))
+        # corpora's, not the languages'; treat them as equal so only distinct forms decide. This
+        # holds below the top too: English "for" must not make Norwegian "for" beat Danish "for".
+        snapped: dict[str, float] = {}
+        top = math.inf
+        for lang, v in sorted(d.items(), key=lambda x: (-x[1], x[0])):
+            if top - v >= _SAME_WORD:
+                top = v
+            snapped[lang] = top
+        entry = tuple(sorted((lang, v) for lang, v in snapped.items()
+                             if d[lang] >= (_MIN_VOTE_SUPPORTED if lang in SUPPORTED_LANGS else _MIN_VOTE)))
         if entry:
             out[w] = entry
     return out
@@ -183,11 +191,11 @@ _NGRAM_VOTES = _build_ngrams()
 _LANG_ORDER: tuple[str, ...] = tuple(sorted({lang for v in _VOTES.values() for lang, _ in v}))
 _LANG_INDEX = {lang: i for i, lang in enumerate(_LANG_ORDER)}
 _ROW: dict[str, int] = {w: i for i, w in enumerate(_VOTES)}
-_MATRIX = np.zeros((len(_VOTES) + 1, len(_LANG_ORDER)), dtype=np.float32)
+_MATRIX = np.zeros((len(_VOTES), len(_LANG_ORDER)), dtype=np.float32)
 for _w, _i in _ROW.items():
     for _lang, _s in _VOTES[_w]:
         _MATRIX[_i, _LANG_INDEX[_lang]] = _s
-_NO_ROW = len(_VOTES)  # all zeros
+_ADD = np.add.reduce
 
 
 def _oov_votes(word: str, scores: dict[str, float]) -> None:
@@ -234,6 +242,17 @@ def _spelling_votes(word: str) -> tuple[float, float]:
         da += 0.35
     if len(word) > 5 and word.endswith(("het", "heten", "ene", "erte")):
         no += 0.2
+    # Norwegian writes the short vowel's double consonant at the end of a word, Danish does not
+    # (takk/tak, fått/fået, opp/op, full/fuld, mann/mand); -sjon/-tion; -messig/-mæssig.
+    if len(word) > 3 and word[-1] == word[-2] and word[-1] in "ktpmln":
+        no += 0.35
+    if word.endswith(("sjon", "sjonen", "sjoner", "messig", "messige")):
+        no += 0.35
+    elif word.endswith(("tion", "tionen", "tioner", "mæssig", "mæssige")):
+        da += 0.35
+    # Danish gives -ig adjectives a neuter -t (vigtigt, muligt); Norwegian does not (viktig, mulig).
+    if len(word) > 4 and word.endswith("igt"):
+        da += 0.35
     return no, da
 
 
@@ -271,8 +290,16 @@ _NO_EXTRA: tuple[tuple[tuple[str, float], ...], float, float] = ((), 0.0, 0.0)
 _EXTRA_CACHE: dict[str, tuple[tuple[tuple[str, float], ...], float, float]] = {}
 
 
+_CUE_LETTERS = frozenset().union(*(chars for chars, _ in _LETTER_CUES))
+
+
 def _add_letter_cues(words: Sequence[str], scores: dict[str, float]) -> None:
-    letters = set("".join(words))
+    joined = "".join(words)
+    if joined.isascii():  # every cue letter is outside ASCII
+        return
+    letters = _CUE_LETTERS.intersection(joined)
+    if not letters:
+        return
     for chars, cue in _LETTER_CUES:
         if not chars.isdisjoint(letters):
             for lang, s in cue:
@@ -281,10 +308,13 @@ def _add_letter_cues(words: Sequence[str], scores: dict[str, float]) -> None:
 
 def language_scores(words: Sequence[str]) -> dict[str, float]:
     """Votes per language from lower-cased words (see module docstring)."""
-    row = _ROW
-    idx = [row.get(w, _NO_ROW) for w in words]
-    sums = _MATRIX[idx].sum(axis=0) if idx else _MATRIX[_NO_ROW]
-    scores = {lang: float(x) for lang, x in zip(_LANG_ORDER, sums) if x}
+    # Words no list has add a row of zeros: leave them out (the float32 sums stay the same).
+    idx = [r for r in map(_ROW.get, words) if r is not None]
+    if idx:
+        sums = _ADD(_MATRIX.take(idx, axis=0), axis=0).tolist()
+        scores = {lang: x for lang, x in zip(_LANG_ORDER, sums) if x}
+    else:
+        scores = {}
     no_sp = da_sp = 0.0
     if not _close_race(scores):
         # Clear lead on known words: n-grams and spellings would hardly change the winner.

@@ -41,14 +41,22 @@ from typing import NamedTuple, Sequence
 from detectors.lexicons import UNIVERSAL_VALENCE, LanguagePack, emoji_valence, language_pack, vader_lexicon
 
 # One token: a @handle or #tag, an emoticon, a word (inner apostrophe kept), an emoji, a run of !/?,
-# or a clause mark.
+# or a clause mark. Each emoticon checks "no word character before it" after its first character
+# (a two-character look-behind), not before: that lets re skip quickly over positions no branch can
+# start at, about a quarter faster than a leading look-behind.
 TOKEN_RE = re.compile(
     r"[@#]\w+"
-    r"|(?<!\w)(?:[:;=][\-o'^]?[)(\]\[dDpP/\\|*@3$]+|[xX][dDpP]+|<3+|</3|[)(]+[\-']?[:;=])(?!\w)"
+    r"|[:;=](?<!\w[:;=])[\-o'^]?[)(\]\[dDpP/\\|*@3$]+(?!\w)"
+    r"|[xX](?<!\w[xX])[dDpP]+(?!\w)"
+    r"|<(?<!\w<)(?:3+|/3)(?!\w)"
+    r"|[)(](?<!\w[)(])[)(]*[\-']?[:;=](?!\w)"
     r"|[^\W\d_]+(?:['’][^\W\d_]+)?"
     r"|[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF]"
     r"|[!?]+|[,.;:]"
 )
+# The same tokens, found faster: a possessive whitespace skip means the branches are tried once per
+# token instead of at every space (findall returns the group).
+_TOKEN_SCAN = re.compile(r"\s*+(" + TOKEN_RE.pattern + ")")
 _LINK_RE = re.compile(r"https?://\S+|www\.\S+")
 _ELONGATED = re.compile(r"([^\W\d_])\1{2,}")
 
@@ -89,7 +97,7 @@ def tokens(text: str) -> list[str]:
     """
     if "://" in text or "www." in text:
         text = _LINK_RE.sub(" ", text)
-    return TOKEN_RE.findall(text)
+    return _TOKEN_SCAN.findall(text)
 
 
 def label_of(score: float) -> str:
@@ -98,6 +106,21 @@ def label_of(score: float) -> str:
     if score <= -_POS_THRESHOLD:
         return "negative"
     return "neutral"
+
+
+# Roles of a word for the valence of a word near it; intensifiers and dampeners are their factor.
+_CLAUSE_MARK = "clause"
+_NEGATOR = "negator"
+
+
+def _roles(pack: LanguagePack | None) -> dict[str, object]:
+    roles: dict[str, object] = {}
+    if pack is not None:
+        roles.update(dict.fromkeys(pack.dampeners, _DAMPEN))
+        roles.update(dict.fromkeys(pack.intensifiers, _BOOST))
+        roles.update(dict.fromkeys(pack.negators, _NEGATOR))
+    roles.update(dict.fromkeys(_CLAUSE, _CLAUSE_MARK))
+    return roles
 
 
 def _fallback_lexicon() -> dict[str, float]:
@@ -112,6 +135,9 @@ class SentimentScorer:
         self._emoji = emoji_valence()
         self._fallback = _fallback_lexicon()
         self._packs = {lang: language_pack(lang) for lang in ("sv", "no", "da", "pl", "en")}
+        # What a word does to its neighbour's valence, one lookup per word (clause marks first, then
+        # negators, intensifiers, dampeners, as the rules read).
+        self._roles = {lang: _roles(pack) for lang, pack in [*self._packs.items(), (None, None)]}
         # word -> valence, per language: words repeat across posts (Zipf), lookups with stems and
         # prefixes do not need repeating. Bounded by clearing; the result never depends on it.
         self._cache: dict[str | None, dict[str, float]] = {}
@@ -141,11 +167,12 @@ class SentimentScorer:
             v = pack.valence.lookup(low)
             if v is not None:
                 return v
-            for pre in pack.intensifier_prefixes:
-                if low.startswith(pre) and len(low) > len(pre) + 2:
-                    v = pack.valence.lookup(low[len(pre):])
-                    if v is not None:
-                        return v * _BOOST
+            if low.startswith(pack.intensifier_prefixes):  # one call rules out most words
+                for pre in pack.intensifier_prefixes:
+                    if low.startswith(pre) and len(low) > len(pre) + 2:
+                        v = pack.valence.lookup(low[len(pre):])
+                        if v is not None:
+                            return v * _BOOST
             if pack.lang == "pl" and low.startswith("nie") and len(low) > 6:
                 v = pack.valence.lookup(low[3:])
                 if v is not None:
@@ -179,17 +206,33 @@ class SentimentScorer:
         shouting_text: bool | None = None
         vals = [0.0] * n
         negators = pack.negators if pack else frozenset()
-        intens = pack.intensifiers if pack else frozenset()
-        damp = pack.dampeners if pack else frozenset()
+        role = self._roles[lang if pack else None].get
+        follows = pack is not None and pack.negation_follows_verb
         phrases = pack.valence.phrases if pack else {}
         phrase_starts = pack.valence.phrase_starts if pack else frozenset()
         cache = self._cache.setdefault(lang if pack else None, {})
-        skip = 0
-        for i, w in enumerate(low):
-            if skip:
-                skip -= 1
+        # Most tokens carry no valence: one C-level pass over the cache finds the few that do. A
+        # word that starts a phrase is cached wrapped in a 1-tuple, so it is looked at too.
+        vs = list(map(cache.get, low))
+        if None in vs:
+            if len(cache) > _CACHE_MAX:
+                cache.clear()
+            for i, v in enumerate(vs):
+                if v is None:
+                    w = low[i]
+                    v = cache.get(w)
+                    if v is None:
+                        v = self._token_value(pack, w)
+                        cache[w] = v = (v,) if w in phrase_starts else v
+                    vs[i] = v
+        hits = [i for i, v in enumerate(vs) if v]
+        skip_until = 0  # tokens before this index belong to a phrase already scored
+        for i in hits:
+            if i < skip_until:
                 continue
-            if w in phrase_starts:
+            v = vs[i]
+            w = low[i]
+            if v.__class__ is tuple:
                 hit = None
                 for k in (3, 2):
                     if i + k <= n:
@@ -199,15 +242,11 @@ class SentimentScorer:
                             break
                 if hit is not None:
                     vals[i] = hit[1]
-                    skip = hit[0] - 1
+                    skip_until = i + hit[0]
                     continue
-            v = cache.get(w)
-            if v is None:
-                if len(cache) > _CACHE_MAX:
-                    cache.clear()
-                v = cache[w] = self._token_value(pack, w)
-            if not v:
-                continue
+                v = v[0]
+                if not v:
+                    continue
             if not w[0].isalpha():
                 vals[i] = v
                 continue
@@ -219,23 +258,22 @@ class SentimentScorer:
                     v *= _CAPS
             # Modifiers and negation before the word, within its clause.
             negated = False
-            for j in range(i - 1, max(-1, i - 4), -1):
-                p = low[j]
-                if p in _CLAUSE:
+            for j in range(i - 1, i - 4 if i > 3 else -1, -1):
+                r = role(low[j])
+                if r is None:
+                    continue
+                if r is _CLAUSE_MARK:
                     break
-                if p in negators:
+                if r is _NEGATOR:
                     negated = not negated
                 elif j >= i - 2:
-                    if p in intens:
-                        v *= _BOOST
-                    elif p in damp:
-                        v *= _DAMPEN
-            if not negated and pack is not None and pack.negation_follows_verb:
-                for j in range(i + 1, min(n, i + 3)):
-                    p = low[j]
-                    if p in _CLAUSE:
+                    v *= r
+            if not negated and follows:
+                for j in range(i + 1, i + 3 if i + 3 < n else n):
+                    r = role(low[j])
+                    if r is _CLAUSE_MARK:
                         break
-                    if p in negators:
+                    if r is _NEGATOR:
                         negated = True
                         break
             if negated:
@@ -252,7 +290,8 @@ class SentimentScorer:
                     break
 
         pos = neg = 0.0
-        for v in vals:
+        for i in hits:  # the other values are zero
+            v = vals[i]
             if v > 0:
                 pos += v
             elif v < 0:
@@ -266,7 +305,7 @@ class SentimentScorer:
             neg = _IMPLICIT_NEGATION * min(2, len(negators.intersection(low)))
         total = pos + neg
         if total:
-            bangs = sum(len(t) for t in low if t[0] == "!")
+            bangs = sum(len(t) for t in low if t[0] == "!") if not text or "!" in text else 0
             total += math.copysign(min(bangs, 4) * 0.292, total)
         score = total / math.sqrt(total * total + _ALPHA) if total else 0.0
         score = max(-1.0, min(1.0, score))
@@ -278,5 +317,7 @@ class SentimentScorer:
             return True
         if pack is None or not text:
             return False
-        lt = _LINK_RE.sub(" ", text.lower())
+        lt = text.lower()
+        if "://" in lt or "www." in lt:
+            lt = _LINK_RE.sub(" ", lt)
         return any(m in lt for m in pack.irony)

@@ -142,9 +142,9 @@ class WeightedVocab:
     stems: dict[str, float] = field(default_factory=dict)
     phrases: dict[tuple[str, ...], float] = field(default_factory=dict)
     phrase_starts: frozenset[str] = frozenset()
-    # Stems by their first two letters, longest first: a new word is checked against a handful.
-    _by_head: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
-    _cache: dict[str, float | None] = field(default_factory=dict, compare=False, repr=False)
+    # Lengths of the stems, longest first, by the stems' first two letters: a new word is checked
+    # with one dict probe per length its head has.
+    _by_head: dict[str, tuple[int, ...]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(cls, entries: dict[str, float], base: dict[str, float] | None = None) -> "WeightedVocab":
@@ -160,10 +160,10 @@ class WeightedVocab:
                 stems[w[:-1]] = s
             else:
                 words[w] = s
-        by_head: dict[str, list[str]] = {}
+        by_head: dict[str, set[int]] = {}
         for st in stems:
-            by_head.setdefault(st[:2], []).append(st)
-        heads = {h: tuple(sorted(v, key=len, reverse=True)) for h, v in by_head.items()}
+            by_head.setdefault(st[:2], set()).add(len(st))
+        heads = {h: tuple(sorted(v, reverse=True)) for h, v in by_head.items()}
         return cls(words, stems, phrases, frozenset(p[0] for p in phrases), heads)
 
     def lookup(self, word: str) -> float | None:
@@ -176,17 +176,16 @@ class WeightedVocab:
         v = self.words.get(word)
         if v is not None:
             return v
-        cache = self._cache
-        if word in cache:
-            return cache[word]
-        if len(cache) > 200_000:
-            cache.clear()
-        for st in self._by_head.get(word[:2], ()):
-            if word.startswith(st):
-                v = self.stems[st]
-                break
-        cache[word] = v
-        return v
+        lengths = self._by_head.get(word[:2])
+        if lengths:
+            stems = self.stems
+            n = len(word)
+            for k in lengths:  # longest stem first
+                if k <= n:
+                    v = stems.get(word[:k])
+                    if v is not None:
+                        return v
+        return None
 
 
 @dataclass(frozen=True)

@@ -52,3 +52,12 @@ def test_regex_metacharacters_in_aliases():
     m = BrandMatcher({"C++ Shop": ["c++ shop", "(shop)"]})
     assert m.match("I hate C++ Shop") == ("C++ Shop",)
     assert m.match("c shop") == ()
+
+
+def test_fast_precheck_keeps_case_insensitive_matches():
+    # re's case-insensitive matching equates long s and dotless/dotted i with s and i, which
+    # str.lower() does not: the substring pre-check must not drop those matches.
+    m = BrandMatcher({"Sas": ["@Fly_Sas"], "Ica": []})
+    assert m.match("flög med ſas och handlade på İCA") == ("Sas", "Ica")
+    assert m.match("@FLY_SAS hej") == ("Sas",)
+    assert m.match("ingen här") == ()

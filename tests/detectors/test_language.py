@@ -2,7 +2,8 @@
 import pytest
 
 from detectors.language import (
-    RECOGNISED_LANGS, SUPPORTED_LANGS, identify, language_scores, normalise_hint, text_words,
+    RECOGNISED_LANGS, SUPPORTED_LANGS, _spelling_votes, identify, language_scores, normalise_hint,
+    text_words,
 )
 
 
@@ -69,3 +70,16 @@ def test_scores_are_votes_for_known_languages_only():
 
 def test_long_text_is_fine():
     assert identify("Tåget är försenat. " * 600) == "sv"
+
+
+def test_small_frequency_gaps_are_ignored_below_the_top_language_too():
+    # "eller" is most frequent in Swedish; Danish and Norwegian use it alike.
+    scores = language_scores(["eller"])
+    assert scores["da"] == scores["no"] < scores["sv"]
+
+
+def test_spelling_marks_split_danish_from_norwegian():
+    no, da = _spelling_votes("ivaretatt")
+    assert no > 0 and da == 0
+    assert _spelling_votes("nødvendigt")[1] > 0
+    assert _spelling_votes("informasjon")[0] > 0 and _spelling_votes("information")[1] > 0

@@ -1,7 +1,7 @@
 """Sentiment rules on hand-made examples in the five supported languages."""
 import pytest
 
-from detectors.sentiment import SentimentScorer, label_of, tokens
+from detectors.sentiment import TOKEN_RE, SentimentScorer, label_of, tokens
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +98,15 @@ def test_degenerate_inputs_stay_in_range(s, text):
 
 def test_tokens_keep_handles_tags_emoticons_and_drop_links():
     assert tokens("@SJ_AB #fail :-( bra!! https://t.co/x 😡") == ["@SJ_AB", "#fail", ":-(", "bra", "!!", "😡"]
+
+
+@pytest.mark.parametrize("text", [
+    "a:) :) x:D xD XP xDD 5xD <3 a<3 </3 (: ): ;-) =] :-(( 😡😡",
+    "hej!!? ,. don't it’s  \t\n:D\u00a0:) _xd x_d",
+    "", "   ", "((:", "@a:) #b:(",
+])
+def test_fast_token_scan_finds_what_the_token_pattern_finds(text):
+    assert tokens(text) == TOKEN_RE.findall(text)
 
 
 def test_score_is_deterministic_with_cache(s):
