@@ -87,9 +87,7 @@ class CascadeWorker:
         self.brand_labels: set[str] = set(settings.brands)
         self.forwarded = 0
         self.flushes = 0
-        #: highest offset processed per (topic, partition) in this session, to skip re-deliveries
-        self.seen_offsets: dict[tuple[str, int], int] = {}
-        self.redelivered = 0
+        self.stale = 0
         #: cascades changed lately: the candidates for the top-k gauges (pruned when they cool)
         self.hot: dict[str, TableCache] = {}
         self.route: BatchRoute | None = None
@@ -147,15 +145,14 @@ class CascadeWorker:
         rejected: Tally = Tally()
         lags: list[float] = []
         now = time.time()
-        seen = self.seen_offsets
+        generation = self.app.consumer_generation_id
+        stale = [m for m in messages if m.generation_id != generation]
+        if stale:
+            # fetched before a rebalance: Faust seeks back to the committed offsets, so these come
+            # again in order; processing them now would put the partition out of order
+            self.stale += len(stale)
+            messages = [m for m in messages if m.generation_id == generation]
         for m in messages:
-            tp = (m.topic, m.partition)
-            if m.offset <= seen.get(tp, -1):
-                # delivered again after Faust sought back to the committed offset (start-up, recovery):
-                # processed already in this session, so only the ack is due
-                self.redelivered += 1
-                continue
-            seen[tp] = m.offset
             try:
                 event = decode_event(m.value if m.value is not None else b"")
             except Rejected as r:
@@ -171,16 +168,23 @@ class CascadeWorker:
             source = "p" if m.topic == posts_topic else "r"
             arrival_ms = int(m.timestamp * 1000) if m.timestamp else None
             proc = self.processor(m.partition)
+            reapplied = proc.reapplied
             try:
                 alerts = proc.process(event, source, m.offset, arrival_ms)
             except Rejected as r:
                 self.dead_letter(m, r)
                 rejected[r.reason] += 1
                 continue
+            if proc.reapplied != reapplied:
+                continue  # read again after a restart: applied before, counted before
             consumed[(event.kind, event.lang or "und")] += 1
             lags.append(now - event.t_ms / 1000.0)
             for alert in alerts:
                 self.send_alert(alert, arrival_ms)
+                if alert["root_id"] is not None:
+                    # the cascade's state goes out with its alert, not at the next flush: a crash
+                    # then finds the alert recorded in the state, so a re-read does not repeat it
+                    self.write_state(alert["root_id"])
         self.pending.extend(messages)
         for (kind, lang), n in consumed.items():
             self.metrics.consumed.labels(kind, lang if len(lang) <= 3 else "und").inc(n)
@@ -243,16 +247,8 @@ class CascadeWorker:
             # one message for all partitions of this flush: the aggregator merges them as one step
             self.out.append((self.settings.brand_topic, b"brands",
                              orjson.dumps({"reports": reports}, option=JSON_OPTS), None))
-        store = self.table.data
-        changelog = self.changelog
-        out = self.out
-        for root_id, cache in self.dirty.items():
-            c = dict.get(cache, root_id)
-            if c is not None:
-                key, value = root_id.encode(), orjson.dumps(c.to_state())
-                store[key] = value  # the table's local copy, as Table.__setitem__ would
-                out.append((changelog, key, value, cache.partition))
-        self.hot.update(self.dirty)
+        for root_id in list(self.dirty):
+            self.write_state(root_id)
         self.dirty.clear()
         if self.flushes % 60 == 0:
             self.expire()
@@ -263,6 +259,18 @@ class CascadeWorker:
         self.pending.clear()
         self.last_flush = time.monotonic()
         self.flushes += 1
+
+    def write_state(self, root_id: str) -> None:
+        """Queue a changed cascade's state for its changelog (and the table's local copy)."""
+        cache = self.dirty.pop(root_id, None)
+        if cache is None:
+            return
+        self.hot[root_id] = cache
+        c = dict.get(cache, root_id)
+        if c is not None:
+            key, value = root_id.encode(), orjson.dumps(c.to_state())
+            self.table.data[key] = value  # as Table.__setitem__ would
+            self.out.append((self.changelog, key, value, cache.partition))
 
     def assigned(self) -> set[int]:
         try:
@@ -305,8 +313,6 @@ class CascadeWorker:
         for p in partitions:
             self.processors.pop(p, None)
             self.reported_wm.pop(p, None)
-            for tp in [tp for tp in self.seen_offsets if tp[1] == p]:
-                del self.seen_offsets[tp]
 
     def publish_metrics(self) -> None:
         """Refresh the state gauges (run by a timer, off the per-batch path)."""
