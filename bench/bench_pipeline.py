@@ -191,7 +191,6 @@ def main() -> int:
         wenv = dict(env, VIRALITY_METRICS_PORT=str(9119 + i))
         workers.append(subprocess.Popen([sys.executable, "-m", "streams.cli", "worker"], env=wenv,
                                         stdout=subprocess.DEVNULL, stderr=open(f".run/{run}-{i}.log", "w")))
-    worker = workers[0]
     try:
         first = None
         deadline = time.monotonic() + args.timeout

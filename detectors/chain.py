@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, MutableMapping
 
 from detectors.brand import BrandAggregator, BrandAlert, BrandPartials, BrandRules
-from detectors.cascade import CascadeState, Decision, RATE_WINDOW_S
+from detectors.cascade import CascadeState, Decision
 from detectors.events import Event, Rejected
 from detectors.understanding import RECOGNISED_LANGS, TextAnalysis, TextAnalyzer
 from detectors.virality import ViralityThresholds

@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import heapq
 import os
-import signal
 import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, Iterable, Iterator, TextIO
+from typing import Any, Iterator, TextIO
 
 import orjson
 
@@ -240,7 +238,6 @@ async def _tail(args: argparse.Namespace, stop: asyncio.Event | None = None) -> 
 def cmd_worker(args: argparse.Namespace) -> int:
     import logging
 
-    from faust.worker import Worker
     from prometheus_client import CollectorRegistry, start_http_server
 
     from streams.app import create_app

@@ -61,7 +61,6 @@ def _scrape(port: int) -> dict[str, float]:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from streams.cli import format_alert
     from streams.settings import Settings
 
     base = Settings.from_env()

@@ -14,7 +14,6 @@ import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
-import orjson
 import pytest
 
 from tests import promstack
