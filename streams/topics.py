@@ -51,12 +51,17 @@ async def ensure_topics(s: Settings, timeout: float = 30.0) -> dict[str, int]:
                 await admin.create_topics(missing)
             except TopicAlreadyExistsError:
                 pass
-        described = await admin.describe_topics(list(specs))
-        found = {d["topic"]: len(d["partitions"]) for d in described}
-        for name, (n, _) in specs.items():
-            if found.get(name) != n:
-                raise TopicMismatch(f"topic {name!r} has {found.get(name)} partitions, the app needs {n}; "
-                                    f"recreate it or set VIRALITY_PARTITIONS={found.get(name)}")
-        return found
+        # Metadata of topics created a moment ago can lag behind: look again for a few seconds
+        # before calling a partition count wrong.
+        for attempt in range(20):
+            described = await admin.describe_topics(list(specs))
+            found = {d["topic"]: len(d["partitions"]) for d in described if not d.get("error_code")}
+            wrong = {name: found.get(name) for name, (n, _) in specs.items() if found.get(name) != n}
+            if not wrong:
+                return found
+            await asyncio.sleep(0.5)
+        name, got = next(iter(wrong.items()))
+        raise TopicMismatch(f"topic {name!r} has {got} partitions, the app needs {specs[name][0]}; "
+                            f"recreate it or set VIRALITY_PARTITIONS={got}")
     finally:
         await admin.close()

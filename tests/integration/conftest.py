@@ -166,8 +166,9 @@ def start_worker(tmp_path: Path):
 
 
 def create_topics(names: Names) -> None:
-    subprocess.run([sys.executable, "-m", "streams.cli", "topics"], cwd=ROOT, env=names.environ(),
-                   check=True, capture_output=True, timeout=60)
+    r = subprocess.run([sys.executable, "-m", "streams.cli", "topics"], cwd=ROOT, env=names.environ(),
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, f"virality topics failed ({r.returncode}): {r.stderr[-2000:]}"
 
 
 def produce(topic: str, events: Iterable[tuple[bytes | None, bytes]]) -> int:
