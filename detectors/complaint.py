@@ -38,7 +38,7 @@ import re
 from typing import NamedTuple, Sequence
 
 from detectors.lexicons import LanguagePack, WeightedVocab, language_pack
-from detectors.sentiment import NEUTRAL, Sentiment, SentimentScorer, tokens
+from detectors.sentiment import NEUTRAL, Sentiment, SentimentScorer, cached_lookup, tokens
 
 _THRESHOLD = 0.5
 _SUPPORT_HANDLE = re.compile(
@@ -80,19 +80,11 @@ def _cue_scores(pack: LanguagePack, low: Sequence[str], cache: dict[str, tuple[f
     comp, praise = pack.complaint, pack.praise
     # Most words are no cue and start no phrase: the cache says so with _NO_CUE (by identity), so
     # one C-level pass finds the few words worth a look.
-    cws = list(map(cache.get, low))
-    if None in cws:
-        if len(cache) > 200_000:
-            cache.clear()
-        for i, cw in enumerate(cws):
-            if cw is None:
-                w = low[i]
-                cw = cache.get(w)
-                if cw is None:
-                    c, p = comp.lookup(w) or 0.0, praise.lookup(w) or 0.0
-                    starts = w in comp.phrase_starts or w in praise.phrase_starts
-                    cw = cache[w] = (c, p) if c or p or starts else _NO_CUE
-                cws[i] = cw
+    def cue(w: str) -> tuple[float, float]:
+        c, p = comp.lookup(w) or 0.0, praise.lookup(w) or 0.0
+        starts = w in comp.phrase_starts or w in praise.phrase_starts
+        return (c, p) if c or p or starts else _NO_CUE
+    cws = cached_lookup(cache, low, cue)
     c_total = p_total = 0.0
     c_until = p_until = 0  # words before these indices belong to a phrase already counted
     for i in [i for i, cw in enumerate(cws) if cw is not _NO_CUE]:

@@ -67,6 +67,30 @@ _CAPS = 1.3
 _ELONGATION = 1.15
 _ALPHA = 15.0
 _CACHE_MAX = 200_000
+
+
+def cached_lookup(cache: dict, words: Sequence[str], compute, max_size: int = _CACHE_MAX) -> list:
+    """``[cache[w] for w in words]``, computing and caching the missing ones.
+
+    One C-level ``map`` finds the cached words; only misses run Python code. The cache is cleared
+    when it outgrows ``max_size``, so a stream of new words cannot grow it without bound.
+
+    >>> cache = {}
+    >>> cached_lookup(cache, ["a", "bb", "a"], len), cache
+    ([1, 2, 1], {'a': 1, 'bb': 2})
+    """
+    found = list(map(cache.get, words))
+    if None in found:
+        if len(cache) > max_size:
+            cache.clear()
+        for i, v in enumerate(found):
+            if v is None:
+                w = words[i]
+                v = cache.get(w)
+                if v is None:
+                    v = cache[w] = compute(w)
+                found[i] = v
+    return found
 _IMPLICIT_NEGATION = -0.6
 _POS_THRESHOLD = 0.05
 _CLAUSE = frozenset(",.;:?!")
@@ -213,18 +237,10 @@ class SentimentScorer:
         cache = self._cache.setdefault(lang if pack else None, {})
         # Most tokens carry no valence: one C-level pass over the cache finds the few that do. A
         # word that starts a phrase is cached wrapped in a 1-tuple, so it is looked at too.
-        vs = list(map(cache.get, low))
-        if None in vs:
-            if len(cache) > _CACHE_MAX:
-                cache.clear()
-            for i, v in enumerate(vs):
-                if v is None:
-                    w = low[i]
-                    v = cache.get(w)
-                    if v is None:
-                        v = self._token_value(pack, w)
-                        cache[w] = v = (v,) if w in phrase_starts else v
-                    vs[i] = v
+        def value(w: str):
+            v = self._token_value(pack, w)
+            return (v,) if w in phrase_starts else v
+        vs = cached_lookup(cache, low, value)
         hits = [i for i, v in enumerate(vs) if v]
         skip_until = 0  # tokens before this index belong to a phrase already scored
         for i in hits:
