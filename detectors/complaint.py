@@ -9,9 +9,11 @@ The probability is a logistic function of a few features, with hand-set weights 
 * complaint vocabulary of the post's language (``COMPLAINT`` in :mod:`detectors.lexicons.sv` etc.;
   ``försenad``, ``forsinket``, ``opóźnienie``, ``zwrot pieniędzy``, ``customer service``, ``refund``),
   weighted 1-3 and capped, so a long rant does not saturate on vocabulary alone;
-* negative sentiment (from :mod:`detectors.sentiment`), which helps but is not needed, and counts
-  less than half when the post has no target (no addressee, no complaint vocabulary): "I hate
-  Mondays" is mood, not a complaint;
+* negative sentiment (from :mod:`detectors.sentiment`), which helps but is not needed. It counts
+  fully next to complaint vocabulary (weight 2 or more: a topic word such as ``order`` or an
+  evaluative ``awful`` alone is not enough) or a support handle, 70% when the post is only addressed to
+  someone (a reply to a person can be negative about anything), and less than half when the post
+  has no target (no addressee, no complaint vocabulary): "I hate Mondays" is mood, not a complaint;
 * the post being addressed to someone (``@handle``) or naming a configured brand, more so when the
   handle looks like a support account (``@AmazonHelp``, ``@SJ_kundtjanst``);
 * negators (``not``, ``inte``, ``nie``): "did not arrive", "fungerar inte";
@@ -48,6 +50,7 @@ W_BIAS = -1.8
 W_CUE = 0.45  # per unit of complaint vocabulary weight (capped at 9)
 W_NEG = 0.35  # per unit of negative valence (capped at 6)
 W_UNTARGETED = 0.4  # share of W_NEG when the post has no addressee and no complaint vocabulary
+W_ADDRESSED_ONLY = 0.7  # share of W_NEG when addressed but with no complaint vocabulary at all
 W_POS = 0.30
 W_PRAISE = 0.35
 W_NEGATION = 0.5  # per distinct negator ("not", "inte", "nie"), at most 3
@@ -152,9 +155,10 @@ class ComplaintClassifier:
         pos = min(sent.pos, 6.0)
         negations = min(len(pack.negators.intersection(low)), 3) if pack is not None else 0
         support = addressed and _SUPPORT_HANDLE.search(joined) is not None
-        # Negativity with no target (no addressee, no complaint vocabulary) is mood, not a complaint.
-        targeted = addressed or support or cue > 0
-        z = (W_BIAS + W_CUE * cue + W_NEG * neg * (1.0 if targeted else W_UNTARGETED)
+        # Negativity with no target (no addressee, no complaint vocabulary) is mood, not a complaint;
+        # addressed to someone but naming no problem, it is as often banter as a complaint.
+        share = 1.0 if cue >= 2 or support else W_ADDRESSED_ONLY if addressed else W_UNTARGETED
+        z = (W_BIAS + W_CUE * cue + W_NEG * neg * share
              - W_POS * pos - W_PRAISE * praise + W_NEGATION * negations
              + (W_ADDRESSED if addressed else 0.0) + (W_SUPPORT if support else 0.0)
              + (W_QUESTION if question and cue >= 2 else 0.0))

@@ -99,6 +99,29 @@ def _wordfreq_buckets(code: str) -> list[list[str]]:
     return data[1:] if data and isinstance(data[0], dict) else []
 
 
+_SCANDINAVIAN = ("sv", "no", "da")
+
+
+def _share_danish_norwegian(votes: dict[str, dict[str, float]]) -> None:
+    """Give Danish and Norwegian the same vote on international words only one of their lists has.
+
+    Written Danish and Bokmål share most of their vocabulary, and which loanwords and names make it
+    into one list but not the other says more about the corpora than about the languages. So when
+    a word is in exactly one of the two lists and another language (English, French, ...) uses it
+    at least as much (``genre``, ``thriller``, ``wii``, names), both get the higher vote.
+    Hand-written cue words (:mod:`detectors.lexicons.langid_words`) are added afterwards, so the
+    forms they list for one language only (``dig``, ``end``) still decide.
+    """
+    for d in votes.values():
+        da, no = d.get("da"), d.get("no")
+        if (da is None) == (no is None):  # both lists have it (or neither): frequencies decide
+            continue
+        both = max(da or 0.0, no or 0.0)
+        others = [v for lang, v in d.items() if lang not in _SCANDINAVIAN]
+        if others and max(others) >= both:
+            d["da"] = d["no"] = both
+
+
 def _build_votes(cues: str) -> dict[str, tuple[tuple[str, float], ...]]:
     """word -> ((lang, vote), ...): log10 frequency above the language's floor, plus hand cues.
 
@@ -122,6 +145,7 @@ def _build_votes(cues: str) -> dict[str, tuple[tuple[str, float], ...]]:
             for w in bucket:
                 if w.isalpha():
                     votes.setdefault(w, {})[lang] = v
+    _share_danish_norwegian(votes)
     langs_of: dict[str, set[str]] = {}
     for line in cues.strip().splitlines():
         lang, _, words = line.partition(":")
@@ -143,7 +167,7 @@ def _build_votes(cues: str) -> dict[str, tuple[tuple[str, float], ...]]:
                 top = v
             snapped[lang] = top
         entry = tuple(sorted((lang, v) for lang, v in snapped.items()
-                             if d[lang] >= (_MIN_VOTE_SUPPORTED if lang in SUPPORTED_LANGS else _MIN_VOTE)))
+                             if v >= (_MIN_VOTE_SUPPORTED if lang in SUPPORTED_LANGS else _MIN_VOTE)))
         if entry:
             out[w] = entry
     return out
@@ -224,7 +248,9 @@ _LETTER_CUES: tuple[tuple[frozenset[str], tuple[tuple[str, float], ...]], ...] =
     (frozenset("ãõ"), (("pt", 1.5),)),
     (frozenset("çèêëàâœ"), (("fr", 0.8), ("pt", 0.2))),
 )
-# Spellings that split Norwegian from Danish (sound shifts and orthography reforms).
+# Spellings that split Norwegian from Danish (sound shifts and orthography reforms): Norwegian
+# kj/gj (kjøpe, gjennom, Danish købe, gennem) and the diphthongs øy/ei (høy, vei; Danish høj, vej).
+# "hv" is weak evidence only: Bokmål writes hvor, hva, hvem as Danish does; Nynorsk has kvar, kva.
 _NO_MARKS = ("kj", "gj", "øy", "ei")
 _DA_MARKS = ("øj", "ej", "hv")
 
@@ -238,9 +264,16 @@ def _spelling_votes(word: str) -> tuple[float, float]:
     for m in _DA_MARKS:
         if m in word:
             da += 0.25
-    if len(word) > 5 and word.endswith(("ede", "hed", "heden", "ende")):
+    # Danish past tense -ede (elskede; Norwegian elsket), -hed (Norwegian -het). Not -ende: the
+    # present participle is -ende in both (strålende, rørende).
+    if len(word) > 5 and word.endswith(("ede", "hed", "heden")):
         da += 0.35
     if len(word) > 5 and word.endswith(("het", "heten", "ene", "erte")):
+        no += 0.2
+    # Verbs in -ere: participle -eret in Danish (interesseret), -ert in Norwegian (interessert).
+    if len(word) > 6 and word.endswith(("eret", "erede")):
+        da += 0.35
+    elif len(word) > 6 and word.endswith(("sert", "tert", "rert", "nert", "vert")):
         no += 0.2
     # Norwegian writes the short vowel's double consonant at the end of a word, Danish does not
     # (takk/tak, fått/fået, opp/op, full/fuld, mann/mand); -sjon/-tion; -messig/-mæssig.

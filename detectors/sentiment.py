@@ -11,6 +11,8 @@ Analysis of Social Media Text", ICWSM 2014): a sum of word valences (-4..4), eac
 * ALL CAPS in an otherwise lower-case text, and elongation (``sooo baaad``);
 * contrast: words before the last ``but``/``men``/``ale`` count half, words after it 1.5 times;
 * exclamation marks, which push the total further from zero;
+* negativity: negative contributions weigh 1.5 times the positive ones (SO-CAL, Taboada et al.
+  2011), so ``tack för svaret, men paketet är trasigt`` reads negative;
 * irony markers (``thanks for nothing``, ``#sarkasm``, ``🙄`` next to praise): praise is read as
   its opposite. This is a heuristic and catches only explicit markers.
 
@@ -92,6 +94,10 @@ def cached_lookup(cache: dict, words: Sequence[str], compute, max_size: int = _C
                 found[i] = v
     return found
 _IMPLICIT_NEGATION = -0.6
+# Negative expressions weigh 1.5 times as much as positive ones (Taboada et al., "Lexicon-Based
+# Methods for Sentiment Analysis", Computational Linguistics 2011, SO-CAL's negativity weighting):
+# complaints are often wrapped in politeness ("tack för snabbt svar, men paketet är trasigt").
+_NEG_WEIGHT = 1.5
 _POS_THRESHOLD = 0.05
 _CLAUSE = frozenset(",.;:?!")
 _IRONY_EMOJI = frozenset("🙄😒🤡🙃")
@@ -319,7 +325,9 @@ class SentimentScorer:
             # A bare negation with no sentiment word ("det fungerar inte", "nie dostałem") leans
             # negative in social posts; count it weakly.
             neg = _IMPLICIT_NEGATION * min(2, len(negators.intersection(low)))
-        total = pos + neg
+            total = neg
+        else:
+            total = pos + _NEG_WEIGHT * neg  # ``neg`` itself is reported unweighted
         if total:
             bangs = sum(len(t) for t in low if t[0] == "!") if not text or "!" in text else 0
             total += math.copysign(min(bangs, 4) * 0.292, total)

@@ -7,12 +7,19 @@ Where the lists come from:
   ``vaderSentiment-swedish`` installs a different module under the same name.
 * Danish (and the base of Norwegian) valence: ``AFINN-da-32.txt`` from the ``afinn`` package
   (Nielsen 2011); emoticons: ``AFINN-emoticon-8.txt`` from the same package.
+* Norwegian valence, under AFINN-da: ``no_lexicon_v1.txt`` (a Norwegian AFINN) from the ``asent``
+  package (MIT), at half weight. Polish valence, under the hand-written list: polVADER's hand-built
+  lexicon and its inflected forms from the ``polvader`` package (MIT), at half weight and only its
+  entries of |valence| >= 1.5. Both packages are installed ``--no-deps`` and only their data files
+  are read: see :mod:`detectors.lexicons.external` for the files, sources and licences.
 * Emoji: VADER's ``emoji_utf8_lexicon.txt`` maps each emoji to its English description; an emoji's
   valence is the VADER valence of its description, with a hand-written override table below for the
   emoji whose meaning differs from their name (``🙄``, ``😂``, ``💀``).
-* Everything else (Swedish, Norwegian, Polish valence; every language's negators, intensifiers,
-  contrast words, irony markers, complaint, praise and question vocabulary) is hand-written by
-  this project in :mod:`detectors.lexicons.sv` etc., because no PyPI package has it.
+* Everything else (Swedish valence, the Norwegian and Polish words the packages lack or get
+  wrong; every language's negators, intensifiers, contrast words, irony markers, complaint, praise
+  and question vocabulary) is hand-written by this project in :mod:`detectors.lexicons.sv` etc.,
+  because no PyPI package has it. asent's Swedish lexicon (a VADER translation) was measured and
+  did not help, so it is not used.
 
 If a package data file is missing (package not installed), its lexicon is empty and the
 hand-written lists still work: sentiment degrades, nothing crashes.
@@ -34,6 +41,7 @@ from functools import lru_cache
 from types import ModuleType
 
 from detectors.lexicons import da, en, no, pl, sv
+from detectors.lexicons.external import asent_lexicon, polvader_lexicon
 
 _PACKS: dict[str, ModuleType] = {"sv": sv, "no": no, "da": da, "pl": pl, "en": en}
 
@@ -206,12 +214,32 @@ class LanguagePack:
     negation_follows_verb: bool  # Scandinavian "jeg liker ikke": the negator comes after the word
 
 
-def _base_valence(lang: str) -> dict[str, float]:
+# Package lexicons that are larger but noisier than the hand-written lists count half, and the
+# Polish one only for its clearly valenced words (|valence| >= 1.5): measured on the tuning half,
+# this keeps their added coverage without letting their weak entries outvote the hand-written words.
+_EXTERNAL_WEIGHT = 0.5
+_POLVADER_FLOOR = 1.5
+
+
+def _base_valence(lang: str, hand: dict[str, float] | None = None) -> dict[str, float]:
+    """The package lexicon under a language's hand-written list (``hand``: its ``VALENCE``).
+
+    Package entries that begin with a hand-written stem (``dobr*``) are left out: the hand-written
+    stem decides every form it covers.
+    """
     if lang == "en":
         return vader_lexicon()
+    external: dict[str, float] = {}
+    if lang == "no":
+        external = {w: v * _EXTERNAL_WEIGHT for w, v in asent_lexicon("no_lexicon_v1.txt", 0.8).items()}
+    elif lang == "pl":
+        external = {w: v * _EXTERNAL_WEIGHT for w, v in polvader_lexicon(_POLVADER_FLOOR).items()}
+    stems = tuple(w[:-1] for w in (hand or {}) if w.endswith("*") and len(w) > 2)
+    if stems:
+        external = {w: v for w, v in external.items() if not w.startswith(stems)}
     if lang in ("da", "no"):
-        return afinn_lexicon("AFINN-da-32.txt")
-    return {}
+        external.update(afinn_lexicon("AFINN-da-32.txt"))
+    return external
 
 
 @lru_cache(maxsize=None)
@@ -221,9 +249,10 @@ def language_pack(lang: str) -> LanguagePack | None:
     if mod is None:
         return None
     words = lambda s: frozenset(w.replace("_", " ") for w in s.split())  # noqa: E731
+    hand = parse_weighted(mod.VALENCE)
     return LanguagePack(
         lang=lang,
-        valence=WeightedVocab.build(parse_weighted(mod.VALENCE), _base_valence(lang)),
+        valence=WeightedVocab.build(hand, _base_valence(lang, hand)),
         negators=words(mod.NEGATORS),
         intensifiers=words(mod.INTENSIFIERS),
         dampeners=words(mod.DAMPENERS),

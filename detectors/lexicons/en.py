@@ -28,25 +28,33 @@ INTENSIFIER_PREFIXES = ("super", "mega", "ultra")
 IRONY = ("thanks for nothing", "yeah right", "just great", "just what i needed",
          "love it when", "#sarcasm", "#not", "/s", "so much for")
 
+# Complaint vocabulary, hand-written. Weight 3 and 2: words that report a problem (a delay, a
+# refund, something broken or missing, being kept waiting, being let down). Weight 1: what
+# customer posts are about (an order, a flight, the app, an account): topic words that a question
+# or a thank-you uses as much as a complaint, so they only add to problem evidence.
 COMPLAINT = """
-3: delay* late cancel* refund* compensat* customer_service customer_care never_again worst rude*
+3: delay* late cancel* refund* compensat* never_again worst rude* out_of_stock
 3: unacceptable* no_response no_reply not_working doesn't_work doesnt_work stopped_working broken faulty
 3: defective overcharged still_waiting been_waiting ripped_off rip_off scam* fraud* disgust* appall*
-3: terrible awful horrible useless* pathetic ridiculous incompetent* unprofessional* lost_my lost_our
+3: useless* pathetic ridiculous incompetent* unprofessional* lost_my lost_our
 3: wrong_order never_arrived never_received hasn't_arrived hasnt_arrived not_received not_delivered
-2: waiting wait hours days weeks months still yet again order* deliver* package parcel shipment
-2: charged charge fee* bill* billing account app crash* error* bug* glitch* outage* down stuck stranded
-2: missing damaged cancelled complain* dissatisfied disappoint* frustrat* fix sort_it issue* problem*
-2: on_hold hold callback call_back nobody_answers no_one tried twice three_times times luggage bag baggage
-2: wifi signal connection internet service engineer replacement return* receipt ticket* flight* train*
-2: keeps keep_getting keeps_saying supposed_to should_have repair* error* lies lie lied joke slow expired
-2: disappointed* unhappy annoy* angry furious fed_up sick_of tired_of wtf smh ugh worse horrible
+3: hung_up hangs_up hang_up let_down letting_me_down let_me_down fed_up sick_of are_you_kidding
+3: money_back my_money charged_twice double_charged expired #fail still_no
+2: waiting complain* dissatisfied disappoint* frustrat* crash* error* bug* glitch* outage* stuck stranded
+2: missing damaged cancelled fix sort_it issue* problem* nobody_answers no_one ripped torn leaking leak*
+2: keeps keep_getting keeps_saying supposed_to should_have lies lie lied joke slow overdue
+2: unhappy annoy* angry furious tired_of wtf smh ugh worse fail failed failing
 2: where_is when_will still_haven't still_havent haven't_received havent_received didn't_receive
 2: didn't_work did_not_work does_not_work isn't_working not_happy no_longer anymore unable can't_get
-2: won't_let wont_let cant_get locked charged_twice double_charged overcharg* wrong incorrect
+2: won't_let wont_let cant_get locked overcharg* wrong incorrect not_allowed can't_help any_update
+2: get_rid_of got_rid_of bring_back bringing_back discontinu* kidding
+1: wait hours days weeks months still yet again order* deliver* package parcel shipment
+1: charged charge fee* bill* billing account app down luggage bag baggage on_hold hold callback
+1: call_back tried twice three_times times wifi signal connection internet service engineer replacement
+1: return* receipt ticket* flight* train* repair* customer_service customer_care
 1: why how_come seriously anyone ever please help support product item purchase bought
-1: paid pay money week today yesterday promised told called calling phone email emailed contacted
-1: nothing nobody months_ago weeks_ago days_ago hour minutes again yet unexpected
+1: paid pay money today yesterday promised told called calling phone email emailed contacted
+1: nothing nobody months_ago weeks_ago days_ago unexpected terrible awful horrible
 """
 PRAISE = """
 3: thank_you thanks_so_much thank_u well_done great_service amazing_service love_you love_it highly_recommend

@@ -5,6 +5,11 @@ line is ``language: words``. A word listed under several languages is split even
 so words shared by Swedish, Norwegian and Danish say "Scandinavian" without taking sides, and the
 words that tell them apart (``och/og``, ``inte/ikke``, ``hva/hvad``, ``af/av``, ``nu/nå``) decide.
 
+Words that Danish and Bokmål share in everyday use (``ved`` "by/at", ``at`` "that", ``virkelig``,
+``gang``, ``nok``, ``deres``, ``sammen``, ``hos``, ``tror``, ``kundeservice``) are listed under both,
+so they do not tilt the race between the two: only ``ved`` as "knows" is Danish (Norwegian ``vet``),
+and only the infinitive ``at`` is Danish (Norwegian ``å``), which the frequency lists reflect.
+
 ``no`` covers Bokmål and Nynorsk alike. Languages outside :data:`detectors.language.SUPPORTED_LANGS`
 are here only so their texts are recognised as *not* ours (they get neutral sentiment).
 """
@@ -39,6 +44,8 @@ da: regeringen politiet børn bare hvordan heller virkelig vildt endnu godt gang
 no: fikk kjøpt kjøpe kjøper skjønner sykkel syk ble hadde sier gikk tok ute inne bok boka uke uker dager
 no: språk spørsmål nettopp trenger kjenner lett stygg flott slutt tatt sett vært dessverre gutt jente jenter
 no: vet nei hei reise vei kjørt ennå fremdeles sjelden gjerne mot sa ga dem
+no: at ved virkelig gang synd ellers enig hverken kommunen politiet
+da: nok deres sammen hverken hos tror hans kunden kundeservice
 da: fik havde sagde siger gik tog gav ude inde bog uge uger dage sprog spørgsmål kender grim slut taget set
 da: været desværre syg pige piger dreng drenge behøver brug købe købt køber kørt blevet ved igennem øjeblik
 da: høj rejse vej nej jer jeres mod gav sgu

@@ -1,8 +1,9 @@
 """Norwegian (Bokmål and Nynorsk) word lists, hand-written by this project.
 
-No Norwegian sentiment lexicon ships on PyPI, so Norwegian sentiment uses the Danish AFINN lexicon
-from the ``afinn`` package (the written languages share most of their vocabulary) with this list on
-top for Norwegian spellings and words (``fornøyd``, ``kjempebra``, ``forsinket``, ``ikkje``).
+Norwegian sentiment uses the Danish AFINN lexicon from the ``afinn`` package (the written
+languages share most of their vocabulary) and, at half weight below it, the Norwegian AFINN
+translation shipped in the ``asent`` package (see :mod:`detectors.lexicons.external`), with this
+list on top for Norwegian spellings and words (``fornøyd``, ``kjempebra``, ``forsinket``, ``ikkje``).
 Format as in :mod:`detectors.lexicons.sv` (``*`` = stem, ``_`` joins a phrase).
 """
 

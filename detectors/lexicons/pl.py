@@ -1,5 +1,6 @@
-"""Polish word lists, hand-written by this project. The Polish VADER port on PyPI (polvader) needs
-spaCy, pandas and a spaCy model that is not on PyPI, so its lexicon is not used. Polish inflects
+"""Polish word lists, hand-written by this project. Under them lies the hand-built lexicon of the
+Polish VADER port on PyPI (polvader), read from its data files only, because the package itself
+needs spaCy and a spaCy model that is not on PyPI (see :mod:`detectors.lexicons.external`). Polish inflects
 heavily, so most entries are stems (``*``); ``nie`` fused to an unknown word (``niemiły``) is read as
 the negation of the rest (see :mod:`detectors.sentiment`). Format as in :mod:`detectors.lexicons.sv`.
 """

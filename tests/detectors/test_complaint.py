@@ -79,3 +79,28 @@ def test_degenerate_inputs(c, text):
 def test_unknown_language_has_no_vocabulary(c):
     r = c.classify("Der Zug hat Verspätung", "de")
     assert r.kind == "other"
+
+
+@pytest.mark.parametrize("text", [
+    "@JetBlue my flight was cancelled and I still have no refund",
+    "@AcmeHelp the app keeps crashing when I try to pay, please fix it",
+    "@ShopCo my order is out of stock again and nobody told me",
+    "@PowerCo hung up on me twice today, fed up",
+])
+def test_english_problem_reports_are_complaints(c, text):
+    assert c.classify(text, "en").kind == "complaint"
+
+
+@pytest.mark.parametrize("text", [
+    "@RailCo what time is the last train on Saturday?",
+    "@somefriend that movie was weak lol",                      # negative banter with a person
+    "This weather is awful, I hate rainy Mondays",
+])
+def test_english_inquiries_and_banter_are_not_complaints(c, text):
+    assert c.classify(text, "en").kind != "complaint"
+
+
+def test_topic_words_alone_weigh_less_than_problem_words(c):
+    inquiry = c.classify("@RailCo my train ticket for Friday", "en").probability
+    problem = c.classify("@RailCo my train is delayed again", "en").probability
+    assert problem > inquiry

@@ -83,3 +83,43 @@ def test_spelling_marks_split_danish_from_norwegian():
     assert no > 0 and da == 0
     assert _spelling_votes("nødvendigt")[1] > 0
     assert _spelling_votes("informasjon")[0] > 0 and _spelling_votes("information")[1] > 0
+
+
+@pytest.mark.parametrize("text", [
+    "Hun sitter ved vinduet og venter på toget",     # "ved" (by) is Norwegian as much as Danish
+    "Jeg tror at det blir bra til slutt",             # conjunction "at" is Norwegian too
+    "Det var virkelig en gang for mye",
+    "Genre: drama, og vi likte den veldig godt",      # loanword the Norwegian list lacks
+    "Vi ble interessert i boka",                      # participle -ert, feminine -a
+])
+def test_short_norwegian_sentences_with_shared_words(text):
+    assert identify(text) == "no"
+
+
+@pytest.mark.parametrize("text", [
+    "Hun sidder ved vinduet og venter på toget",
+    "Jeg tror at det bliver godt til sidst",
+    "Det var virkelig en gang for meget",
+    "Vi blev interesseret i bogen",
+])
+def test_short_danish_sentences_with_shared_words(text):
+    assert identify(text) == "da"
+
+
+def test_shared_everyday_words_do_not_take_sides():
+    for w in ("ved", "at", "virkelig", "gang", "nok", "deres", "sammen", "hos", "tror"):
+        scores = language_scores([w])
+        assert scores.get("da") == scores.get("no"), w
+
+
+def test_international_words_do_not_split_danish_from_norwegian():
+    for w in ("genre", "guitar", "wii"):
+        scores = language_scores([w])
+        assert scores.get("da", 0.0) == scores.get("no", 0.0), w
+
+
+def test_participles_and_participle_endings():
+    assert _spelling_votes("interesseret")[1] > 0 and _spelling_votes("interesseret")[0] == 0
+    assert _spelling_votes("interessert")[0] > 0 and _spelling_votes("interessert")[1] == 0
+    # The present participle is -ende in both languages: no evidence either way.
+    assert _spelling_votes("strålende") == (0.0, 0.0)

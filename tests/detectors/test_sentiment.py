@@ -112,3 +112,49 @@ def test_fast_token_scan_finds_what_the_token_pattern_finds(text):
 def test_score_is_deterministic_with_cache(s):
     first = s.score("Kjempedårlig service", "no")
     assert s.score("Kjempedårlig service", "no") == first
+
+
+def test_negative_outweighs_equal_positive(s):
+    # Same-size praise and complaint in one post: the complaint decides (SO-CAL negativity weight).
+    assert s.score("Bra pris, dålig kvalitet", "sv").label == "negative"
+    r = s.score("Great price, bad quality", "en")
+    assert r.label == "negative" and r.pos > 0 > r.neg
+
+
+def test_negativity_weight_keeps_neg_unweighted(s):
+    # ``neg`` stays the plain sum of negative valences: the complaint classifier reads it.
+    assert s.score("bad", "en").neg == pytest.approx(-2.5)
+
+
+@pytest.mark.parametrize("text,label", [
+    ("Kurier był bardzo życzliwy", "positive"),   # words only polVADER has, inflected forms
+    ("Jestem wściekła i przerażona", "negative"),
+])
+def test_polish_package_lexicon(s, text, label):
+    from detectors.lexicons import language_pack
+    from detectors.lexicons.external import polvader_lexicon
+    if not polvader_lexicon():
+        pytest.skip("polvader not installed")
+    assert s.score(text, "pl").label == label
+    # A hand-written stem decides every form it covers, over the package's entry.
+    assert language_pack("pl").valence.lookup("dobry") == 2.0
+
+
+def test_package_lexicon_reader_refuses_code(tmp_path):
+    import pickle
+
+    from detectors.lexicons.external import _read_pickled_dict
+    ok = tmp_path / "ok.dat"
+    ok.write_bytes(pickle.dumps({"Dobry": 2, "zły": -1.5, "dwa słowa": 1.0}))
+    assert _read_pickled_dict(str(ok)) == {"dobry": 2.0, "zły": -1.5}
+    bad = tmp_path / "bad.dat"
+    bad.write_bytes(pickle.dumps({"x": __import__("collections").OrderedDict()}))
+    assert _read_pickled_dict(str(bad)) == {}
+    assert _read_pickled_dict(None) == {}
+
+
+def test_norwegian_package_lexicon(s):
+    from detectors.lexicons.external import asent_lexicon
+    if not asent_lexicon("no_lexicon_v1.txt"):
+        pytest.skip("asent not installed")
+    assert s.score("Filmen var et mesterverk", "no").label == "positive"
