@@ -5,6 +5,8 @@
 Figures printed:
 * events/s with ``learn_one`` on both detectors and ``assess`` (with a fresh forecast) after every
   event, and with ``assess`` once per 10 s of event time per cascade (the cheaper policy);
+* events/s through the detector's own per-cascade path (``CascadeState.learn_share`` + ``decide``,
+  which assesses on 4 % growth or once a minute, from ``min_shares`` on): the product's figure;
 * JSON bytes of velocity + forecast state for a quiet and for a busy cascade;
 * bytes of Python objects per live cascade (tracemalloc), for a quiet and a busy cascade;
 * resident memory for ``--cascades`` live cascades (each with a few shares) and the extrapolation
@@ -21,6 +23,8 @@ import resource
 import time
 import tracemalloc
 
+from detectors.cascade import CascadeState
+from detectors.events import Event
 from detectors.forecast import CascadeForecast
 from detectors.velocity import ShareVelocity
 from detectors.virality import ViralityThresholds, assess
@@ -56,6 +60,32 @@ def throughput(events, assess_every_ms):
             last_assess[c] = t
             assess(v.shares, v, fc.predict(age), age, t, TH)
     return len(events) / (time.perf_counter() - t_start)
+
+
+def cascade_throughput(events):
+    """The detector's own per-event path: :class:`CascadeState` ``learn_share`` + ``decide``.
+
+    Every cascade is a complaint (so every one is a candidate for an alert) and decisions follow the
+    detector's policy: none below ``min_shares``, then on 4 % growth or a minute of event time.
+    Events are decoded beforehand (decoding and text analysis are measured by ``virality detect``).
+    """
+    decoded = [Event(f"e{i}", "share", f"c{c}", None, t, "u", f, None, None, None, (), None)
+               for i, (c, t, f) in enumerate(events)]
+    state = {}
+    decisions = transitions = 0
+    t_start = time.perf_counter()
+    for e in decoded:
+        c = state.get(e.root_id)
+        if c is None:
+            c = state[e.root_id] = CascadeState.new(e)
+            c.root_seen, c.root_kind = True, "complaint"
+        c.learn_share(e)
+        checked = c.check_ms
+        if c.decide(e.t_ms, TH, 3600.0) is not None:
+            transitions += 1
+        decisions += c.check_ms != checked
+    rate = len(events) / (time.perf_counter() - t_start)
+    return rate, decisions, transitions
 
 
 def state_bytes(n_events, seed=2):
@@ -115,16 +145,19 @@ def main(argv=None):
     ap.add_argument("--cascades", type=int, default=200_000)
     args = ap.parse_args(argv)
     events = synthetic_events(args.events)
+    mb, n = memory(args.cascades)  # first: the RSS figure is a growth of the peak
     every = throughput(events, 0)
     per10s = throughput(events, 10_000)
     learn_only = throughput(events, 10**15)
+    product, decisions, transitions = cascade_throughput(events)
     quiet, busy = state_bytes(20), state_bytes(100_000)
     traced = traced_bytes()
     traced_busy = traced_bytes(200, shares=2000)
-    mb, n = memory(args.cascades)
     print(f"events/s, learn + assess after every event:      {every:>10,.0f}")
     print(f"events/s, learn + assess once per 10 s/cascade:  {per10s:>10,.0f}")
     print(f"events/s, learn only (velocity + forecast):      {learn_only:>10,.0f}")
+    print(f"events/s, CascadeState learn_share + decide:     {product:>10,.0f}  "
+          f"({decisions:,} assessments, {transitions} alert transitions)")
     print(f"state JSON bytes per cascade: quiet (20 shares) {quiet}, busy (100,000 shares) {busy}")
     print(f"Python objects per live cascade (tracemalloc, velocity + forecast): {traced:,.0f} bytes "
           f"with 3 shares, {traced_busy:,.0f} bytes with 2,000")

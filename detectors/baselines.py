@@ -10,7 +10,57 @@ from __future__ import annotations
 
 from typing import Any
 
-from detectors.velocity import _Ring
+
+class _Ring:
+    """Counts of events per bucket of ``width_ms``, for the newest ``size`` buckets."""
+
+    __slots__ = ("width_ms", "size", "head", "counts")
+
+    def __init__(self, width_ms: int, size: int):
+        self.width_ms = width_ms
+        self.size = size
+        self.head: int | None = None  # absolute number of the newest bucket held
+        self.counts = [0] * size
+
+    def add(self, t_ms: int) -> None:
+        b = t_ms // self.width_ms
+        head = self.head
+        if head is None:
+            self.head = b
+        elif b > head:
+            counts, size = self.counts, self.size
+            if b - head >= size:
+                for i in range(size):
+                    counts[i] = 0
+            else:
+                for k in range(head + 1, b + 1):
+                    counts[k % size] = 0
+            self.head = b
+        # b < head - size + 1 cannot happen: lateness is checked before and the ring is long enough.
+        self.counts[b % self.size] += 1
+
+    def get(self, b: int) -> int:
+        head = self.head
+        if head is None or b > head or b <= head - self.size:
+            return 0
+        return self.counts[b % self.size]
+
+    def sum(self, first: int, last: int) -> int:
+        """Events in buckets ``first..last`` inclusive (absolute bucket numbers)."""
+        return sum(self.get(b) for b in range(first, last + 1))
+
+    def newest_first(self) -> list[int]:
+        """Counts from the head bucket backwards, trailing zeros dropped (the JSON form)."""
+        if self.head is None:
+            return []
+        out = [self.get(self.head - k) for k in range(self.size)]
+        while out and out[-1] == 0:
+            out.pop()
+        return out
+
+
+#: Head of a ring that has seen no event yet.
+_EMPTY = -(1 << 62)
 
 
 class ShareCountThreshold:

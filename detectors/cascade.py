@@ -42,6 +42,9 @@ CHECK_EVERY_MS = 60_000
 REOPEN_RATE_RATIO = 0.5
 
 
+_KIND_INDEX = {"share": 0, "quote": 1, "reply": 2}
+
+
 class Decision(NamedTuple):
     """An alert transition caused by one event."""
     state: str              # open | escalated | resolved
@@ -162,25 +165,26 @@ class CascadeState:
 
     def learn_share(self, event: Event) -> bool:
         """Count a share/quote/reply; False if it came later than the allowed lateness."""
-        if not self.velocity.learn_one(event.t_ms, event.followers):
+        t_ms = event.t_ms
+        if not self.velocity.learn_one(t_ms, event.followers):
             return False
-        if event.t_ms < self.root_ms and not self.root_seen:
-            self.root_ms = event.t_ms
-        self.forecast.learn_one(max(0.0, (event.t_ms - self.root_ms) / 1000.0), event.followers)
-        self.kind_counts[{"share": 0, "quote": 1, "reply": 2}[event.kind]] += 1
-        if event.t_ms > self.last_ms:
-            self.last_ms = event.t_ms
+        if t_ms < self.root_ms and not self.root_seen:
+            self.root_ms = t_ms
+        self.forecast.learn_one((t_ms - self.root_ms) / 1000.0, event.followers)  # clamps at 0
+        self.kind_counts[_KIND_INDEX[event.kind]] += 1
+        if t_ms > self.last_ms:
+            self.last_ms = t_ms
         return True
 
     def decide(self, now_ms: int, thresholds: ViralityThresholds, cooldown_s: float) -> Decision | None:
         """Assess virality at event time ``now_ms`` and step the alert lifecycle."""
-        if self.cascade_kind == "other" and self.alert.state == "none":
-            return None
-        shares = self.shares
+        shares = self.velocity.shares
         if shares < thresholds.min_shares:
             return None
         # Assessing costs a forecast; do it on 4 % growth or every CHECK_EVERY_MS of event time.
         if shares < self.next_check and now_ms < self.check_ms + CHECK_EVERY_MS:
+            return None
+        if self.cascade_kind == "other" and self.alert.state == "none":
             return None
         self.next_check = shares + max(1, shares // 25)
         self.check_ms = now_ms

@@ -96,73 +96,83 @@ class _Stats(NamedTuple):
     counts: tuple = ()   # shares (after the first) per exponential window, weighted by exp(-age/tau)
 
 
+# Layout of the flat array of an _ExposureState: the kernel sums, then the scalars.
+_F, _C, _G = 0, len(TAUS), len(TAUS) + _NW          # F[j], C[k], G[k] start here
+_FSUM, _TMIN, _TREF, _BF, _BFT, _BT, _BMAX = range(len(TAUS) + 2 * _NW, len(TAUS) + 2 * _NW + 7)
+_NSUMS = len(TAUS) + 2 * _NW
+_SIZE = _NSUMS + 7
+
+
 class _ExposureState:
     """Decaying kernel sums of one cascade; the sufficient statistics of both forecasters.
 
     At reference time ``t_ref`` (the newest folded-in share):
     ``F[j] = sum n_i exp(-a_i/tau_j)``, ``C[k] = sum exp(-a_i/tau_k)``,
     ``G[k] = sum n_i a_i exp(-a_i/tau_k)`` with ``a_i = t_ref - t_i``, plus one open batch.
+    All of them and the follower total, first time, ``t_ref`` and the open batch's sums live in one
+    flat array of doubles (no float object per value; about 230 bytes).
     """
 
-    __slots__ = ("default_followers", "n", "fsum", "t_min", "t_ref", "F", "C", "G",
-                 "b_slot", "b_n", "b_f", "b_ft", "b_t", "b_max")
+    __slots__ = ("default_followers", "n", "b_slot", "b_n", "A")
 
     def __init__(self, default_followers: float):
         self.default_followers = float(default_followers)
         self.n = 0
-        self.fsum = 0.0
-        self.t_min = math.inf
-        self.t_ref = 0.0
-        # flat arrays of doubles: no float object per value
-        self.F = array("d", bytes(8 * len(TAUS)))
-        self.C = array("d", bytes(8 * _NW))
-        self.G = array("d", bytes(8 * _NW))
         self.b_slot = -1
         self.b_n = 0
-        self.b_f = self.b_ft = self.b_t = self.b_max = 0.0
+        self.A = A = array("d", [0.0]) * _SIZE
+        A[_TMIN] = math.inf
+
+    # the scalars by name (for readers; the hot path indexes the array)
+    fsum = property(lambda self: self.A[_FSUM])
+    t_min = property(lambda self: self.A[_TMIN])
+    t_ref = property(lambda self: self.A[_TREF])
 
     # -- updates ------------------------------------------------------------------------------
 
-    def learn_one(self, t_s: float, followers: int | None) -> None:
+    def learn_one(self, t_s: float, followers: int | None = None) -> None:
+        """One event at ``t_s`` seconds after the original post (call it for the post too, at 0)."""
         t = float(t_s) if t_s > 0 else 0.0
         f = self.default_followers if followers is None else float(followers)
+        A = self.A
         self.n += 1
-        self.fsum += f
-        if t < self.t_min:
-            self.t_min = t
+        A[_FSUM] += f
+        if t < A[_TMIN]:
+            A[_TMIN] = t
         slot = int(t // BATCH_S)
         if slot != self.b_slot:
             if slot < self.b_slot:  # out of order, before the open batch: fold in exactly
                 self._add_exact(t, f)
                 return
-            self._flush()
+            if self.b_n:
+                self._flush()
             self.b_slot = slot
         self.b_n += 1
-        self.b_f += f
-        self.b_ft += f * t
-        self.b_t += t
-        if t > self.b_max:
-            self.b_max = t
+        A[_BF] += f
+        A[_BFT] += f * t
+        A[_BT] += t
+        if t > A[_BMAX]:
+            A[_BMAX] = t
 
     def _add_exact(self, t: float, f: float) -> None:
-        F, C, G = self.F, self.C, self.G
-        if t > self.t_ref:
-            _advance(F, C, G, t - self.t_ref)
-            self.t_ref = t
-        a = self.t_ref - t
+        A = self.A
+        if t > A[_TREF]:
+            _advance(A, t - A[_TREF])
+            A[_TREF] = t
+        a = A[_TREF] - t
         for j in range(len(TAUS)):
-            F[j] += f * math.exp(-a * _RATES[j])
+            A[_F + j] += f * math.exp(-a * _RATES[j])
         for i, k in enumerate(WINDOWS):
             e = math.exp(-a * _RATES[k])
-            C[i] += e
-            G[i] += f * a * e
+            A[_C + i] += e
+            A[_G + i] += f * a * e
 
     def _flush(self) -> None:
         if self.b_n:
-            self.t_ref = _fold(self.F, self.C, self.G, self.t_ref, self.b_n, self.b_f, self.b_ft,
-                               self.b_t, self.b_max)
+            A = self.A
+            A[_TREF] = _fold(A, A[_TREF], self.b_n, A[_BF], A[_BFT], A[_BT], A[_BMAX])
             self.b_n = 0
-            self.b_f = self.b_ft = self.b_t = self.b_max = 0.0
+            A[_BF] = A[_BFT] = A[_BT] = A[_BMAX] = 0.0
 
     # -- answers ------------------------------------------------------------------------------
 
@@ -171,12 +181,13 @@ class _ExposureState:
         n = self.n
         if n == 0:
             return _Stats(0, 0.0, 0.0, 0.0, 0.0, now, (0.0,) * _NW)
+        fsum = self.A[_FSUM]
         exposure = 0.0
         for j in range(len(TAUS)):
             exposure += WEIGHTS[j] * F[j]
-        if exposure > self.fsum:
-            exposure = self.fsum
-        reached = self.fsum - exposure
+        if exposure > fsum:
+            exposure = fsum
+        reached = fsum - exposure
         p_all = (n - 1) / reached if reached > 0 else 0.0
         ps, counts = self._per_window(F, C, G, now)
         raw_counts = tuple(counts)
@@ -205,8 +216,9 @@ class _ExposureState:
         far would have caused at p = 1 with the same weighting.
         """
         ps, counts = [], []
+        t_min = self.A[_TMIN]
         for i, k in enumerate(WINDOWS):
-            num = C[i] - math.exp(-(now - self.t_min) * _RATES[k])
+            num = C[i] - math.exp(-(now - t_min) * _RATES[k])
             den = WEIGHTS[k] * _RATES[k] * G[i]
             coef, Fk = _COEF[i], F[k]
             for j in range(len(TAUS)):
@@ -217,62 +229,96 @@ class _ExposureState:
         return ps, counts
 
     def snapshot(self, now_s: float):
-        """Accumulators moved to ``now_s`` with the open batch folded in (self is unchanged)."""
-        F, C, G = list(self.F), list(self.C), list(self.G)
-        t_ref = self.t_ref
+        """Kernel sums ``(F, C, G, now)`` moved to ``now_s`` with the open batch folded in (self is
+        unchanged)."""
+        A = self.A
+        X = A[:_NSUMS]  # a copy
+        t_ref = A[_TREF]
         if self.b_n:
-            t_ref = _fold(F, C, G, t_ref, self.b_n, self.b_f, self.b_ft, self.b_t, self.b_max)
+            t_ref = _fold(X, t_ref, self.b_n, A[_BF], A[_BFT], A[_BT], A[_BMAX])
         now = float(now_s)
         if now > t_ref:
-            _advance(F, C, G, now - t_ref)
+            _advance(X, now - t_ref)
         else:
             now = t_ref
-        return F, C, G, now
+        return X[_F:_C], X[_C:_G], X[_G:_NSUMS], now
 
     # -- state --------------------------------------------------------------------------------
 
     def to_state(self) -> dict[str, Any]:
-        return {"d": self.default_followers, "n": self.n, "f": self.fsum,
-                "t0": None if self.n == 0 else self.t_min, "tr": self.t_ref,
-                "F": self.F.tolist(), "C": self.C.tolist(), "G": self.G.tolist(),
-                "b": [self.b_slot, self.b_n, self.b_f, self.b_ft, self.b_t, self.b_max]}
+        A = self.A
+        return {"d": self.default_followers, "n": self.n, "f": A[_FSUM],
+                "t0": None if self.n == 0 else A[_TMIN], "tr": A[_TREF],
+                "F": A[_F:_C].tolist(), "C": A[_C:_G].tolist(), "G": A[_G:_NSUMS].tolist(),
+                "b": [self.b_slot, self.b_n, A[_BF], A[_BFT], A[_BT], A[_BMAX]]}
+
+    def _load(self, d: dict[str, Any]) -> None:
+        s = self
+        A = s.A
+        s.n = d["n"]
+        A[_FSUM], A[_TREF] = d["f"], d["tr"]
+        A[_TMIN] = math.inf if d["t0"] is None else d["t0"]
+        A[_F:_C], A[_C:_G], A[_G:_NSUMS] = array("d", d["F"]), array("d", d["C"]), array("d", d["G"])
+        s.b_slot, s.b_n, A[_BF], A[_BFT], A[_BT], A[_BMAX] = d["b"]
 
     @classmethod
     def from_state(cls, d: dict[str, Any]) -> "_ExposureState":
         s = cls(d["d"])
-        s.n, s.fsum, s.t_ref = d["n"], d["f"], d["tr"]
-        s.t_min = math.inf if d["t0"] is None else d["t0"]
-        s.F, s.C, s.G = array("d", d["F"]), array("d", d["C"]), array("d", d["G"])
-        s.b_slot, s.b_n, s.b_f, s.b_ft, s.b_t, s.b_max = d["b"]
+        s._load(d)
         return s
 
 
-def _advance(F: list[float], C: list[float], G: list[float], dt: float) -> None:
-    """Move the accumulators ``dt`` seconds forward (no new shares)."""
-    for i, k in enumerate(WINDOWS):
-        G[i] = (G[i] + dt * F[k]) * math.exp(-dt * _RATES[k])
-        C[i] *= math.exp(-dt * _RATES[k])
-    for j in range(len(TAUS)):
-        F[j] *= math.exp(-dt * _RATES[j])
+# _advance and _fold are unrolled for the six kernel terms and the three windows (the first three
+# terms): they run once per 10 s batch of every busy cascade, so they are the forecaster's hot path.
+assert len(TAUS) == 6 and WINDOWS == (0, 1, 2)
+_R0, _R1, _R2, _R3, _R4, _R5 = _RATES
+_exp = math.exp
 
 
-def _fold(F, C, G, t_ref, b_n, b_f, b_ft, b_t, b_max) -> float:
-    """Fold a batch of shares into the accumulators at its mean time; returns the new t_ref."""
+def _advance(X, dt: float) -> None:
+    """Move the kernel sums in ``X`` (F, C, G back to back) ``dt`` seconds forward (no new shares)."""
+    F0, F1, F2, F3, F4, F5, C0, C1, C2, G0, G1, G2 = X[:_NSUMS]
+    e0, e1, e2 = _exp(-dt * _R0), _exp(-dt * _R1), _exp(-dt * _R2)
+    X[:_NSUMS] = array("d", (
+        F0 * e0, F1 * e1, F2 * e2, F3 * _exp(-dt * _R3), F4 * _exp(-dt * _R4), F5 * _exp(-dt * _R5),
+        C0 * e0, C1 * e1, C2 * e2,
+        (G0 + dt * F0) * e0, (G1 + dt * F1) * e1, (G2 + dt * F2) * e2))
+
+
+def _fold(X, t_ref, b_n, b_f, b_ft, b_t, b_max) -> float:
+    """Fold a batch of shares into the kernel sums in ``X`` at its mean time; returns the new t_ref.
+
+    The batch's followers enter at their follower-weighted mean time, its count at its plain mean
+    time (the two coincide for a batch of one share, and then share their exponentials).
+    """
+    F0, F1, F2, F3, F4, F5, C0, C1, C2, G0, G1, G2 = X[:_NSUMS]
     if b_max > t_ref:
-        _advance(F, C, G, b_max - t_ref)
+        dt = b_max - t_ref
+        e0, e1, e2 = _exp(-dt * _R0), _exp(-dt * _R1), _exp(-dt * _R2)
+        G0, G1, G2 = (G0 + dt * F0) * e0, (G1 + dt * F1) * e1, (G2 + dt * F2) * e2
+        C0, C1, C2 = C0 * e0, C1 * e1, C2 * e2
+        F0, F1, F2 = F0 * e0, F1 * e1, F2 * e2
+        F3, F4, F5 = F3 * _exp(-dt * _R3), F4 * _exp(-dt * _R4), F5 * _exp(-dt * _R5)
         t_ref = b_max
     t_c = b_t / b_n
     t_f = b_ft / b_f if b_f > 0 else t_c
-    a_f, a_c = t_ref - t_f, t_ref - t_c
-    for j in range(len(TAUS)):
-        F[j] += b_f * math.exp(-a_f * _RATES[j])
-    for i, k in enumerate(WINDOWS):
-        C[i] += b_n * math.exp(-a_c * _RATES[k])
-        G[i] += b_f * a_f * math.exp(-a_f * _RATES[k])
+    a_f = t_ref - t_f
+    x0, x1, x2 = _exp(-a_f * _R0), _exp(-a_f * _R1), _exp(-a_f * _R2)
+    if t_c == t_f:
+        y0, y1, y2 = x0, x1, x2
+    else:
+        a_c = t_ref - t_c
+        y0, y1, y2 = _exp(-a_c * _R0), _exp(-a_c * _R1), _exp(-a_c * _R2)
+    fa = b_f * a_f
+    X[:_NSUMS] = array("d", (
+        F0 + b_f * x0, F1 + b_f * x1, F2 + b_f * x2,
+        F3 + b_f * _exp(-a_f * _R3), F4 + b_f * _exp(-a_f * _R4), F5 + b_f * _exp(-a_f * _R5),
+        C0 + b_n * y0, C1 + b_n * y1, C2 + b_n * y2,
+        G0 + fa * x0, G1 + fa * x1, G2 + fa * x2))
     return t_ref
 
 
-class SeismicForecast:
+class SeismicForecast(_ExposureState):
     """SEISMIC as published: windowed infectiousness, ``n_star`` = 100, infinite when supercritical.
 
     Parameters
@@ -293,20 +339,11 @@ class SeismicForecast:
     (True, True, False)
     """
 
-    __slots__ = ("n_star", "_s")
+    __slots__ = ("n_star",)
 
     def __init__(self, n_star: float = 100.0, default_followers: float = 100.0):
+        super().__init__(default_followers)
         self.n_star = float(n_star)
-        self._s = _ExposureState(default_followers)
-
-    @property
-    def n(self) -> int:
-        """Events seen (including the original post)."""
-        return self._s.n
-
-    def learn_one(self, t_s: float, followers: int | None = None) -> None:
-        """One event at ``t_s`` seconds after the original post (call it for the post too, at 0)."""
-        self._s.learn_one(t_s, followers)
 
     def _final(self, n: int, p: float, exposure: float) -> float:
         pn = p * self.n_star
@@ -316,7 +353,7 @@ class SeismicForecast:
 
     def predict(self, now_s: float) -> Forecast:
         """Forecast at ``now_s`` seconds after the post (no earlier than the newest event)."""
-        st = self._s.stats(now_s)
+        st = self.stats(now_s)
         p = st.p_window
         if st.n == 0:
             return Forecast(0.0, 0.0, 0.0, 0.0, False)
@@ -328,12 +365,12 @@ class SeismicForecast:
         return Forecast(final, low, high, p, p * self.n_star >= 1.0)
 
     def to_state(self) -> dict[str, Any]:
-        return {"ns": self.n_star, **self._s.to_state()}
+        return {"ns": self.n_star, **super().to_state()}
 
     @classmethod
     def from_state(cls, d: dict[str, Any]) -> "SeismicForecast":
-        f = cls(n_star=d["ns"])
-        f._s = _ExposureState.from_state(d)
+        f = cls(n_star=d["ns"], default_followers=d["d"])
+        f._load(d)
         return f
 
 
@@ -389,7 +426,7 @@ def calibration_features(st: _Stats, n_star: float) -> list[float]:
     return [math.log1p(extra / n)] + [math.log1p(c / n) for c in st.counts]
 
 
-class CascadeForecast:
+class CascadeForecast(_ExposureState):
     """Final-size forecaster the detector uses: SEISMIC statistics, calibrated by age.
 
     Parameters
@@ -412,26 +449,17 @@ class CascadeForecast:
     True
     """
 
-    __slots__ = ("n_star", "calibration", "_s")
+    __slots__ = ("n_star", "calibration")
 
     def __init__(self, n_star: float = 100.0, default_followers: float = 100.0,
                  calibration: tuple[tuple[float, ...], ...] = CALIBRATION):
+        super().__init__(default_followers)
         self.n_star = float(n_star)
         self.calibration = calibration
-        self._s = _ExposureState(default_followers)
-
-    @property
-    def n(self) -> int:
-        """Events seen (including the original post)."""
-        return self._s.n
-
-    def learn_one(self, t_s: float, followers: int | None = None) -> None:
-        """One event at ``t_s`` seconds after the original post (call it for the post too, at 0)."""
-        self._s.learn_one(t_s, followers)
 
     def predict(self, now_s: float) -> Forecast:
         """Forecast at ``now_s`` seconds after the post (no earlier than the newest event)."""
-        st = self._s.stats(now_s)
+        st = self.stats(now_s)
         n = st.n
         if n == 0:
             return Forecast(0.0, 0.0, 0.0, 0.0, False)
@@ -449,10 +477,10 @@ class CascadeForecast:
         return Forecast(final, low, high, p, p * self.n_star >= 1.0)
 
     def to_state(self) -> dict[str, Any]:
-        return {"ns": self.n_star, **self._s.to_state()}
+        return {"ns": self.n_star, **super().to_state()}
 
     @classmethod
     def from_state(cls, d: dict[str, Any]) -> "CascadeForecast":
-        f = cls(n_star=d["ns"])
-        f._s = _ExposureState.from_state(d)
+        f = cls(n_star=d["ns"], default_followers=d["d"])
+        f._load(d)
         return f

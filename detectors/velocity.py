@@ -15,60 +15,13 @@ that (exactly ``W`` long).
 """
 from __future__ import annotations
 
+import math
 from array import array
 from typing import Any
 
 #: Buckets per window. 6 keeps the rate within one sixth of a window of the exact sliding value
 #: while the whole state of a cascade stays well under a kilobyte of JSON.
 BUCKETS_PER_WINDOW = 6
-
-
-class _Ring:
-    """Counts of events per bucket of ``width_ms``, for the newest ``size`` buckets."""
-
-    __slots__ = ("width_ms", "size", "head", "counts")
-
-    def __init__(self, width_ms: int, size: int):
-        self.width_ms = width_ms
-        self.size = size
-        self.head: int | None = None  # absolute number of the newest bucket held
-        self.counts = [0] * size
-
-    def add(self, t_ms: int) -> None:
-        b = t_ms // self.width_ms
-        head = self.head
-        if head is None:
-            self.head = b
-        elif b > head:
-            counts, size = self.counts, self.size
-            if b - head >= size:
-                for i in range(size):
-                    counts[i] = 0
-            else:
-                for k in range(head + 1, b + 1):
-                    counts[k % size] = 0
-            self.head = b
-        # b < head - size + 1 cannot happen: lateness is checked before and the ring is long enough.
-        self.counts[b % self.size] += 1
-
-    def get(self, b: int) -> int:
-        head = self.head
-        if head is None or b > head or b <= head - self.size:
-            return 0
-        return self.counts[b % self.size]
-
-    def sum(self, first: int, last: int) -> int:
-        """Events in buckets ``first..last`` inclusive (absolute bucket numbers)."""
-        return sum(self.get(b) for b in range(first, last + 1))
-
-    def newest_first(self) -> list[int]:
-        """Counts from the head bucket backwards, trailing zeros dropped (the JSON form)."""
-        if self.head is None:
-            return []
-        out = [self.get(self.head - k) for k in range(self.size)]
-        while out and out[-1] == 0:
-            out.pop()
-        return out
 
 
 #: Head of a ring that has seen no event yet.
@@ -80,7 +33,7 @@ class _Layout:
     """Where each window's ring lives in the flat counts array; shared by all estimators alike."""
 
     __slots__ = ("windows_s", "lateness_s", "lateness_ms", "index", "widths", "sizes", "offsets",
-                 "total")
+                 "total", "rings", "unit_ms")
 
     def __init__(self, windows: tuple[int, ...], lateness_s: int):
         self.windows_s = windows
@@ -90,13 +43,17 @@ class _Layout:
         widths, sizes, offsets, total = [], [], [], 0
         for w in windows:
             width = w * 1000 // BUCKETS_PER_WINDOW
-            # two windows for the acceleration, the lateness, and the partly filled head bucket
-            size = 2 * BUCKETS_PER_WINDOW + -(-self.lateness_ms // width) + 1
+            # two windows for the acceleration, and one bucket more so that a query may be a
+            # bucket behind the newest share; older late shares are outside every window asked
+            size = 2 * BUCKETS_PER_WINDOW + 1
             widths.append(width)
             sizes.append(size)
             offsets.append(total)
             total += size
         self.widths, self.sizes, self.offsets, self.total = tuple(widths), tuple(sizes), tuple(offsets), total
+        self.rings = tuple(zip(self.widths, self.sizes, self.offsets))
+        # the largest span that lies inside one bucket of every ring: shares are added per unit
+        self.unit_ms = math.gcd(*self.widths)
 
 
 def _layout(windows: tuple[int, ...], lateness_s: int) -> _Layout:
@@ -135,8 +92,8 @@ class ShareVelocity:
     1
     """
 
-    __slots__ = ("_layout", "_heads", "_counts", "shares", "reach", "unknown_followers", "late",
-                 "last_t_ms")
+    __slots__ = ("_layout", "_counts", "_rt", "_pg", "_pn", "shares", "reach", "unknown_followers",
+                 "late", "last_t_ms")
 
     def __init__(self, windows_s: tuple[int, ...] = (60, 300, 900, 3600), lateness_s: int = 300):
         windows = tuple(int(w) for w in windows_s)
@@ -147,9 +104,10 @@ class ShareVelocity:
         if lateness_s < 0:
             raise ValueError("lateness_s must not be negative")
         self._layout = lay = _layout(windows, int(lateness_s))
-        # newest bucket number held per ring, and the counts of all rings back to back
-        self._heads = array("q", [_EMPTY]) * len(windows)
-        self._counts = array("i", [0]) * lay.total
+        self._counts = array("i", [0]) * lay.total   # all rings back to back
+        self._rt: int | None = None   # newest time applied to the rings (their heads derive from it)
+        self._pg = _EMPTY             # the pending unit (number of a bucket of ``unit_ms``) ...
+        self._pn = 0                  # ... and the shares in it not yet added to the rings
         self.shares = 0
         self.reach = 0
         self.unknown_followers = 0
@@ -169,17 +127,34 @@ class ShareVelocity:
     def learn_one(self, t_ms: int, followers: int | None = None) -> bool:
         """Count one share at event time ``t_ms``; False (and counted in :attr:`late`) if too late."""
         last = self.last_t_ms
-        lay = self._layout
-        if last is not None and t_ms < last - lay.lateness_ms:
-            self.late += 1
-            return False
         if last is None or t_ms > last:
             self.last_t_ms = t_ms
-        heads, counts = self._heads, self._counts
-        for k in range(len(heads)):
-            width, size, off = lay.widths[k], lay.sizes[k], lay.offsets[k]
-            b = t_ms // width
-            head = heads[k]
+        elif t_ms < last - self._layout.lateness_ms:
+            self.late += 1
+            return False
+        u = t_ms // self._layout.unit_ms
+        if u == self._pg:
+            self._pn += 1
+        else:
+            if self._pn:
+                self._apply(self._pg, self._pn)
+            self._pg = u
+            self._pn = 1
+        self.shares += 1
+        if followers is None:
+            self.unknown_followers += 1
+        else:
+            self.reach += followers
+        return True
+
+    def _apply(self, unit: int, n: int) -> None:
+        """Add ``n`` shares of unit ``unit`` to every ring (a unit lies inside one bucket of each)."""
+        t = unit * self._layout.unit_ms
+        rt = self._rt
+        counts = self._counts
+        for width, size, off in self._layout.rings:
+            b = t // width
+            head = b if rt is None else rt // width
             if b > head:
                 if b - head >= size:
                     for i in range(off, off + size):
@@ -187,15 +162,18 @@ class ShareVelocity:
                 else:
                     for j in range(head + 1, b + 1):
                         counts[off + j % size] = 0
-                heads[k] = b
-            # b <= head - size cannot happen: lateness is checked above and the ring is long enough
-            counts[off + b % size] += 1
-        self.shares += 1
-        if followers is None:
-            self.unknown_followers += 1
-        else:
-            self.reach += followers
-        return True
+            elif b <= head - size:
+                continue  # older than any window a query can still ask about
+            counts[off + b % size] += n
+        if rt is None or t > rt:
+            self._rt = t
+
+    def _settle(self) -> None:
+        """Add the pending shares to the rings (before any answer is read from them)."""
+        if self._pn:
+            self._apply(self._pg, self._pn)
+            self._pn = 0
+            self._pg = _EMPTY
 
     # -- answers ----------------------------------------------------------------------------
 
@@ -206,16 +184,20 @@ class ShareVelocity:
             raise ValueError(f"window {window_s} s is not one of {self.windows_s}") from None
 
     def _check_now(self, k: int, now_ms: int) -> int:
-        b = now_ms // self._layout.widths[k]
-        head = self._heads[k]
-        if head != _EMPTY and b < head - (self._layout.sizes[k] - 2 * BUCKETS_PER_WINDOW):
-            raise ValueError("now_ms is further behind the newest share than the lateness allows")
+        self._settle()
+        width = self._layout.widths[k]
+        b = now_ms // width
+        if self._rt is not None and b < self._rt // width - 1:
+            raise ValueError("now_ms is before the newest share's bucket: the windows are kept "
+                             "only from the newest share on")
         return b
 
     def _sum(self, k: int, first: int, last: int) -> int:
         """Events in ring ``k``'s buckets ``first..last`` inclusive (absolute bucket numbers)."""
-        head = self._heads[k]
-        size, off = self._layout.sizes[k], self._layout.offsets[k]
+        if self._rt is None:
+            return 0
+        width, size, off = self._layout.rings[k]
+        head = self._rt // width
         first = max(first, head - size + 1)
         last = min(last, head)
         counts = self._counts
@@ -255,10 +237,11 @@ class ShareVelocity:
 
     def to_state(self) -> dict[str, Any]:
         """A small JSON-safe dict; :meth:`from_state` rebuilds an estimator that answers the same."""
+        self._settle()
         return {
             "w": list(self.windows_s), "l": self.lateness_s, "n": self.shares, "r": self.reach,
             "u": self.unknown_followers, "late": self.late, "t": self.last_t_ms,
-            "b": [self._newest_first(k) for k in range(len(self._heads))],
+            "b": [self._newest_first(k) for k in range(len(self.windows_s))],
         }
 
     @classmethod
@@ -266,22 +249,26 @@ class ShareVelocity:
         v = cls(windows_s=tuple(d["w"]), lateness_s=d["l"])
         v.shares, v.reach, v.unknown_followers = d["n"], d["r"], d["u"]
         v.late, v.last_t_ms = d["late"], d["t"]
-        lay = v._layout
+        rings = v._layout.rings
         for k, (head, counts) in enumerate(d["b"]):
             if head is None:
                 continue
-            v._heads[k] = head
-            size, off = lay.sizes[k], lay.offsets[k]
+            if v._rt is None:
+                unit = v._layout.unit_ms
+                v._rt = v.last_t_ms // unit * unit
+            width, size, off = rings[k]
+            oldest = v._rt // width - size
             for i, c in enumerate(counts):
-                v._counts[off + (head - i) % size] = c
+                if head - i > oldest:
+                    v._counts[off + (head - i) % size] = c
         return v
 
     def _newest_first(self, k: int) -> list:
         """``[head, counts from the head bucket backwards, trailing zeros dropped]`` (JSON form)."""
-        head = self._heads[k]
-        if head == _EMPTY:
+        if self._rt is None:
             return [None, []]
-        size = self._layout.sizes[k]
+        width, size, _ = self._layout.rings[k]
+        head = self._rt // width
         out = [self._sum(k, head - i, head - i) for i in range(size)]
         while out and out[-1] == 0:
             out.pop()
