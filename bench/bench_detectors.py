@@ -10,7 +10,8 @@ Figures printed:
 * JSON bytes of velocity + forecast state for a quiet and for a busy cascade;
 * bytes of Python objects per live cascade (tracemalloc), for a quiet and a busy cascade;
 * resident memory for ``--cascades`` live cascades (each with a few shares) and the extrapolation
-  to 1,000,000.
+  to 1,000,000, and for ``--full-cascades`` whole ``CascadeState`` objects as the worker holds them
+  (``--full-cascades 1000000`` holds a million at once).
 """
 from __future__ import annotations
 
@@ -119,6 +120,32 @@ def memory(n_cascades):
     return after - before, len(live)
 
 
+def current_rss_mb():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+def full_cascades(n_cascades, shares=3):
+    """RSS growth for ``n_cascades`` whole :class:`CascadeState` objects (root post, ``shares``
+    shares each, duplicate ids and applied offsets remembered), in the dict the worker keeps."""
+    gc.collect()
+    before = current_rss_mb()
+    live = {}
+    for i in range(n_cascades):
+        root = f"c{i}"
+        c = CascadeState.new(Event(root, "post", root, None, T0 + i, "a", 1000, None, None, None, (), None))
+        c.root_seen = True
+        for k in range(shares):
+            e = Event(f"{root}-{k}", "share", root, None, T0 + i + k * 5000, "u", 100, None, None, None,
+                      (), None)
+            c.learn_share(e)
+            c.remember(e)
+            c.mark_applied("posts.by-root:0", i * shares + k)
+        live[root] = c
+    gc.collect()
+    return current_rss_mb() - before, len(live)
+
+
 def traced_bytes(n_cascades=2000, shares=3):
     """Bytes of Python objects per live cascade (velocity + forecast), by tracemalloc."""
     gc.collect()
@@ -143,9 +170,12 @@ def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, default=200_000)
     ap.add_argument("--cascades", type=int, default=200_000)
+    ap.add_argument("--full-cascades", type=int, default=200_000,
+                    help="whole CascadeState objects to hold at once (try 1000000)")
     args = ap.parse_args(argv)
     events = synthetic_events(args.events)
     mb, n = memory(args.cascades)  # first: the RSS figure is a growth of the peak
+    full_mb, full_n = full_cascades(args.full_cascades)
     every = throughput(events, 0)
     per10s = throughput(events, 10_000)
     learn_only = throughput(events, 10**15)
@@ -163,6 +193,9 @@ def main(argv=None):
           f"with 3 shares, {traced_busy:,.0f} bytes with 2,000")
     print(f"memory: {mb:,.0f} MB RSS for {n:,} live cascades = {mb * 1024 / n:.2f} KB each; "
           f"1,000,000 cascades ~ {mb * 1_000_000 / n / 1024:.1f} GB")
+    print(f"memory, whole CascadeState (ids, offsets, alert state): {full_mb:,.0f} MB RSS for "
+          f"{full_n:,} cascades = {full_mb * 1024 / full_n:.2f} KB each"
+          + ("" if full_n >= 1_000_000 else f"; 1,000,000 ~ {full_mb * 1_000_000 / full_n / 1024:.1f} GB"))
 
 
 if __name__ == "__main__":

@@ -198,10 +198,17 @@ class ShareVelocity:
             return 0
         width, size, off = self._layout.rings[k]
         head = self._rt // width
-        first = max(first, head - size + 1)
-        last = min(last, head)
+        if first < head - size + 1:
+            first = head - size + 1
+        if last > head:
+            last = head
+        if first > last:
+            return 0
+        i, j = off + first % size, off + last % size
         counts = self._counts
-        return sum(counts[off + b % size] for b in range(first, last + 1))
+        if i <= j:
+            return sum(counts[i:j + 1])
+        return sum(counts[i:off + size]) + sum(counts[off:j + 1])
 
     def count(self, window_s: int, now_ms: int) -> int:
         """Shares in the latest window at ``now_ms`` (the bucket holding it and the 5 before)."""
