@@ -52,8 +52,12 @@ class Decision(NamedTuple):
     forecast: Forecast
 
 
-def _id_hash(event_id: str) -> int:
+def id_hash(event_id: str) -> int:
+    """CRC-32 of an event id (what the duplicate guard remembers)."""
     return zlib.crc32(event_id.encode("utf-8", "surrogatepass"))
+
+
+_crc = id_hash
 
 
 class CascadeState:
@@ -106,15 +110,18 @@ class CascadeState:
         if source is not None and offset is not None:
             self.offsets[source] = offset
 
-    def is_duplicate(self, event: Event) -> bool:
-        if event.is_root and self.root_seen:
+    def is_duplicate(self, event: Event, id_hash: int | None = None) -> bool:
+        """True for a root seen before, or an id among the last :data:`RECENT_IDS` (``id_hash``:
+        the event id's hash, when the caller has it already)."""
+        if event.kind == "post" and self.root_seen:
             return True
-        return _id_hash(event.id) in self.recent
+        return (_crc(event.id) if id_hash is None else id_hash) in self.recent
 
-    def remember(self, event: Event) -> None:
-        self.recent.append(_id_hash(event.id))
-        if len(self.recent) > RECENT_IDS:
-            del self.recent[0]
+    def remember(self, event: Event, id_hash: int | None = None) -> None:
+        recent = self.recent
+        recent.append(_crc(event.id) if id_hash is None else id_hash)
+        if len(recent) > RECENT_IDS:
+            del recent[0]
 
     # -- learning ---------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, MutableMapping
 
 from detectors.brand import BrandAggregator, BrandAlert, BrandPartials, BrandRules
-from detectors.cascade import CascadeState, Decision
+from detectors.cascade import CascadeState, Decision, id_hash
 from detectors.events import Event, Rejected
 from detectors.understanding import RECOGNISED_LANGS, TextAnalysis, TextAnalyzer
 from detectors.virality import ViralityThresholds
@@ -179,11 +179,12 @@ class PartitionProcessor:
             raise Rejected("from_the_future",
                            f"created_at {iso_ms(event.t_ms)} is more than {cfg.max_future_s}s after arrival {iso_ms(arrival_ms)}")
         c = self.store.get(event.root_id)
+        h = id_hash(event.id)
         if c is not None:
             if c.already_applied(source, offset):
                 self.reapplied += 1
                 return []
-            if c.is_duplicate(event):
+            if c.is_duplicate(event, h):
                 raise Rejected("duplicate", f"event {event.id[:80]!r} was already seen in cascade {event.root_id[:80]!r}")
         analysis = self.analyze(event)
         if c is None:
@@ -202,7 +203,7 @@ class PartitionProcessor:
                                        f"behind the cascade's newest event {iso_ms(newest)}")
         if analysis is not None:
             c.fold_text(event.t_ms, analysis)
-        c.remember(event)
+        c.remember(event, h)
         c.mark_applied(source, offset)
         self.on_change(event.root_id)
 
