@@ -8,8 +8,8 @@ fills from the environment.
 Levels: 0 = not viral, 1 = going viral (open an alert), 2 = escalate. The score is an explicit
 early-flag classifier: a logistic regression (coefficients :data:`FLAG_COEF`) on a handful of
 features (:func:`flag_features`: shares and forecast relative to ``viral_final``, the share of
-recent shares over 1 min .. 1 h, the 5-minute speed-up, age, the SEISMIC infectiousness and the
-follower reach). A cascade is *going viral* when it has at least ``min_shares`` shares and the
+recent shares over 1 min .. 1 h, the speed-up over 5 min, 15 min and 1 h, age, the SEISMIC
+infectiousness and the follower reach). A cascade is *going viral* when it has at least ``min_shares`` shares and the
 score reaches ``open_score`` (or it already has ``open_shares`` or ``viral_final`` shares). It is
 *escalated* when even the low end of the forecast interval reaches ``escalate_final``, or the
 shares themselves do. The decision is stateless: it needs no memory beyond the detectors'.
@@ -22,6 +22,11 @@ from typing import NamedTuple
 
 from detectors.forecast import Forecast
 from detectors.velocity import ShareVelocity
+
+
+#: Default ``min_shares`` as a fraction of ``viral_final`` (chosen with ``open_score`` and the
+#: coefficients below, see :data:`FLAG_COEF`).
+MIN_SHARE_RATIO = 0.4
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +43,9 @@ class ViralityThresholds:
         Final size at which an open alert is escalated: when the low end of the forecast interval
         (or the share count) reaches it.
     min_shares
-        No decision (level 0) before a cascade has this many shares.
+        No decision (level 0) before a cascade has this many shares. ``None`` (the default) means
+        :data:`MIN_SHARE_RATIO` of ``viral_final`` (400 for 1,000): the classifier's features are
+        relative to ``viral_final``, and so is the point from which it may decide.
     open_shares
         Open an alert at this many shares whatever the forecast says (0 = off): a plain count
         backstop for cascades the forecast underrates.
@@ -47,15 +54,17 @@ class ViralityThresholds:
     """
 
     viral_final: float = 1000.0
-    open_score: float = 0.95
+    open_score: float = 0.8
     escalate_final: float = 5000.0
-    min_shares: int = 150
+    min_shares: int | None = None
     open_shares: int = 0
     rate_window_s: int = 300
 
     def __post_init__(self) -> None:
         if not (self.viral_final > 0 and self.escalate_final >= self.viral_final):
             raise ValueError("need 0 < viral_final <= escalate_final")
+        if self.min_shares is None:
+            object.__setattr__(self, "min_shares", max(1, round(MIN_SHARE_RATIO * self.viral_final)))
         if not (0 < self.open_score < 1):
             raise ValueError("open_score must be in (0, 1)")
         if self.min_shares < 0 or self.open_shares < 0:
@@ -87,16 +96,19 @@ FLAG_WINDOWS_S = (60, 300, 900, 3600)
 #: Names of :func:`flag_features`, in order (the classifier's coefficients follow this order).
 FLAG_FEATURES = ("log_shares", "log_forecast", "recent_1min", "recent_5min", "recent_15min",
                  "recent_1h", "speedup_5min", "log_age", "supercritical", "log_branching",
-                 "log_reach")
+                 "log_reach", "speedup_15min", "speedup_1h")
 
 
-#: Intercept, then one coefficient per feature of FLAG_FEATURES. FITTED: logistic regression on the
-#: tuning half of the shared cascade sets (every assessment before a cascade reaches half of 1,000
-#: shares, each cascade weighing the same, the two classes weighing the same); the defaults
-#: ``open_score`` = 0.95 and ``min_shares`` = 150 were chosen on the same half for the F1 of the
-#: first flag. Reproduce with ``python -m bench.eval_virality_flag DATA_DIR``.
-FLAG_COEF = (0.0340, 1.5125, 0.6836, 1.3855, 0.8677, 0.6787, 1.8288, -0.1137, 0.1660, 0.5421,
-             0.7620, 0.3803)
+#: Intercept, then one coefficient per feature of FLAG_FEATURES. FITTED on the tuning half of the
+#: shared cascade sets: a least-squares regression of log(final size / 1,000) (capped at 3) on the
+#: features of every assessment with at least 150 shares before the cascade reaches half of 1,000
+#: shares (each cascade weighing the same), turned into a probability by a one-variable logistic
+#: regression of "ends viral" on that prediction (Platt scaling), so the score is still the
+#: logistic of a linear function of the features. The defaults ``open_score`` = 0.8 and
+#: ``min_shares`` = 400 (:data:`MIN_SHARE_RATIO` of 1,000) were chosen on the same half for the F1 of the first flag. Reproduce with
+#: ``python -m bench.eval_virality_flag DATA_DIR``.
+FLAG_COEF = (2.4561, 2.8649, 1.1296, 3.2191, -0.1416, 2.4660, 0.9600, -0.0582, -0.0451, 0.4120,
+             0.2247, 0.3326, -0.1599, -0.4655)
 
 
 def flag_score(features: list[float]) -> float:
@@ -118,26 +130,31 @@ def flag_features(shares: int, velocity: ShareVelocity, forecast: Forecast, age_
     """
     n = float(max(shares, 1))
     counts = []
-    prev = 0
+    prevs = []
+    windows = velocity.windows_s
     for w in FLAG_WINDOWS_S:
-        try:
-            c = velocity.count(w, now_ms) if w in velocity.windows_s else 0
-            if w == 300 and w in velocity.windows_s:
-                prev = velocity.count_previous(w, now_ms)
-        except ValueError:  # now_ms further back than the velocity can answer for
-            c = 0
+        c = p = 0
+        if w in windows:
+            try:
+                c = velocity.count(w, now_ms)
+                p = velocity.count_previous(w, now_ms) if w >= 300 else 0
+            except ValueError:  # now_ms further back than the velocity can answer for
+                c = p = 0
         counts.append(c)
+        prevs.append(p)
     final = forecast.final if forecast.final > n else n
     known = velocity.shares - velocity.unknown_followers
     return [
         math.log(n / viral_final),
         min(math.log(final / viral_final), 7.0),
         *(math.log1p(c / n) for c in counts),
-        (counts[1] - prev) / (counts[1] + prev + 1.0),
+        (counts[1] - prevs[1]) / (counts[1] + prevs[1] + 1.0),
         math.log1p(max(age_s, 0.0) / 60.0),
         1.0 if forecast.supercritical else 0.0,
         math.log1p(100.0 * max(forecast.infectiousness, 0.0)),
         math.log1p(velocity.reach / known) if known > 0 else 0.0,
+        (counts[2] - prevs[2]) / (counts[2] + prevs[2] + 1.0),
+        (counts[3] - prevs[3]) / (counts[3] + prevs[3] + 1.0),
     ]
 
 
@@ -170,9 +187,9 @@ def assess(shares: int, velocity: ShareVelocity, forecast: Forecast, age_s: floa
     >>> a = assess(450, v, Forecast(4200.0, 2900.0, 6100.0, 0.009, False), age_s=449,
     ...            now_ms=449_000)
     >>> a.level, round(a.score, 2)
-    (1, 0.95)
+    (1, 0.98)
     >>> a.reason
-    '450 shares in 7 min, 60.2/min over 5 min, forecast 4,200 (2,900-6,100), viral probability 95%'
+    '450 shares in 7 min, 60.2/min over 5 min, forecast 4,200 (2,900-6,100), viral probability 98%'
     """
     th = thresholds
     window = th.rate_window_s if th.rate_window_s in velocity.windows_s else min(velocity.windows_s)

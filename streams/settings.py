@@ -21,7 +21,7 @@ VIRALITY_BRANDS                     (empty)                     brands: ``sj=SJ,
 VIRALITY_ANALYZER                   (built-in)                  ``package.module:Class`` text analyzer to use
 VIRALITY_VIRAL_FINAL                1000                        forecast final size that opens an alert
 VIRALITY_ESCALATE_FINAL             5000                        size (seen or forecast low) that escalates
-VIRALITY_MIN_SHARES                 150                         no decision before this many shares
+VIRALITY_MIN_SHARES                 0.4 x VIRAL_FINAL (400)     no decision before this many shares
 VIRALITY_LATENESS_S                 300                         allowed lateness of an event within its cascade
 VIRALITY_MAX_FUTURE_S               300                         how far after arrival an event time may be
 VIRALITY_COOLDOWN_S                 3600                        no re-open within this after resolution
@@ -93,7 +93,7 @@ class Settings:
     # the decision's own defaults (detectors/virality.py), so there is one place for thresholds
     viral_final: float = _DECISION.viral_final
     escalate_final: float = _DECISION.escalate_final
-    min_shares: int = _DECISION.min_shares
+    min_shares: int | None = None  # None: the decision's default, a fraction of viral_final
     lateness_s: int = 300
     max_future_s: int = 300
     cooldown_s: float = 3600.0
@@ -135,7 +135,7 @@ class Settings:
             try:
                 if f.name == "brands":
                     values[f.name] = parse_brands(raw)
-                elif f.type in ("int",):
+                elif f.type in ("int", "int | None"):
                     values[f.name] = int(raw)
                 elif f.type in ("float",):
                     values[f.name] = float(raw)

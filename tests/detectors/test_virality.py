@@ -108,3 +108,28 @@ def test_open_shares_backstop_opens_without_a_viral_forecast():
     th = ViralityThresholds(viral_final=1000, min_shares=20, open_shares=400)
     assert assess(399, v, fc(500), 100, now, th).level == 0
     assert assess(400, v, fc(500), 100, now, th).level == 1
+
+
+def test_speedup_features_follow_the_windows():
+    # 30 shares an hour ago, then 120 in the last hour: speeding up over 1 h and 15 min
+    v = ShareVelocity()
+    t = T0
+    for i in range(30):
+        v.learn_one(t + i * 120_000)
+    t1 = T0 + 3_600_000
+    for i in range(120):
+        v.learn_one(t1 + i * 30_000)
+    now = t1 + 119 * 30_000
+    x = dict(zip(FLAG_FEATURES, flag_features(150, v, fc(300), (now - T0) / 1000, now, 1000)))
+    assert len(FLAG_FEATURES) == len(flag_features(150, v, fc(300), 60, now, 1000))
+    assert x["speedup_1h"] > 0 and x["speedup_15min"] == pytest.approx(0.0, abs=0.1)
+    quiet = dict(zip(FLAG_FEATURES, flag_features(150, v, fc(300), 7200, now + 2_400_000, 1000)))
+    assert quiet["speedup_1h"] < 0 and quiet["recent_1min"] == 0.0
+
+
+def test_default_line_waits_for_min_shares():
+    th = ViralityThresholds()
+    v, now = velocity(450, spacing_ms=1000)
+    f = Forecast(4200.0, 2900.0, 6100.0, 0.009, False)
+    assert assess(th.min_shares - 1, v, f, 449, now, th).level == 0
+    assert assess(450, v, f, 449, now, th).level == 1
