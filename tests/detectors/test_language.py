@@ -123,3 +123,15 @@ def test_participles_and_participle_endings():
     assert _spelling_votes("interessert")[0] > 0 and _spelling_votes("interessert")[1] == 0
     # The present participle is -ende in both languages: no evidence either way.
     assert _spelling_votes("strålende") == (0.0, 0.0)
+
+
+def test_stored_tables_are_the_built_ones_and_a_broken_file_is_rebuilt(tmp_path, monkeypatch):
+    import detectors.language as L
+    votes, ngrams = L._build_tables()
+    assert votes == L._VOTES and ngrams == L._NGRAM_VOTES  # whether loaded or built at import
+    monkeypatch.setattr(L, "_BUILT_DIR", str(tmp_path))
+    path = L.build_tables()
+    assert path.startswith(str(tmp_path)) and L._load_tables() == (votes, ngrams)
+    with open(path, "wb") as f:
+        f.write(b"not a pickle")
+    assert L._load_tables() == (votes, ngrams)  # falls back to building
