@@ -179,15 +179,20 @@ def main(argv=None):
     every = throughput(events, 0)
     per10s = throughput(events, 10_000)
     learn_only = throughput(events, 10**15)
-    product, decisions, transitions = cascade_throughput(events)
+    # 200 cascades of about 1,000 shares (one share a second each): past ``min_shares`` (400), so
+    # decisions are made; and the 1,000 quieter cascades of the other figures (200 shares each)
+    product, decisions, transitions = cascade_throughput(synthetic_events(args.events, n_cascades=200))
+    quiet_product, _, _ = cascade_throughput(events)
     quiet, busy = state_bytes(20), state_bytes(100_000)
     traced = traced_bytes()
     traced_busy = traced_bytes(200, shares=2000)
     print(f"events/s, learn + assess after every event:      {every:>10,.0f}")
     print(f"events/s, learn + assess once per 10 s/cascade:  {per10s:>10,.0f}")
     print(f"events/s, learn only (velocity + forecast):      {learn_only:>10,.0f}")
-    print(f"events/s, CascadeState learn_share + decide:     {product:>10,.0f}  "
-          f"({decisions:,} assessments, {transitions} alert transitions)")
+    print(f"events/s, CascadeState learn_share + decide:     {product:>10,.0f}  (200 cascades, "
+          f"{decisions:,} assessments, {transitions} alert transitions)")
+    print(f"events/s, the same over 1,000 quieter cascades:  {quiet_product:>10,.0f}  (one share per 5 s "
+          f"each, none reaches min_shares)")
     print(f"state JSON bytes per cascade: quiet (20 shares) {quiet}, busy (100,000 shares) {busy}")
     print(f"Python objects per live cascade (tracemalloc, velocity + forecast): {traced:,.0f} bytes "
           f"with 3 shares, {traced_busy:,.0f} bytes with 2,000")
