@@ -258,6 +258,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from streams.topics import ensure_topics
 
     settings = Settings.from_env()
+    if settings.gc_gen0:
+        gc.set_threshold(settings.gc_gen0, 20, 100)
     asyncio.run(ensure_topics(settings))
     os.makedirs(settings.data_dir, exist_ok=True)
     registry = CollectorRegistry()
