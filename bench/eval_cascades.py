@@ -278,12 +278,14 @@ def main(argv=None):
         return (tr.t == t) if t is not None else np.zeros(len(tr.t), bool)
 
     def ours_replica(tr):
-        return (tr.size >= th.min_shares) & (tr.flag_score >= th.open_score)
+        return (((tr.size >= th.min_shares) & (tr.flag_score >= th.open_score))
+                | ((tr.size >= th.early_shares) & (tr.flag_score >= th.early_score)))
 
     assert score(tr_eval, ours_flag) == score(tr_eval, ours_replica)
     methods = [
         ("ours (classifier)", ours_flag,
-         f"FLAG_COEF, open_score={th.open_score}, min_shares={th.min_shares}"),
+         f"FLAG_COEF, open_score={th.open_score}, min_shares={th.min_shares}, "
+         f"early {th.early_score} from {th.early_shares}"),
         ("ours, forecast rule", forecast_flag("ours")(*old_p),
          f"min_shares={old_p[0]}, forecast >= {old_p[1] * VIRAL:,.0f}, open_shares={old_p[2]}"),
         ("SEISMIC (published)", forecast_flag("seis")(*seis_p),

@@ -16,7 +16,9 @@ the last moment a flag still counts, see :mod:`bench.eval_cascades`) through the
    the few dozen viral cascades of the tuning half. ``--method logit`` is the previous fit (a
    logistic regression on every assessment, with a small ridge penalty);
 2. the line (score) and ``min_shares`` (and, with ``--persist``, how many consecutive assessments
-   above the line a flag needs) that maximise F1 of the *first* flag, ties broken by lead time.
+   above the line a flag needs) that maximise F1 of the *first* flag, ties broken by lead time;
+3. then the early line (``early_score``, ``early_shares``: a higher score from fewer shares) that
+   adds most to it, by F1 and then lead time, or none if no early line strictly improves on it.
 
 It prints the constants for ``detectors/virality.py`` (FLAG_COEF and the thresholds' defaults), a
 cross-validated F1 inside the tuning half (2-fold, repeated over ``CV_REPEATS`` seeded random
@@ -148,8 +150,10 @@ def scores(rows, beta):
         r["s"] = 1.0 / (1.0 + np.exp(-np.clip(beta[0] + r["X"] @ beta[1:], -30, 30)))
 
 
-def first_flag(r, line, min_shares, persist):
+def first_flag(r, line, min_shares, persist, early=None):
     above = (r["s"] >= line) & (r["size"] >= min_shares)
+    if early is not None:  # the early line: a higher score from fewer shares
+        above |= (r["s"] >= early[0]) & (r["size"] >= early[1])
     if persist > 1:
         run = np.zeros(len(above), int)
         k = 0
@@ -161,11 +165,11 @@ def first_flag(r, line, min_shares, persist):
     return None if len(idx) == 0 else float(r["t"][idx[0]])
 
 
-def detection(rows, line, min_shares, persist):
+def detection(rows, line, min_shares, persist, early=None):
     tp = fp = fn = 0
     leads = []
     for r in rows:
-        t = first_flag(r, line, min_shares, persist)
+        t = first_flag(r, line, min_shares, persist, early)
         if r["viral"]:
             if t is None:
                 fn += 1
@@ -204,6 +208,28 @@ def tune_line(rows):
         key = (float(np.median(leads)) if leads else 0.0, -a, -b)
         if best is None or key > best[0]:
             best = (key, (float(lines[b]), int(MIN_SHARES_GRID[a]), 1))
+    return best[1]
+
+
+EARLY_SCORE_GRID = (0.9, 0.95, 0.97, 0.98, 0.99, 0.995, 0.999)
+EARLY_SHARES_GRID = (100, 150, 200, 250, 300, 350)
+
+
+def tune_early(rows, line, min_shares, persist):
+    """The early line (score, shares) that adds most to the main line: best F1, then lead time;
+    ``None`` (no early line) unless one strictly improves on it."""
+    p, rec, f1, lead, _ = detection(rows, line, min_shares, persist)
+    best = ((round(f1, 6), 0.0 if math.isnan(lead) else lead), None)
+    for m in EARLY_SHARES_GRID:
+        if m >= min_shares:
+            continue
+        for sc in EARLY_SCORE_GRID:
+            if sc <= line:
+                continue
+            p, rec, f1, lead, _ = detection(rows, line, min_shares, persist, (sc, m))
+            key = (round(f1, 6), 0.0 if math.isnan(lead) else lead)
+            if key > best[0]:
+                best = (key, (sc, m))
     return best[1]
 
 
@@ -255,30 +281,33 @@ def main(argv=None):
             beta = fit_flag(folds[a])
             scores(folds[a], beta)
             line = tune_line(folds[a])
+            early = tune_early(folds[a], *line)
             scores(folds[b], beta)
-            cv += np.array(detection(folds[b], *line)[4])
+            cv += np.array(detection(folds[b], *line, early)[4])
     tp, fp, fn = cv
     cv_f1 = 2 * tp / (2 * tp + fp + fn)
 
     beta = fit_flag(tune)
     scores(tune, beta)
     line, min_shares, persist = tune_line(tune)
+    early = tune_early(tune, line, min_shares, persist)
     print("FLAG_COEF = (  # intercept, then FLAG_FEATURES in order")
     print(f"    {beta[0]:.4f},")
     for name, b in zip(FLAG_FEATURES, beta[1:]):
         print(f"    {b:.4f},  # {name}")
     print(")")
-    print(f"line: open_score={line}, min_shares={min_shares}, persist={persist}")
-    p, rec, f1, lead, counts = detection(tune, line, min_shares, persist)
+    print(f"line: open_score={line}, min_shares={min_shares}, persist={persist}; early line: "
+          + (f"early_score={early[0]}, early_shares={early[1]}" if early else "none"))
+    p, rec, f1, lead, counts = detection(tune, line, min_shares, persist, early)
     print(f"tuning half (in-sample): prec {p:.3f} recall {rec:.3f} F1 {f1:.3f} lead {lead:.1f} min "
           f"{counts}; 2-fold CV F1 {cv_f1:.3f} (tp/fp/fn {tp}/{fp}/{fn} over {CV_REPEATS} splits)")
     scores(ev, beta)
-    p, rec, f1, lead, counts = detection(ev, line, min_shares, persist)
+    p, rec, f1, lead, counts = detection(ev, line, min_shares, persist, early)
     print(f"evaluation half (information only): prec {p:.3f} recall {rec:.3f} F1 {f1:.3f} "
           f"lead {lead:.1f} min {counts}")
     for src in sorted({r["source"] for r in ev}):
         sub = [r for r in ev if r["source"] == src]
-        p, rec, f1, lead, counts = detection(sub, line, min_shares, persist)
+        p, rec, f1, lead, counts = detection(sub, line, min_shares, persist, early)
         print(f"  {src:12s} prec {p:.3f} recall {rec:.3f} F1 {f1:.3f} lead {lead:.1f} (tp/fp/fn {counts})")
 
 

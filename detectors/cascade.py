@@ -186,7 +186,7 @@ class CascadeState:
     def decide(self, now_ms: int, thresholds: ViralityThresholds, cooldown_s: float) -> Decision | None:
         """Assess virality at event time ``now_ms`` and step the alert lifecycle."""
         shares = self.velocity.shares
-        if shares < thresholds.min_shares:
+        if shares < thresholds.decide_from:
             return None
         # Assessing costs a forecast; do it on 4 % growth or every CHECK_EVERY_MS of event time.
         if shares < self.next_check and now_ms < self.check_ms + CHECK_EVERY_MS:

@@ -10,23 +10,25 @@ early-flag classifier: a logistic regression (coefficients :data:`FLAG_COEF`) on
 features (:func:`flag_features`: shares and forecast relative to ``viral_final``, the share of
 recent shares over 1 min .. 1 h, the speed-up over 5 min, 15 min and 1 h, age, the SEISMIC
 infectiousness and the follower reach). A cascade is *going viral* when it has at least ``min_shares`` shares and the
-score reaches ``open_score`` (or it already has ``open_shares`` or ``viral_final`` shares). It is
+score reaches ``open_score``, or at least ``early_shares`` and the score reaches the higher
+``early_score`` (or it already has ``open_shares`` or ``viral_final`` shares). It is
 *escalated* when even the low end of the forecast interval reaches ``escalate_final``, or the
 shares themselves do. The decision is stateless: it needs no memory beyond the detectors'.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from detectors.forecast import Forecast
 from detectors.velocity import ShareVelocity
 
 
-#: Default ``min_shares`` as a fraction of ``viral_final`` (chosen with ``open_score`` and the
-#: coefficients below, see :data:`FLAG_COEF`).
+#: Default ``min_shares`` and ``early_shares`` as fractions of ``viral_final`` (chosen with
+#: ``open_score``, ``early_score`` and the coefficients below, see :data:`FLAG_COEF`).
 MIN_SHARE_RATIO = 0.4
+EARLY_SHARE_RATIO = 0.15
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,9 +45,13 @@ class ViralityThresholds:
         Final size at which an open alert is escalated: when the low end of the forecast interval
         (or the share count) reaches it.
     min_shares
-        No decision (level 0) before a cascade has this many shares. ``None`` (the default) means
-        :data:`MIN_SHARE_RATIO` of ``viral_final`` (400 for 1,000): the classifier's features are
-        relative to ``viral_final``, and so is the point from which it may decide.
+        From this many shares, a score of ``open_score`` opens an alert. ``None`` (the default)
+        means :data:`MIN_SHARE_RATIO` of ``viral_final`` (400 for 1,000): the classifier's features
+        are relative to ``viral_final``, and so is the point from which it may decide.
+    early_score, early_shares
+        The early line: from ``early_shares`` shares (default :data:`EARLY_SHARE_RATIO` of
+        ``viral_final``, 150 for 1,000), a score of at least ``early_score`` opens an alert already.
+        Fast cascades are sure early; the rest wait for ``min_shares``. ``early_shares=0`` turns it off.
     open_shares
         Open an alert at this many shares whatever the forecast says (0 = off): a plain count
         backstop for cascades the forecast underrates.
@@ -57,18 +63,28 @@ class ViralityThresholds:
     open_score: float = 0.8
     escalate_final: float = 5000.0
     min_shares: int | None = None
+    early_score: float = 0.9
+    early_shares: int | None = None
     open_shares: int = 0
     rate_window_s: int = 300
+    #: No assessment before this many shares: the lower of the two lines (set from the others).
+    decide_from: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
         if not (self.viral_final > 0 and self.escalate_final >= self.viral_final):
             raise ValueError("need 0 < viral_final <= escalate_final")
         if self.min_shares is None:
             object.__setattr__(self, "min_shares", max(1, round(MIN_SHARE_RATIO * self.viral_final)))
+        if self.early_shares is None:
+            object.__setattr__(self, "early_shares", max(1, round(EARLY_SHARE_RATIO * self.viral_final)))
+        if not (0 < self.early_score <= 1):
+            raise ValueError("early_score must be in (0, 1]")
         if not (0 < self.open_score < 1):
             raise ValueError("open_score must be in (0, 1)")
-        if self.min_shares < 0 or self.open_shares < 0:
-            raise ValueError("min_shares and open_shares must not be negative")
+        if self.min_shares < 0 or self.open_shares < 0 or self.early_shares < 0:
+            raise ValueError("min_shares, early_shares and open_shares must not be negative")
+        first = min(self.min_shares, self.early_shares) if self.early_shares else self.min_shares
+        object.__setattr__(self, "decide_from", first)
 
 
 class Assessment(NamedTuple):
@@ -206,12 +222,17 @@ def assess(shares: int, velocity: ShareVelocity, forecast: Forecast, age_s: floa
     score = flag_score(flag_features(shares, velocity, forecast, age_s, now_ms, th.viral_final))
     # the classifier, not the forecast alone, opens alerts: say how sure it is
     reason += f", viral probability {score:.0%}"
-    if shares < th.min_shares:
-        score *= shares / th.min_shares if th.min_shares else 1.0
+    first = th.decide_from
+    if shares < first:
+        score *= shares / first if first else 1.0
         return Assessment(0, min(score, th.open_score), reason)
+    opens = (shares >= th.viral_final or 0 < th.open_shares <= shares
+             or (score >= th.open_score and shares >= th.min_shares)
+             or (score >= th.early_score and 0 < th.early_shares <= shares))
     # the score is the classifier's; an alert's is at least the line, a non-alert's at most
-    if shares >= th.escalate_final or forecast.low >= th.escalate_final:
+    if ((opens or shares >= th.min_shares)
+            and (shares >= th.escalate_final or forecast.low >= th.escalate_final)):
         return Assessment(2, max(score, th.open_score), reason)
-    if shares >= th.viral_final or score >= th.open_score or 0 < th.open_shares <= shares:
+    if opens:
         return Assessment(1, max(score, th.open_score), reason)
-    return Assessment(0, score, reason)
+    return Assessment(0, min(score, th.open_score), reason)

@@ -21,7 +21,8 @@ VIRALITY_BRANDS                     (empty)                     brands: ``sj=SJ,
 VIRALITY_ANALYZER                   (built-in)                  ``package.module:Class`` text analyzer to use
 VIRALITY_VIRAL_FINAL                1000                        forecast final size that opens an alert
 VIRALITY_ESCALATE_FINAL             5000                        size (seen or forecast low) that escalates
-VIRALITY_MIN_SHARES                 0.4 x VIRAL_FINAL (400)     no decision before this many shares
+VIRALITY_MIN_SHARES                 0.4 x VIRAL_FINAL (400)     from here a score of 0.8 opens an alert
+VIRALITY_EARLY_SHARES               0.15 x VIRAL_FINAL (150)    from here a score of 0.9 does (0: off)
 VIRALITY_LATENESS_S                 300                         allowed lateness of an event within its cascade
 VIRALITY_MAX_FUTURE_S               300                         how far after arrival an event time may be
 VIRALITY_COOLDOWN_S                 3600                        no re-open within this after resolution
@@ -95,6 +96,7 @@ class Settings:
     viral_final: float = _DECISION.viral_final
     escalate_final: float = _DECISION.escalate_final
     min_shares: int | None = None  # None: the decision's default, a fraction of viral_final
+    early_shares: int | None = None  # the same
     lateness_s: int = 300
     max_future_s: int = 300
     cooldown_s: float = 3600.0
@@ -122,7 +124,7 @@ class Settings:
     def chain_config(self) -> ChainConfig:
         return ChainConfig(
             thresholds=ViralityThresholds(viral_final=self.viral_final, escalate_final=self.escalate_final,
-                                          min_shares=self.min_shares),
+                                          min_shares=self.min_shares, early_shares=self.early_shares),
             brand_rules=BrandRules(lateness_s=self.lateness_s, cooldown_s=self.cooldown_s),
             lateness_s=self.lateness_s, max_future_s=self.max_future_s, cooldown_s=self.cooldown_s,
             quiet_s=self.quiet_s,

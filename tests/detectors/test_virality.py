@@ -127,9 +127,36 @@ def test_speedup_features_follow_the_windows():
     assert quiet["speedup_1h"] < 0 and quiet["recent_1min"] == 0.0
 
 
-def test_default_line_waits_for_min_shares():
+def test_default_lines_follow_viral_final_and_nothing_opens_before_the_first():
     th = ViralityThresholds()
+    assert (th.early_shares, th.min_shares, th.decide_from) == (150, 400, 150)
+    small = ViralityThresholds(viral_final=200, escalate_final=1000)
+    assert (small.early_shares, small.min_shares, small.decide_from) == (30, 80, 30)
     v, now = velocity(450, spacing_ms=1000)
     f = Forecast(4200.0, 2900.0, 6100.0, 0.009, False)
-    assert assess(th.min_shares - 1, v, f, 449, now, th).level == 0
+    assert assess(th.decide_from - 1, v, f, 449, now, th).level == 0
     assert assess(450, v, f, 449, now, th).level == 1
+
+
+def test_early_line_opens_a_sure_cascade_before_min_shares():
+    v, now = velocity(100)
+    th = ViralityThresholds(viral_final=1000, open_score=0.8, min_shares=400, early_score=0.9,
+                            early_shares=150)
+    assert th.decide_from == 150
+
+    def score(shares, f):
+        return flag_score(flag_features(shares, v, f, 100, now, 1000))
+
+    sure = fc(20_000, low=12_000, high=30_000)
+    assert score(150, sure) >= 0.9
+    assert assess(149, v, sure, 100, now, th).level == 0
+    assert assess(150, v, sure, 100, now, th).level >= 1
+    # a score between the two lines waits for min_shares
+    between = [f for f in (fc(x, low=1000, high=x) for x in range(1000, 20_000, 25))
+               if 0.8 <= score(200, f) < 0.9 and score(400, f) >= 0.8]
+    assert between, "no forecast gives a score between the lines"
+    f = between[0]
+    assert assess(200, v, f, 100, now, th).level == 0
+    assert assess(400, v, f, 100, now, th).level == 1
+    off = ViralityThresholds(viral_final=1000, min_shares=400, early_shares=0)
+    assert off.decide_from == 400 and assess(150, v, sure, 100, now, off).level == 0
