@@ -112,8 +112,9 @@ class Settings:
     data_dir: str = "./.run/worker"
     log_level: str = "info"
     # The worker allocates short-lived objects for every event and keeps many long-lived ones (the
-    # cascades): at Python's default (700) the cyclic GC ran so often that raising it to 50,000
-    # took one worker from 11-13k to 15-16k events/s (bench/bench_pipeline.py).
+    # cascades), so Python's default (700) runs the cyclic GC very often. Over 7 alternating pairs
+    # of bench/bench_pipeline.py runs, 50,000 averaged 14,600 events/s against 13,300 (single runs
+    # spread 11,300-16,300 either way: the gain is about 10 %, smaller than this machine's noise).
     gc_gen0: int = 50_000
 
     @property
