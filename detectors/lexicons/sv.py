@@ -40,6 +40,10 @@ VALENCE = """
 2: klok kloka klokt skoj* söt söta sött respekt* stark starka starkt bravo imponerande tryggare
 -3: lögn* hyckl* äckl* tragisk* sorglig* svek svika sviker svikit patetisk* löjlig* ångest hat hatet
 -3: terror* mord* våld* orättvis* värst klantig* skämmig*
+-3: värsta ohållbar* sinnessjuk* ondska avsky* oförskämt skrämmande diskriminer* korrupt*
+-2: nedskärning* kritiser* korkad* korkat gnäll* meningslös* dödsfall ond deppig* smärta olycka olyckan
+-2: olyckor stressad* svält* fattig* orättvisa förtryck*
+2: lovande gött najs schyst succé* hyllning* hyllar hylla* jubel jubla* firar fira* festlig*
 -2: skäms skam dumhet* rasis* kris krisen kaos fattigdom* galen* sorg sorgen ledsam* rädsla attack*
 -2: krig kriget förlorade störande störig* fånig* absurd* oroande orolig* amatörmässig* bedrövligt
 -1: oro varning stör
