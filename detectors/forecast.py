@@ -98,8 +98,8 @@ class _Stats(NamedTuple):
 
 # Layout of the flat array of an _ExposureState: the kernel sums, then the scalars.
 _F, _C, _G = 0, len(TAUS), len(TAUS) + _NW          # F[j], C[k], G[k] start here
-_FSUM, _TMIN, _TREF, _BF, _BFT, _BT, _BMAX = range(len(TAUS) + 2 * _NW, len(TAUS) + 2 * _NW + 7)
 _NSUMS = len(TAUS) + 2 * _NW
+_FSUM, _TMIN, _TREF, _BF, _BFT, _BT, _BMAX = range(_NSUMS, _NSUMS + 7)
 _SIZE = _NSUMS + 7
 
 
@@ -123,11 +123,6 @@ class _ExposureState:
         self.A = A = array("d", [0.0]) * _SIZE
         A[_TMIN] = math.inf
 
-    # the scalars by name (for readers; the hot path indexes the array)
-    fsum = property(lambda self: self.A[_FSUM])
-    t_min = property(lambda self: self.A[_TMIN])
-    t_ref = property(lambda self: self.A[_TREF])
-
     # -- updates ------------------------------------------------------------------------------
 
     def learn_one(self, t_s: float, followers: int | None = None) -> None:
@@ -144,8 +139,7 @@ class _ExposureState:
             if slot < self.b_slot:  # out of order, before the open batch: fold in exactly
                 self._add_exact(t, f)
                 return
-            if self.b_n:
-                self._flush()
+            self._flush()
             self.b_slot = slot
         self.b_n += 1
         A[_BF] += f
@@ -155,22 +149,24 @@ class _ExposureState:
             A[_BMAX] = t
 
     def _add_exact(self, t: float, f: float) -> None:
+        """One share folded in at its own time (a batch of one)."""
         A = self.A
-        if t > A[_TREF]:
-            _advance(A, t - A[_TREF])
-            A[_TREF] = t
-        a = A[_TREF] - t
-        for j in range(len(TAUS)):
-            A[_F + j] += f * math.exp(-a * _RATES[j])
-        for i, k in enumerate(WINDOWS):
-            e = math.exp(-a * _RATES[k])
-            A[_C + i] += e
-            A[_G + i] += f * a * e
+        A[_TREF] = _fold(A, A[_TREF], 1, f, t, t, t)
+
+    def _fold_batch(self, X, t_ref: float) -> float:
+        """Fold the open batch into the kernel sums ``X`` at its mean times; returns the new t_ref.
+
+        Its followers enter at their follower-weighted mean time, its count at its plain mean time.
+        """
+        A, n = self.A, self.b_n
+        t_c = A[_BT] / n
+        t_f = A[_BFT] / A[_BF] if A[_BF] > 0 else t_c
+        return _fold(X, t_ref, n, A[_BF], t_f, t_c, A[_BMAX])
 
     def _flush(self) -> None:
         if self.b_n:
             A = self.A
-            A[_TREF] = _fold(A, A[_TREF], self.b_n, A[_BF], A[_BFT], A[_BT], A[_BMAX])
+            A[_TREF] = self._fold_batch(A, A[_TREF])
             self.b_n = 0
             A[_BF] = A[_BFT] = A[_BT] = A[_BMAX] = 0.0
 
@@ -235,7 +231,7 @@ class _ExposureState:
         X = A[:_NSUMS]  # a copy
         t_ref = A[_TREF]
         if self.b_n:
-            t_ref = _fold(X, t_ref, self.b_n, A[_BF], A[_BFT], A[_BT], A[_BMAX])
+            t_ref = self._fold_batch(X, t_ref)
         now = float(now_s)
         if now > t_ref:
             _advance(X, now - t_ref)
@@ -285,23 +281,19 @@ def _advance(X, dt: float) -> None:
         (G0 + dt * F0) * e0, (G1 + dt * F1) * e1, (G2 + dt * F2) * e2))
 
 
-def _fold(X, t_ref, b_n, b_f, b_ft, b_t, b_max) -> float:
-    """Fold a batch of shares into the kernel sums in ``X`` at its mean time; returns the new t_ref.
-
-    The batch's followers enter at their follower-weighted mean time, its count at its plain mean
-    time (the two coincide for a batch of one share, and then share their exponentials).
-    """
+def _fold(X, t_ref, n, f, t_f, t_c, t_max) -> float:
+    """Fold ``n`` shares with ``f`` followers in all into the kernel sums in ``X``: the followers
+    at time ``t_f``, the count at ``t_c``, the sums first moved on to ``t_max`` if it is later than
+    ``t_ref``. Returns the new t_ref."""
     F0, F1, F2, F3, F4, F5, C0, C1, C2, G0, G1, G2 = X[:_NSUMS]
-    if b_max > t_ref:
-        dt = b_max - t_ref
+    if t_max > t_ref:  # _advance, inlined: it saves an array round trip on every batch
+        dt = t_max - t_ref
         e0, e1, e2 = _exp(-dt * _R0), _exp(-dt * _R1), _exp(-dt * _R2)
         G0, G1, G2 = (G0 + dt * F0) * e0, (G1 + dt * F1) * e1, (G2 + dt * F2) * e2
         C0, C1, C2 = C0 * e0, C1 * e1, C2 * e2
         F0, F1, F2 = F0 * e0, F1 * e1, F2 * e2
         F3, F4, F5 = F3 * _exp(-dt * _R3), F4 * _exp(-dt * _R4), F5 * _exp(-dt * _R5)
-        t_ref = b_max
-    t_c = b_t / b_n
-    t_f = b_ft / b_f if b_f > 0 else t_c
+        t_ref = t_max
     a_f = t_ref - t_f
     x0, x1, x2 = _exp(-a_f * _R0), _exp(-a_f * _R1), _exp(-a_f * _R2)
     if t_c == t_f:
@@ -309,11 +301,11 @@ def _fold(X, t_ref, b_n, b_f, b_ft, b_t, b_max) -> float:
     else:
         a_c = t_ref - t_c
         y0, y1, y2 = _exp(-a_c * _R0), _exp(-a_c * _R1), _exp(-a_c * _R2)
-    fa = b_f * a_f
+    fa = f * a_f
     X[:_NSUMS] = array("d", (
-        F0 + b_f * x0, F1 + b_f * x1, F2 + b_f * x2,
-        F3 + b_f * _exp(-a_f * _R3), F4 + b_f * _exp(-a_f * _R4), F5 + b_f * _exp(-a_f * _R5),
-        C0 + b_n * y0, C1 + b_n * y1, C2 + b_n * y2,
+        F0 + f * x0, F1 + f * x1, F2 + f * x2,
+        F3 + f * _exp(-a_f * _R3), F4 + f * _exp(-a_f * _R4), F5 + f * _exp(-a_f * _R5),
+        C0 + n * y0, C1 + n * y1, C2 + n * y2,
         G0 + fa * x0, G1 + fa * x1, G2 + fa * x2))
     return t_ref
 

@@ -2,11 +2,14 @@
 
 A cascade's shares are counted in a few rings of time buckets, one ring per window length. The
 ring for a window of ``W`` seconds has buckets of ``W / 6`` seconds (10 s for the 1-minute window,
-10 min for the 1-hour window) and keeps two windows of them plus the allowed lateness. So memory is
-fixed per cascade (about 90 counts with the default windows, in one flat array of 32-bit integers;
-the layout of the rings is shared by all cascades with the same windows), an update touches one bucket per
-ring, and a share that arrives out of order but within the lateness lands in the bucket it belongs
-to, exactly as if it had arrived in order.
+10 min for the 1-hour window) and keeps two windows of them plus one bucket. So memory is fixed per
+cascade (52 counts with the default windows, in one flat array of 32-bit integers; the layout of
+the rings is shared by all cascades with the same windows). Shares are added per *unit*, the
+largest span that lies inside one bucket of every ring (10 s by default): shares of the same unit
+are counted once and added to every ring together when the next unit starts or an answer is read.
+A share that arrives out of order but within the lateness lands in the bucket it belongs to;
+answers are given from the newest share's bucket on, so a late share older than the rings keep
+lies outside every window that can still be asked about, and every answer is exact.
 
 Windows are aligned to buckets: the *latest window* at ``now_ms`` is the bucket holding ``now_ms``
 plus the five buckets before it, and the rate divides its count by the time it actually covers,
@@ -24,7 +27,10 @@ from typing import Any
 BUCKETS_PER_WINDOW = 6
 
 
-#: Head of a ring that has seen no event yet.
+#: Buckets per ring: two windows for the acceleration, and one more so that an answer may be asked
+#: a bucket behind the newest share.
+RING_SIZE = 2 * BUCKETS_PER_WINDOW + 1
+#: No pending unit.
 _EMPTY = -(1 << 62)
 _LAYOUTS: dict[tuple[tuple[int, ...], int], "_Layout"] = {}
 
@@ -32,26 +38,18 @@ _LAYOUTS: dict[tuple[tuple[int, ...], int], "_Layout"] = {}
 class _Layout:
     """Where each window's ring lives in the flat counts array; shared by all estimators alike."""
 
-    __slots__ = ("windows_s", "lateness_s", "lateness_ms", "index", "widths", "sizes", "offsets",
-                 "total", "rings", "unit_ms")
+    __slots__ = ("windows_s", "lateness_s", "lateness_ms", "index", "widths", "total", "rings",
+                 "unit_ms")
 
     def __init__(self, windows: tuple[int, ...], lateness_s: int):
         self.windows_s = windows
         self.lateness_s = lateness_s
         self.lateness_ms = lateness_s * 1000
         self.index = {w: k for k, w in enumerate(windows)}
-        widths, sizes, offsets, total = [], [], [], 0
-        for w in windows:
-            width = w * 1000 // BUCKETS_PER_WINDOW
-            # two windows for the acceleration, and one bucket more so that a query may be a
-            # bucket behind the newest share; older late shares are outside every window asked
-            size = 2 * BUCKETS_PER_WINDOW + 1
-            widths.append(width)
-            sizes.append(size)
-            offsets.append(total)
-            total += size
-        self.widths, self.sizes, self.offsets, self.total = tuple(widths), tuple(sizes), tuple(offsets), total
-        self.rings = tuple(zip(self.widths, self.sizes, self.offsets))
+        self.widths = tuple(w * 1000 // BUCKETS_PER_WINDOW for w in windows)
+        # (bucket width, ring size, offset in the counts array) per window
+        self.rings = tuple((width, RING_SIZE, k * RING_SIZE) for k, width in enumerate(self.widths))
+        self.total = RING_SIZE * len(windows)
         # the largest span that lies inside one bucket of every ring: shares are added per unit
         self.unit_ms = math.gcd(*self.widths)
 
