@@ -57,9 +57,6 @@ def id_hash(event_id: str) -> int:
     return zlib.crc32(event_id.encode("utf-8", "surrogatepass"))
 
 
-_crc = id_hash
-
-
 class CascadeState:
     """The state of one cascade. Build with :meth:`new`, fold events in with :meth:`learn_one`."""
 
@@ -110,16 +107,16 @@ class CascadeState:
         if source is not None and offset is not None:
             self.offsets[source] = offset
 
-    def is_duplicate(self, event: Event, id_hash: int | None = None) -> bool:
-        """True for a root seen before, or an id among the last :data:`RECENT_IDS` (``id_hash``:
-        the event id's hash, when the caller has it already)."""
-        if event.kind == "post" and self.root_seen:
+    def is_duplicate(self, event: Event, h: int | None = None) -> bool:
+        """True for a root seen before, or an id among the last :data:`RECENT_IDS` (``h``: the
+        event id's :func:`id_hash`, when the caller has it already)."""
+        if event.is_root and self.root_seen:
             return True
-        return (_crc(event.id) if id_hash is None else id_hash) in self.recent
+        return (id_hash(event.id) if h is None else h) in self.recent
 
-    def remember(self, event: Event, id_hash: int | None = None) -> None:
+    def remember(self, event: Event, h: int | None = None) -> None:
         recent = self.recent
-        recent.append(_crc(event.id) if id_hash is None else id_hash)
+        recent.append(id_hash(event.id) if h is None else h)
         if len(recent) > RECENT_IDS:
             del recent[0]
 

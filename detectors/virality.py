@@ -160,17 +160,19 @@ def flag_features(shares: int, velocity: ShareVelocity, forecast: Forecast, age_
         prevs.append(p)
     final = forecast.final if forecast.final > n else n
     known = velocity.shares - velocity.unknown_followers
+    # speed-up over window k: latest against previous window, in -1..1
+    speedup = [(c - p) / (c + p + 1.0) for c, p in zip(counts, prevs)]
     return [
         math.log(n / viral_final),
         min(math.log(final / viral_final), 7.0),
         *(math.log1p(c / n) for c in counts),
-        (counts[1] - prevs[1]) / (counts[1] + prevs[1] + 1.0),
+        speedup[1],
         math.log1p(max(age_s, 0.0) / 60.0),
         1.0 if forecast.supercritical else 0.0,
         math.log1p(100.0 * max(forecast.infectiousness, 0.0)),
         math.log1p(velocity.reach / known) if known > 0 else 0.0,
-        (counts[2] - prevs[2]) / (counts[2] + prevs[2] + 1.0),
-        (counts[3] - prevs[3]) / (counts[3] + prevs[3] + 1.0),
+        speedup[2],
+        speedup[3],
     ]
 
 
