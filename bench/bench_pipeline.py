@@ -159,6 +159,27 @@ def cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def run_env(run: str, broker: str, metrics_port: int, **extra: str) -> dict[str, str]:
+    """The environment of a worker on run-specific topics, group and data directory."""
+    return dict(os.environ, VIRALITY_APP_ID=run, VIRALITY_POSTS_TOPIC=f"{run}.posts",
+                VIRALITY_ALERTS_TOPIC=f"{run}.alerts", VIRALITY_DEADLETTER_TOPIC=f"{run}.dlq",
+                VIRALITY_REPARTITION_TOPIC=f"{run}.byroot", VIRALITY_BRAND_TOPIC=f"{run}.brand",
+                VIRALITY_METRICS_PORT=str(metrics_port), VIRALITY_DATA_DIR=f".run/{run}",
+                VIRALITY_LOG_LEVEL="warning", VIRALITY_BROKER=broker,
+                VIRALITY_SESSION_TIMEOUT_S="10", VIRALITY_HEARTBEAT_S="1", **extra)
+
+
+def stop_workers(workers: list[subprocess.Popen], timeout: float = 30) -> None:
+    """SIGTERM every worker, then wait for each (killing one that does not stop in time)."""
+    for w in workers:
+        w.send_signal(signal.SIGTERM)
+    for w in workers:
+        try:
+            w.wait(timeout)
+        except subprocess.TimeoutExpired:
+            w.kill()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, default=200_000)
@@ -171,12 +192,8 @@ def main() -> int:
     args = ap.parse_args()
     bootstrap = args.broker.split("://", 1)[-1]
     run = f"bench{uuid.uuid4().hex[:6]}"
-    env = dict(os.environ, VIRALITY_APP_ID=run, VIRALITY_POSTS_TOPIC=f"{run}.posts",
-               VIRALITY_ALERTS_TOPIC=f"{run}.alerts", VIRALITY_DEADLETTER_TOPIC=f"{run}.dlq",
-               VIRALITY_REPARTITION_TOPIC=f"{run}.byroot", VIRALITY_BRAND_TOPIC=f"{run}.brand",
-               VIRALITY_PARTITIONS=str(args.partitions), VIRALITY_METRICS_PORT="9119",
-               VIRALITY_DATA_DIR=f".run/{run}", VIRALITY_LOG_LEVEL="warning", VIRALITY_BROKER=args.broker,
-               VIRALITY_SESSION_TIMEOUT_S="10", VIRALITY_HEARTBEAT_S="1", VIRALITY_BRANDS="acme=Acme")
+    env = run_env(run, args.broker, metrics_port=9119, VIRALITY_PARTITIONS=str(args.partitions),
+                  VIRALITY_BRANDS="acme=Acme")
     print(f"generating {args.events:,} events ...", flush=True)
     events = make_events(args.events)
     if args.events_out:
@@ -228,13 +245,7 @@ def main() -> int:
         print(f"changelog records {changelog:,} ({changelog / len(events):.3f} per event)")
         return 0
     finally:
-        for w in workers:
-            w.send_signal(signal.SIGTERM)
-        for w in workers:
-            try:
-                w.wait(30)
-            except subprocess.TimeoutExpired:
-                w.kill()
+        stop_workers(workers)
         if args.alerts_out:
             asyncio.run(dump(bootstrap, f"{run}.alerts", args.alerts_out))
         asyncio.run(delete_topics(bootstrap, run))

@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import os
 import random
-import signal
 import subprocess
 import sys
 import time
@@ -26,7 +25,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from aiokafka import AIOKafkaConsumer  # noqa: E402
 
-from bench_pipeline import count, delete_topics, preload, rss_mb, scrape  # noqa: E402
+from bench_pipeline import (count, delete_topics, preload, rss_mb, run_env, scrape,  # noqa: E402
+                            stop_workers)
 
 T0 = 1_795_000_000_000
 
@@ -92,14 +92,6 @@ def wait_ready(w: subprocess.Popen, log: str, timeout: float) -> float:
     raise SystemExit(f"worker not ready after {timeout}s; see {log}")
 
 
-def stop(w: subprocess.Popen) -> None:
-    w.send_signal(signal.SIGTERM)
-    try:
-        w.wait(60)
-    except subprocess.TimeoutExpired:
-        w.kill()
-
-
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--cascades", type=int, default=100_000)
@@ -110,12 +102,7 @@ def main() -> int:
     bootstrap = args.broker.split("://", 1)[-1]
     run = f"recov{uuid.uuid4().hex[:6]}"
     os.makedirs(".run", exist_ok=True)
-    env = dict(os.environ, VIRALITY_APP_ID=run, VIRALITY_POSTS_TOPIC=f"{run}.posts",
-               VIRALITY_ALERTS_TOPIC=f"{run}.alerts", VIRALITY_DEADLETTER_TOPIC=f"{run}.dlq",
-               VIRALITY_REPARTITION_TOPIC=f"{run}.byroot", VIRALITY_BRAND_TOPIC=f"{run}.brand",
-               VIRALITY_METRICS_PORT="9129", VIRALITY_DATA_DIR=f".run/{run}", VIRALITY_LOG_LEVEL="warning",
-               VIRALITY_BROKER=args.broker, VIRALITY_SESSION_TIMEOUT_S="10", VIRALITY_HEARTBEAT_S="1",
-               VIRALITY_BRANDS="sj=SJ,@SJ_AB")
+    env = run_env(run, args.broker, metrics_port=9129, VIRALITY_BRANDS="sj=SJ,@SJ_AB")
     events = make_events(args.cascades, args.shares)
     try:
         subprocess.run([sys.executable, "-m", "streams.cli", "topics"], env=env, check=True,
@@ -139,7 +126,7 @@ def main() -> int:
                 return 1
             first_rss, first_now = rss_mb(w.pid), rss_now_mb(w.pid)
         finally:
-            stop(w)
+            stop_workers([w], timeout=60)
         changelog = asyncio.run(count(bootstrap, f"{run}-cascades-changelog"))
         keys = asyncio.run(distinct_keys(bootstrap, f"{run}-cascades-changelog"))
         print(f"first worker: processed everything, RSS {first_now:,.0f} MB (peak {first_rss:,.0f} MB); "
@@ -156,7 +143,7 @@ def main() -> int:
             print(f"restart: ready {ready - started:.1f} s after start (tables recovered from "
                   f"{changelog:,} changelog records); peak RSS {rss_mb(w.pid):,.0f} MB")
         finally:
-            stop(w)
+            stop_workers([w], timeout=60)
         return 0
     finally:
         asyncio.run(delete_topics(bootstrap, run))
