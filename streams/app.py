@@ -43,6 +43,18 @@ MAX_BRAND_LABELS = 200
 JSON_OPTS = orjson.OPT_NON_STR_KEYS
 
 
+def dumps_kept(obj: Any, option: int | None = None) -> bytes:
+    """``orjson.dumps`` for bytes that are kept (table values, the queue until the next flush).
+
+    orjson (3.12 and later) returns a bytes object whose allocation is its whole growth buffer:
+    a 650-byte cascade state occupies about 8 KB. Held once per cascade in the table that was
+    most of a busy worker's memory (1.14 GB after 100,000 cascades, against 233 MB for a worker
+    that read the same states back from the changelog). One copy to the exact size costs a few
+    hundred nanoseconds.
+    """
+    return bytes(memoryview(orjson.dumps(obj, option=option)))
+
+
 class TableCache(dict):
     """The live cascades of one partition, loaded from the table on first use."""
 
@@ -201,7 +213,7 @@ class CascadeWorker:
 
     def send_alert(self, alert: dict[str, Any], arrival_ms: int | None) -> None:
         key = (alert["root_id"] or alert["brand"] or "").encode()
-        self.out.append((self.settings.alerts_topic, key, orjson.dumps(alert), None))
+        self.out.append((self.settings.alerts_topic, key, dumps_kept(alert), None))
         self.metrics.alerts.labels(alert["type"], alert["state"], alert["severity"]).inc()
         if arrival_ms is not None:
             self.metrics.detection_latency.observe(max(0.0, time.time() - arrival_ms / 1000.0))
@@ -217,7 +229,7 @@ class CascadeWorker:
                   "offset": m.offset, "timestamp_ms": int(m.timestamp * 1000) if m.timestamp else None,
                   "key": m.key.decode("utf-8", "replace") if m.key else None,
                   "value": text, "value_encoding": encoding, "rejected_at_ms": int(time.time() * 1000)}
-        self.out.append((self.settings.deadletter_topic, m.key, orjson.dumps(record), None))
+        self.out.append((self.settings.deadletter_topic, m.key, dumps_kept(record), None))
 
     # -- flushing -------------------------------------------------------------------------------
 
@@ -246,7 +258,7 @@ class CascadeWorker:
         if reports:
             # one message for all partitions of this flush: the aggregator merges them as one step
             self.out.append((self.settings.brand_topic, b"brands",
-                             orjson.dumps({"reports": reports}, option=JSON_OPTS), None))
+                             dumps_kept({"reports": reports}, option=JSON_OPTS), None))
         for root_id in list(self.dirty):
             self.write_state(root_id)
         self.dirty.clear()
@@ -268,7 +280,7 @@ class CascadeWorker:
         self.hot[root_id] = cache
         c = dict.get(cache, root_id)
         if c is not None:
-            key, value = root_id.encode(), orjson.dumps(c.to_state())
+            key, value = root_id.encode(), dumps_kept(c.to_state())
             self.table.data[key] = value  # as Table.__setitem__ would
             self.out.append((self.changelog, key, value, cache.partition))
 
@@ -396,7 +408,7 @@ class BrandWorker:
         agg.offsets["b"] = offset
         for a in alerts:
             self.send_alert(brand_alert(a), None)
-        self.table[b"brands"] = orjson.dumps(agg.to_state(), option=JSON_OPTS)
+        self.table[b"brands"] = dumps_kept(agg.to_state(), option=JSON_OPTS)
 
     def open_alerts(self) -> dict[tuple[str, str], int]:
         """(type, severity) -> brand alerts open now; zero for types seen, so the series stays."""
