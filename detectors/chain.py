@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, MutableMapping
 
 from detectors.brand import BrandAggregator, BrandAlert, BrandPartials, BrandRules
-from detectors.cascade import CascadeState, Decision, id_hash
+from detectors.cascade import RECENT_IDS, CascadeState, Decision, id_hash
 from detectors.events import Event, Rejected
 from detectors.understanding import RECOGNISED_LANGS, TextAnalysis, TextAnalyzer
 from detectors.virality import ViralityThresholds
@@ -174,66 +174,89 @@ class PartitionProcessor:
     def process(self, event: Event, source: str | None = None, offset: int | None = None,
                 arrival_ms: int | None = None) -> list[dict[str, Any]]:
         """Fold in one event; return the alerts it caused. Raises :class:`Rejected`."""
+        # The per-event path: CascadeState's small checks (already_applied, is_duplicate,
+        # remember, mark_applied) are inlined here; they stay the reference for what they do.
         cfg = self.config
-        if arrival_ms is not None and event.t_ms > arrival_ms + cfg.max_future_s * 1000:
+        t_ms = event.t_ms
+        if arrival_ms is not None and t_ms > arrival_ms + cfg.max_future_s * 1000:
             raise Rejected("from_the_future",
-                           f"created_at {iso_ms(event.t_ms)} is more than {cfg.max_future_s}s after arrival {iso_ms(arrival_ms)}")
-        c = self.store.get(event.root_id)
+                           f"created_at {iso_ms(t_ms)} is more than {cfg.max_future_s}s after arrival {iso_ms(arrival_ms)}")
+        root_id = event.root_id
+        is_root = event.kind == "post"
+        tracked = source is not None and offset is not None
+        c = self.store.get(root_id)
         h = id_hash(event.id)
         if c is not None:
-            if c.already_applied(source, offset):
+            if tracked and offset <= c.offsets.get(source, -1):
                 self.reapplied += 1
                 return []
-            if c.is_duplicate(event, h):
-                raise Rejected("duplicate", f"event {event.id[:80]!r} was already seen in cascade {event.root_id[:80]!r}")
-        analysis = self.analyze(event)
+            if (is_root and c.root_seen) or h in c.recent:
+                raise Rejected("duplicate", f"event {event.id[:80]!r} was already seen in cascade {root_id[:80]!r}")
+        text = event.text
+        analysis = self.analyze(event) if text and not text.isspace() else None
         if c is None:
             c = CascadeState.new(event, cfg.lateness_s)
-            self.store[event.root_id] = c
-        alerts: list[dict[str, Any]] = []
-        if event.is_root:
+            self.store[root_id] = c
+        if is_root:
             c.set_root(event, analysis)
             if not c.velocity.shares:
                 c.forecast.learn_one(0.0, event.followers)
         elif not c.learn_share(event):
             c.mark_applied(source, offset)
-            self.on_change(event.root_id)
+            self.on_change(root_id)
             newest = c.velocity.last_t_ms or 0
-            raise Rejected("too_late", f"created_at {iso_ms(event.t_ms)} is more than {cfg.lateness_s}s "
+            raise Rejected("too_late", f"created_at {iso_ms(t_ms)} is more than {cfg.lateness_s}s "
                                        f"behind the cascade's newest event {iso_ms(newest)}")
         if analysis is not None:
-            c.fold_text(event.t_ms, analysis)
-        c.remember(event, h)
-        c.mark_applied(source, offset)
-        self.on_change(event.root_id)
+            c.fold_text(t_ms, analysis)
+        recent = c.recent
+        recent.append(h)
+        if len(recent) > RECENT_IDS:
+            del recent[0]
+        if tracked:
+            c.offsets[source] = offset
+        self.on_change(root_id)
 
-        self._brand(event, c, analysis)
-        if not event.is_root or c.shares:
-            d = c.decide(event.t_ms, cfg.thresholds, cfg.cooldown_s)
+        self._brand(t_ms, c, analysis)
+        alerts: list[dict[str, Any]] = []
+        if not is_root or c.velocity.shares:
+            d = c.decide(t_ms, cfg.thresholds, cfg.cooldown_s)
             if d is not None:
-                alerts.append(cascade_alert(c, d, max(event.t_ms, c.velocity.last_t_ms or 0)))
+                alerts.append(cascade_alert(c, d, max(t_ms, c.velocity.last_t_ms or 0)))
                 if c.alert.active:
                     self.active_alerts.add(c.root_id)
-        alerts.extend(self._advance(event.t_ms))
+        wm = self.watermark_ms
+        if wm is None or t_ms > wm:
+            alerts.extend(self._advance(t_ms))
         return alerts
 
-    def _brand(self, event: Event, c: CascadeState, analysis: TextAnalysis | None) -> None:
+    def _brand(self, t_ms: int, c: CascadeState, analysis: TextAnalysis | None) -> None:
         wm = self.watermark_ms
-        if wm is not None and event.t_ms < wm - self.config.lateness_s * 1000:
+        if wm is not None and t_ms < wm - self.config.lateness_s * 1000:
             self.brand_late += 1
             return
-        brands = c.brands if not analysis else list(dict.fromkeys(list(c.brands) + list(analysis.brands)))
-        lang = analysis.lang if analysis is not None else c.root_lang
         counts = self.brand_counts
-        for brand in brands:
-            counts[(brand, lang)] = counts.get((brand, lang), 0) + 1
-        if not brands:
-            self.brands.observe(event.t_ms)
+        if analysis is None:
+            brands = c.brands
+            if not brands:
+                self.brands.observe(t_ms)
+                return
+            lang = c.root_lang
+            for brand in brands:
+                key = (brand, lang)
+                counts[key] = counts.get(key, 0) + 1
+                self.brands.add(brand, t_ms, 0.0, False, False)
             return
-        complaint = analysis is not None and analysis.kind == "complaint"
+        brands = list(dict.fromkeys(list(c.brands) + list(analysis.brands)))
+        lang = analysis.lang
+        if not brands:
+            self.brands.observe(t_ms)
+            return
+        complaint = analysis.kind == "complaint"
         for brand in brands:
-            self.brands.add(brand, event.t_ms, analysis.sentiment if analysis else 0.0, complaint,
-                            analysis is not None)
+            key = (brand, lang)
+            counts[key] = counts.get(key, 0) + 1
+            self.brands.add(brand, t_ms, analysis.sentiment, complaint, True)
 
     def _advance(self, t_ms: int) -> list[dict[str, Any]]:
         if self.watermark_ms is not None and t_ms <= self.watermark_ms:
