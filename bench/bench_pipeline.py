@@ -189,6 +189,8 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=1, help="worker processes in the group (scale-out)")
     ap.add_argument("--alerts-out", default=None, help="write the alert topic here (JSONL) before cleaning up")
     ap.add_argument("--events-out", default=None, help="write the generated events here (JSONL)")
+    ap.add_argument("--profile", default=None,
+                    help="run the (first) worker under cProfile and write its stats here (slows it down)")
     args = ap.parse_args()
     bootstrap = args.broker.split("://", 1)[-1]
     run = f"bench{uuid.uuid4().hex[:6]}"
@@ -206,7 +208,8 @@ def main() -> int:
     workers = []
     for i in range(args.workers):
         wenv = dict(env, VIRALITY_METRICS_PORT=str(9119 + i))
-        workers.append(subprocess.Popen([sys.executable, "-m", "streams.cli", "worker"], env=wenv,
+        prof = ["-m", "cProfile", "-o", args.profile] if args.profile and i == 0 else []
+        workers.append(subprocess.Popen([sys.executable, *prof, "-m", "streams.cli", "worker"], env=wenv,
                                         stdout=subprocess.DEVNULL, stderr=open(f".run/{run}-{i}.log", "w")))
     try:
         first = None
