@@ -196,6 +196,7 @@ def main() -> int:
     run = f"bench{uuid.uuid4().hex[:6]}"
     env = run_env(run, args.broker, metrics_port=9119, VIRALITY_PARTITIONS=str(args.partitions),
                   VIRALITY_BRANDS="acme=Acme")
+    os.makedirs(".run", exist_ok=True)
     print(f"generating {args.events:,} events ...", flush=True)
     events = make_events(args.events)
     if args.events_out:
