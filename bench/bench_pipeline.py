@@ -10,6 +10,11 @@ from its first consumed event until all N are accounted for (consumed + rejected
 
 Prints events/s, alerts, peak RSS of the worker and the changelog records written (how many state
 writes the batching saved).
+
+The built-in texts are 15 short sentences, so the per-word caches of the text analysis are always
+warm: an upper bound. ``--texts DATA_DIR`` takes the posts', quotes' and replies' texts from real
+tweets instead (the Mozetič et al. sv/pl/en sets in the shared data, read at run time, each tweet
+used once): the figure for a varied stream.
 """
 from __future__ import annotations
 
@@ -37,24 +42,47 @@ TEXTS = {
 }
 
 
-def make_events(n: int, seed: int = 1) -> list[tuple[bytes, bytes]]:
+def real_texts(data_dir: str) -> dict[str, list[str]]:
+    """Real tweets by language (sv, pl, en), for ``make_events(texts=...)``."""
+    import csv
+
+    out: dict[str, list[str]] = {}
+    for lang, fname in (("sv", "swe.csv"), ("pl", "pol.csv"), ("en", "eng.csv")):
+        with open(os.path.join(data_dir, "mozetic-twitter-sentiment-pl-sv-en", fname), encoding="utf-8") as f:
+            out[lang] = [row["text"] for row in csv.DictReader(f) if row["text"].strip()]
+    return out
+
+
+def make_events(n: int, seed: int = 1, texts: dict[str, list[str]] | None = None) -> list[tuple[bytes, bytes]]:
+    """``n`` events over cascades of Pareto sizes (one of 500 has 2,000 shares); ``texts`` by
+    language replaces the built-in sentences, each used once in turn."""
     rng = random.Random(seed)
+    pools = texts or TEXTS
+    turn = {lang: 0 for lang in pools}
+
+    def text_of(lang: str) -> str:
+        if texts is None:
+            return rng.choice(TEXTS[lang])
+        pool = pools[lang]
+        turn[lang] += 1
+        return pool[turn[lang] % len(pool)]
+
     base = int(time.time() * 1000) - 8 * 3600 * 1000  # every event time lies in the past (no from_the_future)
     out: list[tuple[int, bytes, bytes]] = []
     cascades = max(1, n // 40)
-    langs = list(TEXTS)
+    langs = list(pools)
     made = 0
     for c in range(cascades):
         if made >= n:
             break
         root = f"c{c}"
         t0 = base + rng.randrange(0, 5 * 3600 * 1000)
-        lang = langs[c % 5]
+        lang = langs[c % len(langs)]
         size = 2000 if c % 500 == 0 else int(rng.paretovariate(1.2) * 10)
         size = min(size, n - made - 1)
         out.append((t0, root.encode(), orjson.dumps({"id": root, "kind": "post", "created_at": t0,
                     "author": {"id": f"a{c}", "followers": rng.randrange(10, 100000)},
-                    "text": rng.choice(TEXTS[lang]), "lang": lang, "brands": ["acme"]})))
+                    "text": text_of(lang), "lang": lang, "brands": ["acme"]})))
         made += 1
         for i in range(size):
             t = t0 + int(rng.expovariate(1 / 600_000))
@@ -62,7 +90,7 @@ def make_events(n: int, seed: int = 1) -> list[tuple[bytes, bytes]]:
             e = {"id": f"{root}-{i}", "kind": kind, "root_id": root, "created_at": t,
                  "author": {"id": f"u{rng.randrange(10**6)}", "followers": rng.randrange(0, 5000)}}
             if kind != "share":
-                e["text"] = rng.choice(TEXTS[lang])
+                e["text"] = text_of(lang)
                 e["lang"] = lang
             out.append((t, root.encode(), orjson.dumps(e)))
             made += 1
@@ -189,6 +217,8 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=1, help="worker processes in the group (scale-out)")
     ap.add_argument("--alerts-out", default=None, help="write the alert topic here (JSONL) before cleaning up")
     ap.add_argument("--events-out", default=None, help="write the generated events here (JSONL)")
+    ap.add_argument("--texts", default=None, metavar="DATA_DIR",
+                    help="take texts from real tweets in the shared data (a varied stream; default: 15 sentences)")
     ap.add_argument("--profile", default=None,
                     help="run the (first) worker under cProfile and write its stats here (slows it down)")
     args = ap.parse_args()
@@ -198,7 +228,7 @@ def main() -> int:
                   VIRALITY_BRANDS="acme=Acme")
     os.makedirs(".run", exist_ok=True)
     print(f"generating {args.events:,} events ...", flush=True)
-    events = make_events(args.events)
+    events = make_events(args.events, texts=real_texts(args.texts) if args.texts else None)
     if args.events_out:
         with open(args.events_out, "wb") as f:
             f.writelines(v + b"\n" for _, v in events)
