@@ -11,14 +11,21 @@ The probability is a logistic function of a few features, with hand-set weights 
   weighted 1-3 and capped, so a long rant does not saturate on vocabulary alone;
 * negative sentiment (from :mod:`detectors.sentiment`), which helps but is not needed. It counts
   fully next to complaint vocabulary (weight 2 or more: a topic word such as ``order`` or an
-  evaluative ``awful`` alone is not enough) or a support handle, 70% when the post is only addressed to
-  someone (a reply to a person can be negative about anything), and less than half when the post
-  has no target (no addressee, no complaint vocabulary): "I hate Mondays" is mood, not a complaint;
+  evaluative ``awful`` alone is not enough) or a support handle, 40% when the post is only addressed to
+  someone (a reply to a person can be negative about anything: "@mike you idiot" is banter, not a
+  complaint), and as little when the post has no target (no addressee, no complaint vocabulary):
+  "I hate Mondays" is mood, not a complaint;
 * the post being addressed to someone (``@handle``) or naming a configured brand, more so when the
-  handle looks like a support account (``@AmazonHelp``, ``@SJ_kundtjanst``);
+  handle looks like a support account (``@AmazonHelp``, ``@SJ_kundtjanst``) and the post shows some
+  sign of trouble (problem vocabulary, a negative word, a negator);
 * negators (``not``, ``inte``, ``nie``): "did not arrive", "fungerar inte";
-* a question together with complaint vocabulary (``where is my refund?``);
+* a question together with problem vocabulary (``where is my refund?``); a question with no sign of
+  trouble at all asks for information and counts against (``@AmazonHelp do you ship to Norway?``);
 * praise vocabulary and positive sentiment, which pull the other way, unless irony turned them.
+
+Complaint vocabulary of weight 2 or more names a problem (``delayed``, ``broken``, ``svarar inte``);
+weight 1 is topic vocabulary (``order``, ``flight``, ``my``), which only adds to problem evidence
+where it decides anything above.
 
 The kind is ``complaint`` when the probability is at least 0.5, else ``praise`` for clearly
 positive posts or praise vocabulary, else ``question`` for questions, else ``other``.
@@ -50,13 +57,17 @@ W_BIAS = -1.8
 W_CUE = 0.45  # per unit of complaint vocabulary weight (capped at 9)
 W_NEG = 0.35  # per unit of negative valence (capped at 6)
 W_UNTARGETED = 0.4  # share of W_NEG when the post has no addressee and no complaint vocabulary
-W_ADDRESSED_ONLY = 0.7  # share of W_NEG when addressed but with no complaint vocabulary at all
+W_ADDRESSED_ONLY = 0.4  # share of W_NEG when addressed but with no complaint vocabulary at all
 W_POS = 0.30
 W_PRAISE = 0.35
 W_NEGATION = 0.5  # per distinct negator ("not", "inte", "nie"), at most 3
 W_ADDRESSED = 1.2  # the post @-mentions someone or names a configured brand
-W_SUPPORT = 0.5  # ... and the handle is a customer-support account (@AmazonHelp, @SJ_kundtjanst)
-W_QUESTION = 0.4  # a question that also carries complaint vocabulary
+# ... and the handle is a customer-support account (@AmazonHelp, @SJ_kundtjanst), counted only next
+# to some sign of trouble (problem vocabulary, a negative word, a negator): support accounts get
+# plain questions ("@AmazonHelp can I change my delivery address?") as often as complaints.
+W_SUPPORT = 0.5
+W_QUESTION = 0.4  # a question that also carries problem vocabulary (weight 2 or more)
+W_INFO_QUESTION = 0.5  # subtracted: a question with no sign of trouble asks for information
 
 
 class ComplaintResult(NamedTuple):
@@ -78,8 +89,11 @@ _NO_CUE = (0.0, 0.0)
 
 
 def _cue_scores(pack: LanguagePack, low: Sequence[str], cache: dict[str, tuple[float, float]]
-                ) -> tuple[float, float]:
-    """(complaint, praise) cue weight sums; a phrase counts once, its words not again."""
+                ) -> tuple[float, float, float]:
+    """(problem, topic, praise) cue weight sums; a phrase counts once, its words not again.
+
+    Problem cues are complaint words of weight 2 or more; topic cues the weight-1 words.
+    """
     comp, praise = pack.complaint, pack.praise
     # Most words are no cue and start no phrase: the cache says so with _NO_CUE (by identity), so
     # one C-level pass finds the few words worth a look.
@@ -88,20 +102,22 @@ def _cue_scores(pack: LanguagePack, low: Sequence[str], cache: dict[str, tuple[f
         starts = w in comp.phrase_starts or w in praise.phrase_starts
         return (c, p) if c or p or starts else _NO_CUE
     cws = cached_lookup(cache, low, cue)
-    c_total = p_total = 0.0
+    prob = topic = p_total = 0.0
     c_until = p_until = 0  # words before these indices belong to a phrase already counted
     for i in [i for i, cw in enumerate(cws) if cw is not _NO_CUE]:
         cw = cws[i]
         w = low[i]
         if i >= c_until:
-            k = 0
+            v = cw[0]
             if w in comp.phrase_starts:
-                k, v = _phrase_at(comp, low, i)
+                k, pv = _phrase_at(comp, low, i)
                 if k:
-                    c_total += v
+                    v = pv
                     c_until = i + k
-            if not k:
-                c_total += cw[0]
+            if v >= 2.0:
+                prob += v
+            else:
+                topic += v
         if i >= p_until:
             k = 0
             if w in praise.phrase_starts:
@@ -111,7 +127,7 @@ def _cue_scores(pack: LanguagePack, low: Sequence[str], cache: dict[str, tuple[f
                     p_until = i + k
             if not k:
                 p_total += cw[1]
-    return c_total, p_total
+    return prob, topic, p_total
 
 
 def _is_question(pack: LanguagePack | None, low: Sequence[str], joined: str) -> bool:
@@ -145,23 +161,25 @@ class ComplaintClassifier:
         """Classify from lower-cased :func:`~detectors.sentiment.tokens` and their sentiment."""
         pack = language_pack(lang)
         if pack is None:
-            cue = praise = 0.0
+            cue = praise = prob = 0.0
         else:
-            c, p = _cue_scores(pack, low, self._cache.setdefault(lang, {}))
-            cue, praise = min(c, 9.0), min(p, 6.0)
+            prob, topic, p = _cue_scores(pack, low, self._cache.setdefault(lang, {}))
+            cue, praise = min(prob + topic, 9.0), min(p, 6.0)
         joined = " ".join(low)
         question = _is_question(pack, low, joined)
         neg = min(-sent.neg, 6.0)
         pos = min(sent.pos, 6.0)
         negations = min(len(pack.negators.intersection(low)), 3) if pack is not None else 0
         support = addressed and _SUPPORT_HANDLE.search(joined) is not None
+        trouble = prob > 0 or neg > 0 or negations > 0  # a topic word alone ("order", "app") is none
         # Negativity with no target (no addressee, no complaint vocabulary) is mood, not a complaint;
         # addressed to someone but naming no problem, it is as often banter as a complaint.
         share = 1.0 if cue >= 2 or support else W_ADDRESSED_ONLY if addressed else W_UNTARGETED
         z = (W_BIAS + W_CUE * cue + W_NEG * neg * share
              - W_POS * pos - W_PRAISE * praise + W_NEGATION * negations
-             + (W_ADDRESSED if addressed else 0.0) + (W_SUPPORT if support else 0.0)
-             + (W_QUESTION if question and cue >= 2 else 0.0))
+             + (W_ADDRESSED if addressed else 0.0) + (W_SUPPORT if support and trouble else 0.0))
+        if question:
+            z += W_QUESTION if prob >= 2 else 0.0 if trouble else -W_INFO_QUESTION
         p = 1.0 / (1.0 + math.exp(-z))
         if p >= _THRESHOLD:
             kind = "complaint"

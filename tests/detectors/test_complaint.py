@@ -104,3 +104,40 @@ def test_topic_words_alone_weigh_less_than_problem_words(c):
     inquiry = c.classify("@RailCo my train ticket for Friday", "en").probability
     problem = c.classify("@RailCo my train is delayed again", "en").probability
     assert problem > inquiry
+
+
+@pytest.mark.parametrize("text", [
+    "@Acme my laptop screen is cracked",
+    "@Acme the battery drains in an hour",
+    "@Acme I was mistreated at your store",
+    "@Acme what's going on with my account",
+])
+def test_english_problem_vocabulary_beyond_delays_and_refunds(c, text):
+    # Broken products, staff behaviour and "what's going on" are complaint language too.
+    assert c.classify(text, "en").kind == "complaint"
+
+
+@pytest.mark.parametrize("text,lang", [
+    ("@AcmeHelp do you ship this product to Canada?", "en"),
+    ("@AcmeHelp is the app available on Android?", "en"),
+    ("@SJ_kundtjanst kan jag ändra min bokning?", "sv"),
+])
+def test_plain_question_to_a_support_account_is_a_question(c, text, lang):
+    # A support handle plus a topic word ("product", "app") is no sign of trouble.
+    r = c.classify(text, lang)
+    assert r.kind == "question" and r.probability < 0.4
+
+
+def test_support_handle_counts_next_to_trouble(c):
+    plain = c.classify("@AcmeHelp is the app available on Android?", "en").probability
+    trouble = c.classify("@AcmeHelp the app is not available on Android?", "en").probability
+    assert trouble >= 0.5 > plain
+
+
+@pytest.mark.parametrize("text,lang", [
+    ("@mike you are such an idiot", "en"),
+    ("@anna du är så dum", "sv"),
+])
+def test_insulting_a_person_is_not_a_complaint(c, text, lang):
+    # Addressed negativity with no complaint vocabulary is as often banter as a complaint.
+    assert c.classify(text, lang).kind != "complaint"
