@@ -111,11 +111,39 @@ def fit_calibration(cascades, n_star=100.0):
         X = np.column_stack([np.ones(len(data[a][1])), np.array(data[a][0])])
         y = np.array(data[a][1])
         beta = _lad(X, y)
+        # LAD centres the log error at 0, but the metric is the median *percentage* error, which
+        # is asymmetric in the log error d (over by d costs e**d - 1, under by d only 1 - e**-d):
+        # move the intercept to where the median APE over the same fit rows is lowest
+        beta[0] += ape_shift(X @ beta - y)
         r = y - X @ beta
         q10, q90 = np.quantile(r, [0.1, 0.9])
         rows.append((float(a), *[round(float(b), 4) for b in beta], round(float(q10), 4),
                      round(float(q90), 4)))
     return tuple(rows)
+
+
+#: Intercept shifts (log) searched by :func:`ape_shift`, and the half-width of the box its
+#: objective is averaged over (the median APE is a jagged function of the shift).
+SHIFT_GRID = tuple(round(-0.5 + 0.01 * i, 2) for i in range(71))  # -0.5 .. +0.2
+SHIFT_SMOOTH = 0.08
+
+
+def ape_shift(log_err, grid=SHIFT_GRID, smooth=SHIFT_SMOOTH):
+    """The shift ``s`` of the log forecast (``log_err`` = forecast - truth, in log) that minimises
+    the median absolute percentage error ``|exp(log_err + s) - 1|``, averaged over shifts within
+    ``smooth`` of ``s``; the smallest such shift on a tie.
+
+    Chosen by 2-fold CV (10 random splits) on the tuning half, same features; median APE at
+    5 min / 10 min / 1 h: LAD alone 35.9/32.2/19.7 %, LAD - 0.1 34.3/31.0/18.9 %, this shift
+    unsmoothed 35.2/30.8/18.5 %, smoothed over +-0.03 35.5/30.9/18.7 %, +-0.05 35.0/31.2/18.6 %,
+    +-0.08 34.7/30.3/18.7 % (CV noise is about +-0.5 points)."""
+    d = np.asarray(log_err, float)
+    offs = [round(0.01 * k, 2) for k in range(-round(smooth / 0.01), round(smooth / 0.01) + 1)]
+
+    def objective(s):
+        return float(np.mean([np.median(np.abs(np.expm1(d + s + o))) for o in offs]))
+
+    return float(min(grid, key=lambda s: (objective(s), s)))
 
 
 RIDGE = 0.0  # 2-fold CV on the tuning half: any ridge made the 5 min..1 h errors worse

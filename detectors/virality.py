@@ -123,8 +123,8 @@ FLAG_FEATURES = ("log_shares", "log_forecast", "recent_1min", "recent_5min", "re
 #: logistic of a linear function of the features. The defaults ``open_score`` = 0.8 and
 #: ``min_shares`` = 400 (:data:`MIN_SHARE_RATIO` of 1,000) were chosen on the same half for the F1 of the first flag. Reproduce with
 #: ``python -m bench.eval_virality_flag DATA_DIR``.
-FLAG_COEF = (2.4561, 2.8649, 1.1296, 3.2191, -0.1416, 2.4660, 0.9600, -0.0582, -0.0451, 0.4120,
-             0.2247, 0.3326, -0.1599, -0.4655)
+FLAG_COEF = (2.5489, 2.8974, 1.1066, 3.2556, -0.3736, 2.6336, 1.0960, -0.0549, -0.0568, 0.4114,
+             0.2241, 0.3305, -0.1624, -0.4710)
 
 
 def flag_score(features: list[float]) -> float:

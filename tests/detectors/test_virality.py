@@ -76,9 +76,12 @@ def test_no_decision_before_min_shares():
 def test_reason_reads_like_a_sentence():
     v, now = velocity(300, spacing_ms=2000)
     now = T0 + 599_999  # end of a 50 s bucket, so the 5-minute window spans exactly 5 minutes
-    a = assess(300, v, fc(2900.0, 1900.0, 4100.0), age_s=600, now_ms=now, thresholds=TH)
+    f = fc(2900.0, 1900.0, 4100.0)
+    a = assess(300, v, f, age_s=600, now_ms=now, thresholds=TH)
+    # the classifier's own score, before the alert line bounds a.score
+    p = flag_score(flag_features(300, v, f, 600, now, TH.viral_final))
     assert a.reason == ("300 shares in 10 min, 30.0/min over 5 min, forecast 2,900 (1,900-4,100), "
-                        f"viral probability {a.score:.0%}")
+                        f"viral probability {p:.0%}")
     inf = assess(300, v, Forecast(math.inf, 2000, math.inf, 0.02, True), 600, now, TH)
     assert "forecast unbounded (2,000-unbounded), supercritical, viral probability" in inf.reason and inf.level == 1
 
