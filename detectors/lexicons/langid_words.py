@@ -6,7 +6,8 @@ so words shared by Swedish, Norwegian and Danish say "Scandinavian" without taki
 words that tell them apart (``och/og``, ``inte/ikke``, ``hva/hvad``, ``af/av``, ``nu/nå``) decide.
 
 Words that Danish and Bokmål share in everyday use (``ved`` "by/at", ``at`` "that", ``virkelig``,
-``gang``, ``nok``, ``deres``, ``sammen``, ``hos``, ``tror``, ``kundeservice``) are listed under both,
+``gang``, ``nok``, ``deres``, ``sammen``, ``hos``, ``tror``, ``hjem``, ``stadig``,
+``kundeservice``) are listed under both,
 so they do not tilt the race between the two: only ``ved`` as "knows" is Danish (Norwegian ``vet``),
 and only the infinitive ``at`` is Danish (Norwegian ``å``), which the frequency lists reflect.
 
@@ -25,7 +26,7 @@ sv: kan en dag tid hem fast än vet se sen lite mer många dock därför efterso
 sv: någon inget ingenting sådan sånt jätte rätt fel sämsta bästa tyvärr mkt dom nåt väntat fortfarande ungefär
 sv: trevlig trevligt snabb snabbt enkelt smidigt rekommenderar rekommendera nöjd missnöjd köp paket butik
 no: ikke ikkje jeg eg meg deg seg hva hvordan noe noen mye av etter til også bare ble blir være kunne nå ut opp
-no: hjem hos fra mellom gjennom fordi uten sammen hver slik sånn veldig kjempe litt mange kanskje synes tror takk
+no: hos fra mellom gjennom fordi uten sammen hver slik sånn veldig kjempe litt mange kanskje synes tror takk
 no: hei dere oss vår deres hennes hans hun henne ham dem ingen ei kva korleis berre eit ein dei vere frå òg sjølv
 no: heller fortsatt enda og det som på med har var men om så kan en dag er å jo når der her hvor hvis hvorfor
 no: gjøre gjør gjort gjerne igjen aldri alltid siste første penger norge norsk norske nok mer enn godt bra flott
@@ -34,7 +35,7 @@ no: tilbake fikk sier sa sagt hadde både mot etter mens derfor likevel også eg
 no: blitt vært bli kommer går gikk fått får må kan ville skulle burde noen noe ting folk tid år dager uker
 no: boka ikkje dette disse denne samme selv altså heilt ingenting noko nokon mykje kvar kven berre
 da: af hvad nogle noget nogen meget efter nu ud op lidt måske mellem gennem uden sådan jer vores jeres hende
-da: hendes os gøre gør gjort bliver blev havde være kunne skal vil også selv stadig rigtig sgu jo lige både hvis
+da: hendes os gøre gør gjort bliver blev havde være kunne skal vil også selv rigtig sgu jo lige både hvis
 da: hvorfor synes fordi altså derfor igen tak hej vi det der at ikke jeg mig dig sig her hver hvor hvornår når
 da: aldrig altid sidste første mange penge og som på med har var men om så kan en dag er til fra hun ham dem
 da: ingen mere end godt godt dårlig helt min mit mine din dit dine sin sit sine de den et danmark dansk danske
@@ -44,8 +45,8 @@ da: regeringen politiet børn bare hvordan heller virkelig vildt endnu godt gang
 no: fikk kjøpt kjøpe kjøper skjønner sykkel syk ble hadde sier gikk tok ute inne bok boka uke uker dager
 no: språk spørsmål nettopp trenger kjenner lett stygg flott slutt tatt sett vært dessverre gutt jente jenter
 no: vet nei hei reise vei kjørt ennå fremdeles sjelden gjerne mot sa ga dem
-no: at ved virkelig gang synd ellers enig hverken kommunen politiet
-da: nok deres sammen hverken hos tror hans kunden kundeservice
+no: at ved virkelig gang synd ellers enig hverken kommunen politiet hjem stadig
+da: nok deres sammen hverken hos tror hans kunden kundeservice hjem stadig
 da: fik havde sagde siger gik tog gav ude inde bog uge uger dage sprog spørgsmål kender grim slut taget set
 da: været desværre syg pige piger dreng drenge behøver brug købe købt køber kørt blevet ved igennem øjeblik
 da: høj rejse vej nej jer jeres mod gav sgu

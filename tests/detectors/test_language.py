@@ -135,3 +135,33 @@ def test_stored_tables_are_the_built_ones_and_a_broken_file_is_rebuilt(tmp_path,
     with open(path, "wb") as f:
         f.write(b"not a pickle")
     assert L._load_tables() == (votes, ngrams)  # falls back to building
+
+
+def test_double_consonant_before_a_consonant_is_norwegian():
+    # opp-/inn-/all- keep the double consonant in Norwegian (Danish op-, ind-, al-).
+    for w in ("opplevelse", "innbygger", "alltid", "innlegg", "takknemlig"):
+        assert _spelling_votes(w)[0] > 0, w
+    for w in ("oplevelse", "indbygger", "altid", "indlæg", "little", "apple", "wellness", "calls"):
+        assert _spelling_votes(w)[0] == 0, w
+
+
+def test_ae_outside_r_is_danish():
+    for w in ("næste", "sætte", "tænke", "mænd"):
+        assert _spelling_votes(w)[1] > 0, w
+    for w in ("være", "lære", "ærlig", "væske"):  # Bokmål æ before r, and a Bokmål word with æ
+        assert _spelling_votes(w) == (0.0, 0.0), w
+
+
+def test_danish_infinitive_marker_at():
+    # Near-tie without the rule ("lovte" is Norwegian-leaning); "at komme" is Danish syntax.
+    assert identify("Han lovte at komme") == "da"
+    # The conjunction "at" before a subject is Norwegian too: no Danish vote.
+    s1 = language_scores(text_words("Han sa at de kommer"))
+    s2 = language_scores(text_words("Han sa de kommer"))
+    assert s1["da"] - s1["no"] == pytest.approx(s2["da"] - s2["no"], abs=1e-5)
+
+
+def test_hjem_and_stadig_are_shared():
+    for w in ("hjem", "stadig"):
+        scores = language_scores([w])
+        assert scores.get("da") == scores.get("no"), w
