@@ -324,8 +324,10 @@ _ENGLISH_TAILS = ("le", "les", "led", "ling", "lings", "ly", "ness")
 
 # æ before a letter other than r (and not at the end of the word); Bokmål words that keep such an æ.
 _DA_AE_RE = re.compile(r"æ[^r\W]")
-_NO_AE_WORDS = ("væske", "blæs", "hæl", "fæl", "sæd", "bæsj", "æsj", "kræsj", "ætt", "sæl", "mæl",
-                "væpn", "æsel", "tæl")
+_NO_AE_PREFIXES = ("væske", "blæs", "hæl", "bæsj", "æsj", "kræsj", "ætt", "væpn", "æsel")
+# Short Bokmål words that keep æ, matched whole: as prefixes they would swallow Danish words
+# (sælge, mælk, fælles, sædvanlig, tælle).
+_NO_AE_EXACT = frozenset("fæl fælt fæle sæl sæle sæd".split())
 
 
 def _spelling_votes(word: str) -> tuple[float, float]:
@@ -362,7 +364,8 @@ def _spelling_votes(word: str) -> tuple[float, float]:
         da += 0.35
     # Danish writes æ where Bokmål writes e (næste, mænd, sætte, tænke, ændre, læse, væk; Bokmål
     # neste, menn, sette, tenke, endre, lese, vekk); Bokmål keeps æ mainly before r (være, lære).
-    if "æ" in word and _DA_AE_RE.search(word) and not word.startswith(_NO_AE_WORDS):
+    if ("æ" in word and _DA_AE_RE.search(word) and not word.startswith(_NO_AE_PREFIXES)
+            and word not in _NO_AE_EXACT):
         da += 0.25
     # Danish gives -ig adjectives a neuter -t (vigtigt, muligt); Norwegian does not (viktig, mulig).
     if len(word) > 4 and word.endswith("igt"):

@@ -55,19 +55,20 @@ COMPLAINT = """
 1: why how_come seriously anyone ever please help support product item purchase bought
 1: paid pay money today yesterday promised told called calling phone email emailed contacted
 1: nothing nobody months_ago weeks_ago days_ago unexpected terrible awful horrible
-3: stolen stole refused refuses refusing mistreated ruined ruining waste_of sucks suck
+3: stolen refused refuses refusing mistreated ruined ruining waste_of sucks suck
 3: never_got never_came never_showed still_not still_don't still_dont not_resolved unresolved no_answer
-3: locked_out hacked unauthorized misleading false_advertising wrong_item wrong_size cracked smashed
+3: locked_out hacked unauthorized misleading false_advertising wrong_item wrong_size cracked
 3: food_poisoning undercooked inedible stale mouldy moldy filthy overpriced extortionate out_of_order
 2: broke wasted dirty rubbish garbage crap trash sucked terrible_service poor_service bad_service horrible_service
 2: ignored ignoring ignore voicemail* automated escalat* drain* overheat* freez* froze frozen lagging laggy
 2: inaccurate impossible misinform* unfair disconnected cut_off went_out no_signal no_internet no_power
 2: blackout smell* stink* stank noise noisy scratched dented leaked mistake* messed_up mess
-2: what's_going_on what's_up_with whats_going_on what_the_hell what_the_heck how_does_this why_is why_are
+2: what's_going_on what's_up_with whats_going_on what_the_hell what_the_heck why_is why_are
 2: why_do why_does why_did why_can't why_cant why_won't why_wont why_isn't why_isnt why_would why_has why_have
-2: ran_out_of run_out_of sold_out restock* back_in_stock not_loading won't_load wont_load can't_log cant_log
+2: ran_out_of run_out_of sold_out not_loading won't_load wont_load can't_log cant_log
 1: reply respond* response dm staff employee* manager driver agent store location website site online
-1: login password update battery screen warranty claim subscription contract invoice delivery my
+1: login password update battery screen warranty claim subscription contract invoice delivery
+1: restock* back_in_stock
 """
 PRAISE = """
 3: thank_you thanks_so_much thank_u well_done great_service amazing_service love_you love_it highly_recommend
