@@ -65,3 +65,50 @@ def test_deterministic() -> None:
     events = cascade("c", COMPLAINT_SV, "sv", 800, seed=6) + chatter(20, seed=7)
     random.Random(1).shuffle(events)   # by_time inside restores one order
     assert alerts_for(events) == alerts_for(list(reversed(events)))
+
+
+def test_processor_bookkeeping_matches_the_cascade_state_methods() -> None:
+    # PartitionProcessor.process inlines CascadeState.already_applied / is_duplicate / remember /
+    # mark_applied for speed; the methods stay the reference. Replay re-reads and repeated ids
+    # and check every decision and every effect against them.
+    from detectors.cascade import CascadeState, id_hash
+    from detectors.chain import PartitionProcessor
+    from detectors.events import Rejected
+
+    rng = random.Random(7)
+    events = [decode_event(e) for e in by_time(cascade("c", COMPLAINT_SV, "sv", 300, brands=["sj"], seed=3))]
+    feed = []
+    for off, e in enumerate(events):
+        feed.append((e, "p", off))
+        if rng.random() < 0.15:   # the same offset again (a re-read after a restart)
+            feed.append((e, "p", off))
+        if rng.random() < 0.1:    # the same event under a new offset (a duplicate)
+            feed.append((e, "r", off))
+    proc = PartitionProcessor(ChainConfig(), ANALYZER)
+    seen = {"reapplied": 0, "duplicate": 0, "applied": 0}
+    for e, src, off in feed:
+        before = proc.store.get(e.root_id)
+        ref = CascadeState.from_state(json.loads(json.dumps(before.to_state()))) if before is not None else None
+        expect_reapplied = ref is not None and ref.already_applied(src, off)
+        expect_duplicate = ref is not None and not expect_reapplied and ref.is_duplicate(e)
+        reapplied = proc.reapplied
+        try:
+            proc.process(e, src, off)
+            rejected = None
+        except Rejected as r:
+            rejected = r.reason
+        assert (proc.reapplied != reapplied) == expect_reapplied
+        assert (rejected == "duplicate") == expect_duplicate
+        if expect_reapplied:
+            seen["reapplied"] += 1
+        elif expect_duplicate:
+            seen["duplicate"] += 1
+        elif rejected is None:
+            seen["applied"] += 1
+            c = proc.store[e.root_id]
+            if ref is not None:
+                ref.remember(e)
+                ref.mark_applied(src, off)
+                assert c.recent == ref.recent and c.offsets == ref.offsets
+            assert c.recent[-1] == id_hash(e.id) and c.offsets[src] == off
+    assert min(seen.values()) > 0, seen
