@@ -55,7 +55,8 @@ def real_texts(data_dir: str) -> dict[str, list[str]]:
 
 def make_events(n: int, seed: int = 1, texts: dict[str, list[str]] | None = None) -> list[tuple[bytes, bytes]]:
     """``n`` events over cascades of Pareto sizes (one of 500 has 2,000 shares); ``texts`` by
-    language replaces the built-in sentences, each used once in turn."""
+    language replaces the built-in sentences, each used once in turn (from the start again only
+    when a language's texts run out)."""
     rng = random.Random(seed)
     pools = texts or TEXTS
     turn = {lang: 0 for lang in pools}
@@ -64,8 +65,9 @@ def make_events(n: int, seed: int = 1, texts: dict[str, list[str]] | None = None
         if texts is None:
             return rng.choice(TEXTS[lang])
         pool = pools[lang]
-        turn[lang] += 1
-        return pool[turn[lang] % len(pool)]
+        i = turn[lang]
+        turn[lang] = i + 1
+        return pool[i % len(pool)]  # each once; wraps only past the end of the set
 
     base = int(time.time() * 1000) - 8 * 3600 * 1000  # every event time lies in the past (no from_the_future)
     out: list[tuple[int, bytes, bytes]] = []
@@ -220,7 +222,8 @@ def main() -> int:
     ap.add_argument("--texts", default=None, metavar="DATA_DIR",
                     help="take texts from real tweets in the shared data (a varied stream; default: 15 sentences)")
     ap.add_argument("--profile", default=None,
-                    help="run the (first) worker under cProfile and write its stats here (slows it down)")
+                    help="run the (first) worker under cProfile and write its stats here (slows it down; "
+                         "nothing is written if the worker has to be killed at shutdown)")
     args = ap.parse_args()
     bootstrap = args.broker.split("://", 1)[-1]
     run = f"bench{uuid.uuid4().hex[:6]}"
