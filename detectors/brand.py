@@ -93,6 +93,11 @@ class BrandPartials:
         return out, self.watermark_ms
 
 
+def _count(n: int, noun: str) -> str:
+    """``1 text``, ``2 texts``, ``1,500 posts``."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
 class BrandAlert(NamedTuple):
     type: str
     brand: str
@@ -240,7 +245,7 @@ class BrandAggregator:
             sent_why = f"floor {r.floor:+.2f} (no baseline yet)"
         drop_level = 1 if texts >= r.min_texts and mean_sent <= sent_line else 0
         out += self._step(brand, "brand_sentiment_drop", drop_level, end_ms, "warning",
-                          f"mean sentiment {mean_sent:+.2f} over {texts} texts in the last "
+                          f"mean sentiment {mean_sent:+.2f} over {_count(texts, 'text')} in the last "
                           f"{r.window_buckets * r.bucket_s // 60} min, {sent_why}",
                           n, texts, mean_sent, share, compl)
 
@@ -251,7 +256,7 @@ class BrandAggregator:
         if storm_level and compl >= 2 * storm_line:
             storm_level = 2
         out += self._step(brand, "complaint_storm", storm_level, end_ms, "warning",
-                          f"{compl} complaints ({share:.0%} of {n} posts) in the last "
+                          f"{_count(compl, 'complaint')} ({share:.0%} of {_count(n, 'post')}) in the last "
                           f"{r.window_buckets * r.bucket_s // 60} min, expected about {expected:.1f}",
                           n, texts, mean_sent, share, compl)
 

@@ -95,3 +95,9 @@ def test_state_round_trip() -> None:
     more = [("0", {"a": {960_000: [3, 3, -1.5, 3]}}, 1_000_000, True)]
     assert agg.merge_many(more) == again.merge_many(more)
     assert agg.to_state()["c"] == again.to_state()["c"]
+
+
+def test_reason_counts_read_as_english() -> None:
+    from detectors.brand import _count
+
+    assert (_count(1, "text"), _count(0, "post"), _count(1500, "complaint")) == ("1 text", "0 posts", "1,500 complaints")
