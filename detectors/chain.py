@@ -163,9 +163,8 @@ class PartitionProcessor:
         #: (brand, lang) -> events since the stream layer last took them (for a metric)
         self.brand_counts: dict[tuple[str, str], int] = {}
 
-    def analyze(self, event: Event) -> TextAnalysis | None:
-        if not event.text or not event.text.strip():
-            return None
+    def analyze(self, event: Event) -> TextAnalysis:
+        """Analyse an event's text (not blank: the caller checks)."""
         analysis = self.analyzer.analyze(event.text, lang_hint=event.lang)
         if analysis.lang == "und" and event.lang and event.lang not in RECOGNISED_LANGS:
             raise Rejected("unknown_language", f"language {event.lang[:20]!r} is not recognised and the text does not tell")
@@ -235,32 +234,23 @@ class PartitionProcessor:
         if wm is not None and t_ms < wm - self.config.lateness_s * 1000:
             self.brand_late += 1
             return
-        counts = self.brand_counts
-        if analysis is None:
-            brands = c.brands
-            if not brands:
-                self.brands.observe(t_ms)
-                return
-            lang = c.root_lang
-            for brand in brands:
-                key = (brand, lang)
-                counts[key] = counts.get(key, 0) + 1
-                self.brands.add(brand, t_ms, 0.0, False, False)
-            return
-        brands = list(dict.fromkeys(list(c.brands) + list(analysis.brands)))
-        lang = analysis.lang
+        if analysis is None:  # a share, or a text-less reply: the cascade's brands and language
+            brands, lang, sentiment, complaint = c.brands, c.root_lang, 0.0, False
+        else:
+            brands = list(dict.fromkeys(list(c.brands) + list(analysis.brands)))
+            lang, sentiment, complaint = analysis.lang, analysis.sentiment, analysis.kind == "complaint"
         if not brands:
             self.brands.observe(t_ms)
             return
-        complaint = analysis.kind == "complaint"
+        counts = self.brand_counts
+        has_text = analysis is not None
         for brand in brands:
             key = (brand, lang)
             counts[key] = counts.get(key, 0) + 1
-            self.brands.add(brand, t_ms, analysis.sentiment, complaint, True)
+            self.brands.add(brand, t_ms, sentiment, complaint, has_text)
 
     def _advance(self, t_ms: int) -> list[dict[str, Any]]:
-        if self.watermark_ms is not None and t_ms <= self.watermark_ms:
-            return []
+        """Move the watermark on to ``t_ms`` (newer than it: the caller checks) and sweep when due."""
         self.watermark_ms = t_ms
         step = self.config.sweep_s * 1000
         if self.next_sweep_ms is None:
