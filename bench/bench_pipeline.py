@@ -173,11 +173,12 @@ def scrape(port: int) -> dict[str, float]:
     return out
 
 
-def rss_mb(pid: int) -> float:
+def rss_mb(pid: int, field: str = "VmHWM") -> float:
+    """Peak resident memory of ``pid`` in MB (``field="VmRSS"``: the current one)."""
     try:
         with open(f"/proc/{pid}/status") as f:
             for line in f:
-                if line.startswith("VmHWM:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1]) / 1024
     except OSError:
         pass
@@ -209,6 +210,13 @@ def stop_workers(workers: list[subprocess.Popen], timeout: float = 30) -> None:
             w.wait(timeout)
         except subprocess.TimeoutExpired:
             w.kill()
+
+
+def start_worker(env: dict[str, str], log: str, profile: str | None = None) -> subprocess.Popen:
+    """``virality worker`` in the background, its log in ``log`` (under cProfile with ``profile``)."""
+    prof = ["-m", "cProfile", "-o", profile] if profile else []
+    return subprocess.Popen([sys.executable, *prof, "-m", "streams.cli", "worker"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=open(log, "w"))
 
 
 def main() -> int:
@@ -243,9 +251,7 @@ def main() -> int:
     workers = []
     for i in range(args.workers):
         wenv = dict(env, VIRALITY_METRICS_PORT=str(9119 + i))
-        prof = ["-m", "cProfile", "-o", args.profile] if args.profile and i == 0 else []
-        workers.append(subprocess.Popen([sys.executable, *prof, "-m", "streams.cli", "worker"], env=wenv,
-                                        stdout=subprocess.DEVNULL, stderr=open(f".run/{run}-{i}.log", "w")))
+        workers.append(start_worker(wenv, f".run/{run}-{i}.log", args.profile if i == 0 else None))
     try:
         first = None
         deadline = time.monotonic() + args.timeout

@@ -26,17 +26,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from aiokafka import AIOKafkaConsumer  # noqa: E402
 
 from bench_pipeline import (count, delete_topics, preload, rss_mb, run_env, scrape,  # noqa: E402
-                            stop_workers)
+                            start_worker, stop_workers)
 
 T0 = 1_795_000_000_000
-
-
-def rss_now_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def make_events(n_cascades: int, shares: int, seed: int = 3) -> list[tuple[bytes, bytes]]:
@@ -73,13 +65,6 @@ async def distinct_keys(bootstrap: str, topic: str) -> int:
         await c.stop()
 
 
-def start_worker(env: dict[str, str], log: str) -> tuple[subprocess.Popen, float]:
-    started = time.monotonic()
-    w = subprocess.Popen([sys.executable, "-m", "streams.cli", "worker"], env=env,
-                         stdout=subprocess.DEVNULL, stderr=open(log, "w"))
-    return w, started
-
-
 def wait_ready(w: subprocess.Popen, log: str, timeout: float) -> float:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -109,7 +94,7 @@ def main() -> int:
                        stdout=subprocess.DEVNULL)
         asyncio.run(preload(bootstrap, f"{run}.posts", events))
         print(f"preloaded {len(events):,} events ({args.cascades:,} cascades)", flush=True)
-        w, _ = start_worker(env, f".run/{run}-1.log")
+        w = start_worker(env, f".run/{run}-1.log")
         try:
             wait_ready(w, f".run/{run}-1.log", args.timeout)
             deadline = time.monotonic() + args.timeout
@@ -124,14 +109,15 @@ def main() -> int:
             if done < len(events):
                 print(f"FAILED: {done:,.0f} of {len(events):,} processed")
                 return 1
-            first_rss, first_now = rss_mb(w.pid), rss_now_mb(w.pid)
+            first_rss, first_now = rss_mb(w.pid), rss_mb(w.pid, "VmRSS")
         finally:
             stop_workers([w], timeout=60)
         changelog = asyncio.run(count(bootstrap, f"{run}-cascades-changelog"))
         keys = asyncio.run(distinct_keys(bootstrap, f"{run}-cascades-changelog"))
         print(f"first worker: processed everything, RSS {first_now:,.0f} MB (peak {first_rss:,.0f} MB); "
               f"changelog {changelog:,} records, {keys:,} cascades", flush=True)
-        w, started = start_worker(env, f".run/{run}-2.log")
+        started = time.monotonic()
+        w = start_worker(env, f".run/{run}-2.log")
         try:
             ready = wait_ready(w, f".run/{run}-2.log", args.timeout)
             time.sleep(3.0)
