@@ -24,7 +24,7 @@ The probability is a logistic function of a few features, with hand-set weights 
 * praise vocabulary and positive sentiment, which pull the other way, unless irony turned them.
 
 Complaint vocabulary of weight 2 or more names a problem (``delayed``, ``broken``, ``svarar inte``);
-weight 1 is topic vocabulary (``order``, ``flight``, ``my``), which only adds to problem evidence
+weight 1 is topic vocabulary (``order``, ``flight``, ``password``), which only adds to problem evidence
 where it decides anything above.
 
 The kind is ``complaint`` when the probability is at least 0.5, else ``praise`` for clearly

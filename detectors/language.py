@@ -180,7 +180,6 @@ def _build_votes(cues: str) -> dict[str, tuple[tuple[str, float], ...]]:
     return out
 
 
-
 # Character n-grams (3-4, word-boundary padded) of the supported languages' word lists, for words
 # no list has: compounds and rare inflections carry their language's spelling ("-vagter" is Danish,
 # "-vakter" Norwegian). Counted over word types, add-half smoothed; log10 ratio to the floor.

@@ -9,9 +9,10 @@ Levels: 0 = not viral, 1 = going viral (open an alert), 2 = escalate. The score 
 early-flag classifier: a logistic regression (coefficients :data:`FLAG_COEF`) on a handful of
 features (:func:`flag_features`: shares and forecast relative to ``viral_final``, the share of
 recent shares over 1 min .. 1 h, the speed-up over 5 min, 15 min and 1 h, age, the SEISMIC
-infectiousness and the follower reach). A cascade is *going viral* when it has at least ``min_shares`` shares and the
-score reaches ``open_score``, or at least ``early_shares`` and the score reaches the higher
-``early_score`` (or it already has ``open_shares`` or ``viral_final`` shares). It is
+infectiousness and the follower reach). A cascade is *going viral* when it has at least
+``min_shares`` shares and the score reaches ``open_score``, or at least ``early_shares`` and the
+score reaches the higher ``early_score`` (or it already has ``open_shares`` or ``viral_final``
+shares). It is
 *escalated* when even the low end of the forecast interval reaches ``escalate_final``, or the
 shares themselves do. The decision is stateless: it needs no memory beyond the detectors'.
 """
@@ -121,8 +122,8 @@ FLAG_FEATURES = ("log_shares", "log_forecast", "recent_1min", "recent_5min", "re
 #: shares (each cascade weighing the same), turned into a probability by a one-variable logistic
 #: regression of "ends viral" on that prediction (Platt scaling), so the score is still the
 #: logistic of a linear function of the features. The defaults ``open_score`` = 0.8 and
-#: ``min_shares`` = 400 (:data:`MIN_SHARE_RATIO` of 1,000) were chosen on the same half for the F1 of the first flag. Reproduce with
-#: ``python -m bench.eval_virality_flag DATA_DIR``.
+#: ``min_shares`` = 400 (:data:`MIN_SHARE_RATIO` of 1,000) were chosen on the same half for the F1
+#: of the first flag. Reproduce with ``python -m bench.eval_virality_flag DATA_DIR``.
 FLAG_COEF = (2.5489, 2.8974, 1.1066, 3.2556, -0.3736, 2.6336, 1.0960, -0.0549, -0.0568, 0.4114,
              0.2241, 0.3305, -0.1624, -0.4710)
 

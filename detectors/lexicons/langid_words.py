@@ -7,9 +7,9 @@ words that tell them apart (``och/og``, ``inte/ikke``, ``hva/hvad``, ``af/av``, 
 
 Words that Danish and Bokmål share in everyday use (``ved`` "by/at", ``at`` "that", ``virkelig``,
 ``gang``, ``nok``, ``deres``, ``sammen``, ``hos``, ``tror``, ``hjem``, ``stadig``,
-``kundeservice``) are listed under both,
-so they do not tilt the race between the two: only ``ved`` as "knows" is Danish (Norwegian ``vet``),
-and only the infinitive ``at`` is Danish (Norwegian ``å``), which the frequency lists reflect.
+``kundeservice``) are listed under both, so they do not tilt the race between the two: only
+``ved`` as "knows" is Danish (Norwegian ``vet``), and only the infinitive ``at`` is Danish
+(Norwegian ``å``), which the frequency lists reflect.
 
 ``no`` covers Bokmål and Nynorsk alike. Languages outside :data:`detectors.language.SUPPORTED_LANGS`
 are here only so their texts are recognised as *not* ours (they get neutral sentiment).
