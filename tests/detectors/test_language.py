@@ -169,3 +169,16 @@ def test_hjem_and_stadig_are_shared():
     for w in ("hjem", "stadig"):
         scores = language_scores([w])
         assert scores.get("da") == scores.get("no"), w
+
+
+def test_words_past_the_first_dozen_are_read_only_while_the_race_is_open():
+    settled = text_words("Tåget är försenat igen och ingen på SJ säger något om varför det är så")
+    rest = text_words("but the rest of this post is English, quoting what the staff said about the train")
+    assert len(settled) > 12
+    # Twelve Swedish words settle it: what follows is not read (it costs a lookup per word).
+    assert language_scores(settled[:12] + rest) == language_scores(settled[:12])
+    # Twelve words the Scandinavian languages share leave it open: the words after them decide.
+    shared = text_words(" ".join(["gode musikere"] * 6))
+    assert len(shared) == 12
+    assert identify(" ".join(shared) + " jeg har ventet tre uger, hvad sker der, aldrig igen") == "da"
+    assert identify(" ".join(shared) + " jeg har ventet tre uker, hva skjer, aldri igjen") == "no"
