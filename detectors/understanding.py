@@ -12,10 +12,11 @@ Built-in implementation
     hand-written lists), :mod:`detectors.complaint` and :mod:`detectors.brands`. It is pure (no
     clock, environment or network): the same text always gives the same analysis. It keeps
     bounded per-word caches (results never depend on them), and is safe to share between
-    threads. Importing it loads the word lists (about 2 s, about 100 MB). Throughput on 280-char
-    posts, one core: about 7,000-8,000/s once the caches are warm, about 5,500/s on a varied stream
-    of unseen posts (``bench/bench_language.py``). The text is tokenized once; language id,
-    sentiment and complaint share the tokens and their lower-cased forms.
+    threads. Importing it loads the word lists (about 0.5 s with the stored language tables; the
+    process then holds about 110 MB). Throughput on 280-char posts, one core
+    (``bench/bench_language.py``): about 9,000/s when the posts repeat, 4,400-6,700/s (median
+    about 6,000) on unseen real posts. The text is tokenized once; language id, sentiment and
+    complaint share the tokens and their lower-cased forms.
 
 Language fallback
     ``lang`` is what the text says. When the text says too little (empty, emoji-only, one

@@ -7,6 +7,7 @@ tests never see each other's data. In CI (``CI`` set) a missing broker is a fail
 from __future__ import annotations
 
 import asyncio
+import copy
 import os
 import signal
 import socket
@@ -80,6 +81,14 @@ class Names:
             "VIRALITY_BRANDS": "sj=SJ,@SJ_AB;ikea=IKEA,@IKEA;orlen=Orlen,@Orlen",
             **extra,
         }
+
+    def another_worker(self) -> "Names":
+        """The same topics and group, for a second worker process: its own metrics port and data dir."""
+        other = copy.copy(self)
+        other.metrics_port = free_port()
+        other.env = dict(self.env, VIRALITY_METRICS_PORT=str(other.metrics_port),
+                         VIRALITY_DATA_DIR=f"{self.env['VIRALITY_DATA_DIR']}-{other.metrics_port}")
+        return other
 
     def environ(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("VIRALITY_")}

@@ -5,6 +5,7 @@ import json
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import jsonschema
@@ -180,3 +181,46 @@ def test_replay_and_detect_commands(names: Names, start_worker, tmp_path: Path) 
                           cwd=ROOT, env=names.environ(), capture_output=True, text=True, timeout=60)
     assert "OPEN" in tail.stdout and "viral_complaint" in tail.stdout
     assert worker.stop() == 0
+
+
+def test_scaling_out_and_back_in_mid_stream_loses_and_repeats_nothing(start_worker) -> None:
+    """A second worker joins the group mid-stream (partitions and their table state move to it), then
+    the first leaves (everything moves back): the alert topic still holds exactly the offline
+    transitions, none lost and none twice."""
+    names = Names(partitions=4)
+    events = by_time(cascade("sj6", COMPLAINT_SV, "sv", 1500, brands=["sj"], seed=12)
+                     + cascade("ik6", PRAISE_EN, "en", 1300, brands=["ikea"], seed=13)
+                     + cascade("sj7", COMPLAINT_SV, "sv", 1400, brands=["sj"], seed=14) + chatter(60, seed=15))
+    expected = offline_alerts(names, events)
+    assert len(expected) >= 4
+    third = len(events) // 3
+    create_topics(names)
+    first = start_worker(names)
+    produce(names.posts, keyed(events[:third]))
+    first.wait_processed(third)
+    second = start_worker(names.another_worker())  # joins: partitions move to it
+    produce(names.posts, keyed(events[third:2 * third]))
+
+    def both_processed(n: int, timeout: float = 90.0) -> None:
+        deadline = time.monotonic() + timeout
+        done = 0.0
+        while time.monotonic() < deadline:
+            done = sum(w.metric("virality_events_consumed_total") + w.metric("virality_events_rejected_total")
+                       for w in (first, second))
+            if done >= n:
+                return
+            time.sleep(0.2)
+        raise TimeoutError(f"the two workers processed {done} of {n} events in {timeout}s")
+
+    both_processed(2 * third)
+    assert second.metric("virality_events_consumed_total") > 0, "the new worker took over partitions"
+    assert first.stop() == 0          # leaves: its partitions move back to the second worker
+    produce(names.posts, keyed(events[2 * third:]))
+    got = consume(names.alerts, lambda got: len(got) >= len(expected), timeout=90)
+    time.sleep(3)                     # give a repeat time to show up, then read everything again
+    got = consume(names.alerts, lambda got: False, timeout=4)
+    ids = [a["transition_id"] for a in got]
+    assert sorted(set(ids)) == sorted(a["transition_id"] for a in expected), "no alert lost"
+    assert len(ids) == len(set(ids)), f"repeated: {sorted(i for i in ids if ids.count(i) > 1)}"
+    assert transitions(got) == transitions(expected)
+    assert second.stop() == 0
