@@ -256,3 +256,25 @@ def test_calibration_intercept_is_moved_to_the_median_ape_point():
     assert median_ape(d + s) < median_ape(d) - 0.01
     # an already low forecast is moved up
     assert ape_shift(d - 0.3) > 0.0
+
+
+def test_paired_leads_compare_only_cascades_both_methods_flag():
+    from bench.eval_cascades import Trajectory, paired_leads
+
+    def traj(viral, t_cross_s):
+        tr = object.__new__(Trajectory)
+        tr.viral, tr.t_cross, tr.t = viral, t_cross_s, np.arange(0.0, 6000.0, 600.0)
+        return tr
+
+    trajs = [traj(True, 6000.0), traj(True, 9000.0), traj(False, math.nan)]
+    def early(tr):  # flags every cascade at 10 min
+        return tr.t >= 600.0
+
+    def late_or_never(tr):  # flags only the first viral cascade, at 50 min
+        return (tr.t >= 3000.0) & (tr.t_cross < 7000.0)
+
+    a, b, n = paired_leads(trajs, early, late_or_never)
+    assert n == 1                              # the second viral cascade is flagged by one only
+    assert (a, b) == ((6000.0 - 600.0) / 60.0, (6000.0 - 3000.0) / 60.0)
+    a, b, n = paired_leads(trajs, early, lambda tr: tr.t < 0)     # the other never flags
+    assert n == 0 and math.isnan(a) and math.isnan(b)
