@@ -1,6 +1,6 @@
 """Throughput of language id + sentiment + complaint (DefaultAnalyzer.analyze) on 280-char posts.
 
-    .venv/bin/python bench/bench_language.py [--n 20000] [--repeat 3] [--data ../shared/data]
+    .venv/bin/python bench/bench_language.py [--n 20000] [--repeat 3] [--data ../shared/data] [--brands 300]
 
 Runs in one thread and measures its CPU time, so the figure is per core. Posts are built from hand-written sentences in the
 five supported languages (no data set needed), cut or padded to 280 characters, with handles,
@@ -68,12 +68,18 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=20_000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--data", help="shared data dir: use real tweets (sv, pl, en) instead of synthetic posts")
+    ap.add_argument("--brands", type=int, default=0,
+                    help="configure this many more brands (made-up names, each with a handle and a "
+                         "two-word alias), as a social-listening deployment would")
     args = ap.parse_args()
     t0 = time.perf_counter()
     from detectors.understanding import DefaultAnalyzer  # timed: importing loads the word lists
 
-    analyzer = DefaultAnalyzer({"SJ": ["@SJ_AB"], "Norwegian": ["@Fly_Norwegian"], "PKP": ["@PKP_Intercity"],
-                                "American Airlines": ["@AmericanAir"]})
+    brands = {"SJ": ["@SJ_AB"], "Norwegian": ["@Fly_Norwegian"], "PKP": ["@PKP_Intercity"],
+              "American Airlines": ["@AmericanAir"]}
+    for i in range(args.brands):
+        brands[f"Brand{i}"] = [f"@Brand{i}Help", f"Brand{i} Group"]
+    analyzer = DefaultAnalyzer(brands)
     load = time.perf_counter() - t0
     if args.data:
         # Warm the per-word caches on one half, time the other: unseen posts, seen language.
@@ -95,7 +101,7 @@ def main() -> None:
             analyzer.analyze(t)
         dt = min(dt, time.process_time() - t0)
     kind = "real tweets glued" if args.data else "synthetic posts"
-    print(f"import + analyzer load {load:.2f} s; {len(texts)} {kind} of {len(texts[0])} chars: "
+    print(f"import + analyzer load {load:.2f} s; {len(brands)} brands; {len(texts)} {kind} of {len(texts[0])} chars: "
           f"{len(texts) / dt:,.0f} texts/s on one core ({dt / len(texts) * 1e6:.0f} µs/text)")
 
 
