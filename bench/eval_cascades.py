@@ -66,22 +66,32 @@ def forecasts_at(c: Cascade, make, ages):
 
 
 def ape_errors(cascades, make):
-    """``{age: [(source, APE), ...]}`` over the cascades the APE columns use."""
+    """``{age: [(source, APE, final size inside [low, high]), ...]}`` over the cascades the APE
+    columns use."""
     errs = {a: [] for a in APE_AGES}
     for c in cascades:
         if c.size < MIN_FINAL_FOR_APE:
             continue
         for a, (n, fc) in zip(APE_AGES, forecasts_at(c, make, APE_AGES)):
             if n >= 5:
-                errs[a].append((c.source, abs(fc.final - c.size) / c.size))
+                errs[a].append((c.source, abs(fc.final - c.size) / c.size, fc.low <= c.size <= fc.high))
     return errs
 
 
 def ape_table(errs, source=None, finite_only=False):
     """Percentiles of the APE per age, and how many cascades they are over."""
-    sel = {a: [e for s, e in v if source in (None, s) and not (finite_only and math.isinf(e))]
+    sel = {a: [e for s, e, _ in v if source in (None, s) and not (finite_only and math.isinf(e))]
            for a, v in errs.items()}
     return {a: _pcts(v) for a, v in sel.items()}, {a: len(v) for a, v in sel.items()}
+
+
+def interval_coverage(errs, source=None):
+    """Share of the cascades whose final size lies inside the forecast's interval, per age."""
+    out = {}
+    for a, v in errs.items():
+        inside = [i for s, _, i in v if source in (None, s)]
+        out[a] = sum(inside) / len(inside) if inside else math.nan
+    return out
 
 
 def _pcts(values):
@@ -384,6 +394,10 @@ def _print_table(trajs, methods, ape_ours, ape_seis, source):
             if n:
                 print(f"  lead on the viral cascades both ours and {name} flag in time ({n}): "
                       f"ours {la:.1f} min, {name} {lb:.1f} min")
+    cov = interval_coverage(ape_ours, source)
+    print("  ours: final size inside the forecast's interval (nominal 80%: 10th to 90th percentile "
+          "of the tuning half's log error) at 5 min/10 min/1 h: "
+          + "/".join(_fmt_pct(cov[a]) for a in APE_AGES))
     # SEISMIC is infinite for a supercritical cascade: its error where it is finite, and on how many
     fin, n_fin = ape_table(ape_seis, source, finite_only=True)
     _, n_all = ape_table(ape_seis, source)

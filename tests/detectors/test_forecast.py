@@ -278,3 +278,12 @@ def test_paired_leads_compare_only_cascades_both_methods_flag():
     assert (a, b) == ((6000.0 - 600.0) / 60.0, (6000.0 - 3000.0) / 60.0)
     a, b, n = paired_leads(trajs, early, lambda tr: tr.t < 0)     # the other never flags
     assert n == 0 and math.isnan(a) and math.isnan(b)
+
+
+def test_interval_coverage_counts_finals_inside_the_band_per_source():
+    from bench.eval_cascades import interval_coverage
+
+    errs = {300: [("a", 0.1, True), ("a", 0.5, False), ("b", 0.2, True)], 600: []}
+    cov = interval_coverage(errs)
+    assert cov[300] == 2 / 3 and math.isnan(cov[600])
+    assert interval_coverage(errs, "a")[300] == 0.5
