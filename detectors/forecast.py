@@ -173,6 +173,12 @@ class _ExposureState:
     # -- answers ------------------------------------------------------------------------------
 
     def stats(self, now_s: float) -> _Stats:
+        """The sufficient statistics at ``now_s`` (self unchanged); see :func:`_fast_stats`."""
+        return _fast_stats(self, now_s)
+
+    def stats_reference(self, now_s: float) -> _Stats:
+        """:meth:`stats` written plainly, from :meth:`snapshot` and :meth:`_per_window`: the
+        reference the unrolled :func:`_fast_stats` must equal bit for bit (tested)."""
         F, C, G, now = self.snapshot(now_s)
         n = self.n
         if n == 0:
@@ -310,6 +316,103 @@ def _fold(X, t_ref, n, f, t_f, t_c, t_max) -> float:
     return t_ref
 
 
+_W0, _W1, _W2, _W3, _W4, _W5 = WEIGHTS
+_WR0, _WR1, _WR2 = (WEIGHTS[k] * _RATES[k] for k in WINDOWS)
+(_K01, _K02, _K03, _K04, _K05), (_K10, _K12, _K13, _K14, _K15), (_K20, _K21, _K23, _K24, _K25) = (
+    tuple(c for j, c in enumerate(_COEF[i]) if j != k) for i, k in enumerate(WINDOWS))
+_T_LO, _T_HI = TAUS[WINDOWS[0]], TAUS[WINDOWS[-1]]
+_L0, _L1, _L2 = (math.log(TAUS[k]) for k in WINDOWS)
+_D01, _D12 = _L1 - _L0, _L2 - _L1
+_log = math.log
+
+
+def _fast_stats(s: _ExposureState, now_s: float) -> _Stats:
+    """:meth:`_ExposureState.stats_reference` unrolled for six kernel terms and three windows, on
+    local floats instead of array copies (the same operations in the same order, so the same bits).
+    It runs for every forecast, that is on every assessment of every cascade."""
+    A = s.A
+    F0, F1, F2, F3, F4, F5, C0, C1, C2, G0, G1, G2 = A[:_NSUMS]
+    t_ref = A[_TREF]
+    nb = s.b_n
+    if nb:  # the open batch, folded in as _fold does
+        f, t_max = A[_BF], A[_BMAX]
+        t_c = A[_BT] / nb
+        t_f = A[_BFT] / f if f > 0 else t_c
+        if t_max > t_ref:
+            dt = t_max - t_ref
+            e0, e1, e2 = _exp(-dt * _R0), _exp(-dt * _R1), _exp(-dt * _R2)
+            G0, G1, G2 = (G0 + dt * F0) * e0, (G1 + dt * F1) * e1, (G2 + dt * F2) * e2
+            C0, C1, C2 = C0 * e0, C1 * e1, C2 * e2
+            F0, F1, F2 = F0 * e0, F1 * e1, F2 * e2
+            F3, F4, F5 = F3 * _exp(-dt * _R3), F4 * _exp(-dt * _R4), F5 * _exp(-dt * _R5)
+            t_ref = t_max
+        a_f = t_ref - t_f
+        x0, x1, x2 = _exp(-a_f * _R0), _exp(-a_f * _R1), _exp(-a_f * _R2)
+        if t_c == t_f:
+            y0, y1, y2 = x0, x1, x2
+        else:
+            a_c = t_ref - t_c
+            y0, y1, y2 = _exp(-a_c * _R0), _exp(-a_c * _R1), _exp(-a_c * _R2)
+        fa = f * a_f
+        F0, F1, F2 = F0 + f * x0, F1 + f * x1, F2 + f * x2
+        F3, F4, F5 = F3 + f * _exp(-a_f * _R3), F4 + f * _exp(-a_f * _R4), F5 + f * _exp(-a_f * _R5)
+        C0, C1, C2 = C0 + nb * y0, C1 + nb * y1, C2 + nb * y2
+        G0, G1, G2 = G0 + fa * x0, G1 + fa * x1, G2 + fa * x2
+    now = float(now_s)
+    if now > t_ref:  # moved on to now, as _advance does
+        dt = now - t_ref
+        e0, e1, e2 = _exp(-dt * _R0), _exp(-dt * _R1), _exp(-dt * _R2)
+        G0, G1, G2 = (G0 + dt * F0) * e0, (G1 + dt * F1) * e1, (G2 + dt * F2) * e2
+        C0, C1, C2 = C0 * e0, C1 * e1, C2 * e2
+        F0, F1, F2 = F0 * e0, F1 * e1, F2 * e2
+        F3, F4, F5 = F3 * _exp(-dt * _R3), F4 * _exp(-dt * _R4), F5 * _exp(-dt * _R5)
+    else:
+        now = t_ref
+    n = s.n
+    if n == 0:
+        return _Stats(0, 0.0, 0.0, 0.0, 0.0, now, (0.0,) * _NW)
+    fsum = A[_FSUM]
+    exposure = 0.0 + _W0 * F0 + _W1 * F1 + _W2 * F2 + _W3 * F3 + _W4 * F4 + _W5 * F5
+    if exposure > fsum:
+        exposure = fsum
+    reached = fsum - exposure
+    p_all = (n - 1) / reached if reached > 0 else 0.0
+    # per window: shares after the first, and the exposure integral (see _per_window)
+    age0 = now - A[_TMIN]
+    num0 = C0 - _exp(-age0 * _R0)
+    num1 = C1 - _exp(-age0 * _R1)
+    num2 = C2 - _exp(-age0 * _R2)
+    den0 = (_WR0 * G0 + _K01 * (F1 - F0) + _K02 * (F2 - F0) + _K03 * (F3 - F0) + _K04 * (F4 - F0)
+            + _K05 * (F5 - F0))
+    den1 = (_WR1 * G1 + _K10 * (F0 - F1) + _K12 * (F2 - F1) + _K13 * (F3 - F1) + _K14 * (F4 - F1)
+            + _K15 * (F5 - F1))
+    den2 = (_WR2 * G2 + _K20 * (F0 - F2) + _K21 * (F1 - F2) + _K23 * (F3 - F2) + _K24 * (F4 - F2)
+            + _K25 * (F5 - F2))
+    c0 = num0 if num0 > 0 else 0.0
+    c1 = num1 if num1 > 0 else 0.0
+    c2 = num2 if num2 > 0 else 0.0
+    p0 = num0 / den0 if den0 > 0 and num0 > 0 else 0.0
+    p1 = num1 / den1 if den1 > 0 and num1 > 0 else 0.0
+    p2 = num2 / den2 if den2 > 0 and num2 > 0 else 0.0
+    raw_counts = (c0, c1, c2)
+    if c2 < MIN_COUNT:
+        p2, c2 = p_all, float(n - 1)
+    if c1 < MIN_COUNT:
+        p1, c1 = p2, c2
+    if c0 < MIN_COUNT:
+        p0, c0 = p1, c1
+    x = _log(min(max(now / 6.0, _T_LO), _T_HI))
+    if x <= _L1:
+        w = (x - _L0) / _D01
+        p_win, c_win = p0 * (1.0 - w) + p1 * w, c0 * (1.0 - w) + c1 * w
+    elif x <= _L2:
+        w = (x - _L1) / _D12
+        p_win, c_win = p1 * (1.0 - w) + p2 * w, c1 * (1.0 - w) + c2 * w
+    else:  # pragma: no cover  (x is clamped to _L2)
+        p_win, c_win = p2, c2
+    return _Stats(n, exposure, p_all, p_win, c_win, now, raw_counts)
+
+
 class SeismicForecast(_ExposureState):
     """SEISMIC as published: windowed infectiousness, ``n_star`` = 100, infinite when supercritical.
 
@@ -400,16 +503,24 @@ MAX_BRANCHING = 0.95
 MAX_LOG_MULT = 6.9
 
 
+#: id(table) -> (table, log of each row's age): the logs are computed once per calibration table.
+_CAL_LOGS: dict[int, tuple[tuple, tuple[float, ...]]] = {}
+
+
 def _calibration_at(age_s: float, table=CALIBRATION) -> tuple[float, ...]:
     if age_s <= table[0][0]:
         return table[0][1:]
     if age_s >= table[-1][0]:
         return table[-1][1:]
+    entry = _CAL_LOGS.get(id(table))
+    if entry is None or entry[0] is not table:
+        entry = _CAL_LOGS[id(table)] = (table, tuple(math.log(r[0]) for r in table))
+    logs = entry[1]
     x = math.log(age_s)
-    for r0, r1 in zip(table, table[1:]):
-        if age_s <= r1[0]:
-            w = (x - math.log(r0[0])) / (math.log(r1[0]) - math.log(r0[0]))
-            return tuple(u * (1.0 - w) + v * w for u, v in zip(r0[1:], r1[1:]))
+    for i in range(1, len(table)):
+        if age_s <= table[i][0]:
+            w = (x - logs[i - 1]) / (logs[i] - logs[i - 1])
+            return tuple([u * (1.0 - w) + v * w for u, v in zip(table[i - 1][1:], table[i][1:])])
     return table[-1][1:]  # pragma: no cover
 
 

@@ -220,6 +220,13 @@ class ShareVelocity:
         b = self._check_now(k, now_ms)
         return self._sum(k, b - 2 * BUCKETS_PER_WINDOW + 1, b - BUCKETS_PER_WINDOW)
 
+    def count_pair(self, window_s: int, now_ms: int) -> tuple[int, int]:
+        """``(count(window_s, now_ms), count_previous(window_s, now_ms))`` in one call."""
+        k = self._ring(window_s)
+        b = self._check_now(k, now_ms)
+        return (self._sum(k, b - BUCKETS_PER_WINDOW + 1, b),
+                self._sum(k, b - 2 * BUCKETS_PER_WINDOW + 1, b - BUCKETS_PER_WINDOW))
+
     def rate_per_min(self, window_s: int, now_ms: int) -> float:
         """Shares per minute in the latest window of ``window_s`` seconds at ``now_ms``."""
         k = self._ring(window_s)

@@ -153,8 +153,10 @@ def flag_features(shares: int, velocity: ShareVelocity, forecast: Forecast, age_
         c = p = 0
         if w in windows:
             try:
-                c = velocity.count(w, now_ms)
-                p = velocity.count_previous(w, now_ms) if w >= 300 else 0
+                if w >= 300:
+                    c, p = velocity.count_pair(w, now_ms)
+                else:
+                    c = velocity.count(w, now_ms)
             except ValueError:  # now_ms further back than the velocity can answer for
                 c = p = 0
         counts.append(c)

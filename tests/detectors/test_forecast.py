@@ -287,3 +287,24 @@ def test_interval_coverage_counts_finals_inside_the_band_per_source():
     cov = interval_coverage(errs)
     assert cov[300] == 2 / 3 and math.isnan(cov[600])
     assert interval_coverage(errs, "a")[300] == 0.5
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.floats(-1, 3600, allow_nan=False), st.one_of(st.none(), st.integers(0, 10**6))),
+                max_size=200), st.sampled_from([0.02, 0.2, 1.0, 6.0]),
+       st.floats(-100, 10**6, allow_nan=False), st.booleans())
+def test_unrolled_statistics_equal_the_plain_ones_bit_for_bit(events, scale, ahead, shuffle):
+    # stats() is stats_reference() unrolled: every forecast depends on it, so not one bit may differ.
+    # ``scale`` packs the shares densely (every window has enough of them) or spreads them out.
+    s = _ExposureState(100.0)
+    events = [(t * scale, f) for t, f in events]
+    if shuffle:  # out-of-order shares take the exact-fold path
+        events = events[len(events) // 2:] + events[:len(events) // 2]
+    for i, (t, f) in enumerate(events):
+        s.learn_one(t, f)
+        if i % 7 == 0:
+            now = max(t, 0.0) + ahead
+            assert s.stats(now) == s.stats_reference(now)
+    newest = max((max(t, 0.0) for t, _ in events), default=0.0)
+    for now in (newest + ahead, newest, newest - 5.0):
+        assert s.stats(now) == s.stats_reference(now)

@@ -70,6 +70,8 @@ def test_every_statistic_matches_recomputation(events, ahead_ms):
         for w in WINDOWS:
             assert v.count(w, now) == oracle_count(accepted, w, now)[0]
             assert v.count_previous(w, now) == oracle_count(accepted, w, now, "previous")[0]
+            assert v.count_pair(w, now) == (oracle_count(accepted, w, now)[0],
+                                            oracle_count(accepted, w, now, "previous")[0])
             assert v.rate_per_min(w, now) == pytest.approx(oracle_rate(accepted, w, now), rel=1e-12)
             assert v.acceleration_per_min2(w, now) == pytest.approx(
                 oracle_acceleration(accepted, w, now), rel=1e-12, abs=1e-12)
