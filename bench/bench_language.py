@@ -70,7 +70,8 @@ def main() -> None:
     ap.add_argument("--data", help="shared data dir: use real tweets (sv, pl, en) instead of synthetic posts")
     ap.add_argument("--brands", type=int, default=0,
                     help="configure this many more brands (made-up names, each with a handle and a "
-                         "two-word alias), as a social-listening deployment would")
+                         "two-word alias), as a social-listening deployment would; every tenth post "
+                         "then names one of them")
     args = ap.parse_args()
     t0 = time.perf_counter()
     from detectors.understanding import DefaultAnalyzer  # timed: importing loads the word lists
@@ -89,6 +90,8 @@ def main() -> None:
     else:
         texts = posts(args.n)
         warm = texts[:200]
+    if args.brands:
+        texts = [f"@Brand{i % args.brands}Help {t}"[:len(t)] if i % 10 == 0 else t for i, t in enumerate(texts)]
     for t in warm:
         analyzer.analyze(t)
     # CPU time of this (single-threaded) process: the per-core cost, less affected by other load.

@@ -396,8 +396,8 @@ def _print_table(trajs, methods, ape_ours, ape_seis, source):
                       f"ours {la:.1f} min, {name} {lb:.1f} min")
     cov = interval_coverage(ape_ours, source)
     print("  ours: final size inside the forecast's interval (nominal 80%: 10th to 90th percentile "
-          "of the tuning half's log error) at 5 min/10 min/1 h: "
-          + "/".join(_fmt_pct(cov[a]) for a in APE_AGES))
+          "of the tuning half's log error) at 5 min/10 min/1 h, over the cascades of the APE "
+          f"columns (final >= {MIN_FINAL_FOR_APE}): " + "/".join(_fmt_pct(cov[a]) for a in APE_AGES))
     # SEISMIC is infinite for a supercritical cascade: its error where it is finite, and on how many
     fin, n_fin = ape_table(ape_seis, source, finite_only=True)
     _, n_all = ape_table(ape_seis, source)

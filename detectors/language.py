@@ -385,13 +385,12 @@ def _word_extra(word: str) -> tuple[tuple[tuple[str, float], ...], float, float]
     return tuple(oov.items()), no, da
 
 
-def _close_race(scores: dict[str, float], lead: float = _CLOSE_RACE) -> bool:
-    """True when the leader is less than ``lead`` ahead (by default: close enough for spelling
-    evidence to matter)."""
+def _close_race(scores: dict[str, float]) -> bool:
+    """True when the leader's lead is small enough for spelling evidence to matter."""
     if not scores:
         return True
     ranked = sorted(scores.values(), reverse=True)
-    return len(ranked) < 2 or ranked[0] - ranked[1] < lead
+    return len(ranked) < 2 or ranked[0] - ranked[1] < _CLOSE_RACE
 
 
 _NO_EXTRA: tuple[tuple[tuple[str, float], ...], float, float] = ((), 0.0, 0.0)
@@ -439,6 +438,15 @@ def _add_votes(words: Sequence[str], scores: dict[str, float]) -> None:
                 scores[lang] = get(lang, 0.0) + s
 
 
+def _leader(scores: dict[str, float]) -> str:
+    """The language with the most votes; an exact tie goes to the first in alphabetical order.
+
+    Votes are compared at 9 decimals: sums of the same votes in another order can differ in the
+    last bit, and that must not decide a tie.
+    """
+    return min(scores, key=lambda lang: (-round(scores[lang], 9), lang))
+
+
 def language_scores(words: Sequence[str]) -> dict[str, float]:
     """Votes per language from lower-cased words (see module docstring)."""
     scores: dict[str, float] = {}
@@ -446,7 +454,8 @@ def language_scores(words: Sequence[str]) -> dict[str, float]:
     # cache miss, most of language id's time on long posts), so the rest is read only if needed.
     _add_votes(words[:_FIRST_WORDS], scores)
     if len(words) > _FIRST_WORDS:
-        if _close_race(scores, _SETTLED):
+        ranked = sorted(scores.values(), reverse=True) + [0.0, 0.0]
+        if ranked[0] - ranked[1] < _SETTLED:  # (a language alone leads the zero of the others)
             _add_votes(words[_FIRST_WORDS:], scores)
         else:
             words = words[:_FIRST_WORDS]
@@ -471,7 +480,7 @@ def language_scores(words: Sequence[str]) -> dict[str, float]:
     if "at" in words:
         da_sp += _danish_infinitives(words)
     _add_letter_cues(words, scores)
-    if (no_sp or da_sp) and scores and max(scores, key=scores.__getitem__) in ("da", "no"):
+    if (no_sp or da_sp) and scores and _leader(scores) in ("da", "no"):
         scores["no"] = scores.get("no", 0.0) + min(no_sp, 1.5)
         scores["da"] = scores.get("da", 0.0) + min(da_sp, 1.5)
     return scores
@@ -488,7 +497,7 @@ def identify_words(words: Sequence[str], lang_hint: str | None = None) -> str:
         scores[hint] = scores.get(hint, 0.0) + _HINT_PRIOR
     if not scores:
         return hint or "und"
-    best = max(scores, key=scores.__getitem__)
+    best = _leader(scores)
     evidence = scores[best] - (_HINT_PRIOR if best == hint else 0.0)
     if evidence < _MIN_EVIDENCE:
         return hint or "und"

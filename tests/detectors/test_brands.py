@@ -79,7 +79,8 @@ def test_pre_checks_never_change_what_the_expression_finds(n_brands, ascii_names
 
     rnd = random.Random(n_brands)
     plain = ["sj", "ab", "or", "len", "7", "h&m", "c++", "x", "norwegian", "air"]
-    odd = ["ſa", "İc", "ıca", "σ", "ς", "ß", "ss", "ä", "Ö", "å", "K"]  # Kelvin sign last
+    odd = ["ſa", "İc", "ıca", "σ", "ς", "ß", "ẞ", "ss", "ä", "Ö", "å", "K", "\u0345", "ǅ", "ǆ", "ﬅ", "st",
+           "Ａ", "ǰ", "²", "9"]  # Kelvin sign, ypogegrammeni, titlecase dz, ligature, fullwidth A
     syllables = plain + odd
     seps = [" ", "_", "-", "  ", "", ".", "@", "#", "'", "\n", "&"]
 
@@ -116,6 +117,62 @@ def test_pre_checks_never_change_what_the_expression_finds(n_brands, ascii_names
 def test_many_brands_cost_one_lookup_per_text():
     brands = {f"Brand{i}": [f"@brand{i}_help", f"Brand {i} Group"] for i in range(500)}
     m = BrandMatcher(brands)
+    assert m._needles is None
     assert m.match("@Brand7_help my order never came, brand7 is a joke") == ("Brand7",)
     assert m.match("nothing to see here") == ()
-    assert len(m._subsets) == 1  # one small expression compiled for the one candidate
+    # one expression compiled, over the aliases of one key: not a copy of the whole expression
+    assert len(m._key_re) == 1
+    (key,) = m._key_re
+    assert key == "brand7" and len(m._by_key[key]) <= 3
+    assert m.match("Brand 12 Group and Brand 13 Group") == ("Brand12", "Brand13")
+
+
+def test_case_folding_agrees_with_case_insensitive_matching_over_all_of_unicode():
+    """The letter-run pre-check compares case-folded runs; the expression matches case-insensitively.
+    Every pair of characters re equates must case-fold alike, and no character that is not a word
+    character may case-fold into a letter or digit (it would join the run next to it), except the
+    trap characters, which send a text or alias past the pre-check."""
+    import re
+    import sys
+    from collections import defaultdict
+    from re import _casefix
+
+    import _sre
+
+    from detectors.brands import _CASE_TRAPS, _RUN_RE
+
+    chars = [chr(i) for i in range(sys.maxunicode + 1) if not 0xD800 <= i <= 0xDFFF]
+    by_lower = defaultdict(list)
+    for ch in chars:
+        by_lower[_sre.unicode_tolower(ord(ch))].append(ch)
+    unequal = []
+    for a in chars:
+        if not _sre.unicode_iscased(ord(a)) or _CASE_TRAPS.match(a):
+            continue
+        low = _sre.unicode_tolower(ord(a))
+        for equal in {low, *_casefix._EXTRA_CASES.get(low, ())}:
+            for t in by_lower[equal]:
+                if t != a and not _CASE_TRAPS.match(t) and t.casefold() != a.casefold():
+                    assert re.fullmatch(re.escape(a), t, re.IGNORECASE)
+                    unequal.append((a, t))
+    assert unequal == []
+    word = re.compile(r"\w")
+    joiners = [c for c in chars if not word.match(c) and not _CASE_TRAPS.match(c)
+               and (_RUN_RE.match(c.casefold()[0]) or _RUN_RE.match(c.casefold()[-1]))]
+    assert joiners == []
+
+
+def test_overlapping_aliases_under_different_keys_resolve_as_the_full_expression():
+    # "Norwegian Air Shuttle" and "Norwegian" start at the same place; the longer alias wins, as in
+    # the one full expression, even though the letter-run pre-check files them under different keys
+    pairs = [(f"Long{i}", f"Norwegian{i} Air Shuttle{i}", f"Norwegian{i}") for i in range(8)]
+    brands = {long_: [alias] for long_, alias, _ in pairs}
+    brands.update({short: [f"@{short}"] for _, _, short in pairs})
+    brands.update({f"Pad{i}": [f"@pad{i}", f"Other{i} Co"] for i in range(40)})  # many needles
+    m = BrandMatcher(brands)
+    assert m._needles is None
+    assert {k for k in m._by_key if k.startswith(("shuttle", "norwegian"))} == {
+        f"{w}{i}" for w in ("shuttle", "norwegian") for i in range(8)}, "two keys per pair"
+    text = " ".join(alias for _, alias, _ in pairs) + " and " + pairs[0][2]
+    assert m.match(text) == tuple(long_ for long_, _, _ in pairs) + (pairs[0][2],)
+    assert m.match(text) == _reference(m, text)

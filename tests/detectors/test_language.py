@@ -177,8 +177,23 @@ def test_words_past_the_first_dozen_are_read_only_while_the_race_is_open():
     assert len(settled) > 12
     # Twelve Swedish words settle it: what follows is not read (it costs a lookup per word).
     assert language_scores(settled[:12] + rest) == language_scores(settled[:12])
+    # ... also when only one language has any vote yet
+    polish = text_words("pociąg spóźniony obsługa fatalna czekam pieniędzy miesiąca żadnej odpowiedzi "
+                        "zwrotu reklamację złożyłem")
+    assert len(polish) == 12
+    assert language_scores(polish + rest) == language_scores(polish)
     # Twelve words the Scandinavian languages share leave it open: the words after them decide.
     shared = text_words(" ".join(["gode musikere"] * 6))
     assert len(shared) == 12
     assert identify(" ".join(shared) + " jeg har ventet tre uger, hvad sker der, aldrig igen") == "da"
     assert identify(" ".join(shared) + " jeg har ventet tre uker, hva skjer, aldri igjen") == "no"
+
+
+def test_exact_ties_go_to_the_first_language_alphabetically_whatever_the_word_order():
+    from detectors.language import _leader
+
+    # each word votes for one of the two only, equally: a tie, decided as documented
+    assert identify("adresseavisen afgiver") == identify("afgiver adresseavisen") == "da"
+    # the same votes summed in another order may differ in the last bit: still a tie
+    assert _leader({"no": 2.1900000000000004, "da": 2.1899999999999995}) == "da"
+    assert _leader({"sv": 1.0, "no": 3.0, "da": 2.0}) == "no"
