@@ -16,12 +16,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, MutableMapping
+from itertools import islice
+from typing import Any, Callable, Iterable, MutableMapping, Sequence
 
 from detectors.brand import BrandAggregator, BrandAlert, BrandPartials, BrandRules
 from detectors.cascade import RECENT_IDS, CascadeState, Decision, id_hash
 from detectors.events import Event, Rejected
-from detectors.understanding import RECOGNISED_LANGS, TextAnalysis, TextAnalyzer
+from detectors.understanding import RECOGNISED_LANGS, TextAnalysis, TextAnalyzer, analyze_many
 from detectors.virality import ViralityThresholds
 
 SCHEMA_VERSION = 1
@@ -139,6 +140,23 @@ def _finite(x: float) -> float | None:
     return round(x, 1) if x == x and x not in (float("inf"), float("-inf")) else None
 
 
+#: Events per call of an analyzer's ``analyze_many`` offline (``virality detect``).
+BATCH_EVENTS = 1000
+
+
+def precomputed(analyzer: TextAnalyzer, events: Sequence[Event]) -> list[TextAnalysis | None]:
+    """The analyses of the events' texts made in one ``analyze_many`` call when the analyzer has
+    one (None for an event without text); all None otherwise, and each text is analysed when its
+    event is processed, as before. Rejected events' texts may be analysed in vain: that is rare."""
+    out: list[TextAnalysis | None] = [None] * len(events)
+    if getattr(analyzer, "analyze_many", None) is None:
+        return out
+    idx = [i for i, e in enumerate(events) if e.text and not e.text.isspace()]
+    for i, a in zip(idx, analyze_many(analyzer, [(events[i].text, events[i].lang) for i in idx])):
+        out[i] = a
+    return out
+
+
 class PartitionProcessor:
     """Processes the events of one partition in order (see the module docstring).
 
@@ -163,16 +181,22 @@ class PartitionProcessor:
         #: (brand, lang) -> events since the stream layer last took them (for a metric)
         self.brand_counts: dict[tuple[str, str], int] = {}
 
-    def analyze(self, event: Event) -> TextAnalysis:
-        """Analyse an event's text (not blank: the caller checks)."""
-        analysis = self.analyzer.analyze(event.text, lang_hint=event.lang)
+    def analyze(self, event: Event, analysis: TextAnalysis | None = None) -> TextAnalysis:
+        """Analyse an event's text (not blank: the caller checks), or check the ``analysis`` made
+        for it beforehand (a batch of texts analysed at once)."""
+        if analysis is None:
+            analysis = self.analyzer.analyze(event.text, lang_hint=event.lang)
         if analysis.lang == "und" and event.lang and event.lang not in RECOGNISED_LANGS:
             raise Rejected("unknown_language", f"language {event.lang[:20]!r} is not recognised and the text does not tell")
         return analysis
 
     def process(self, event: Event, source: str | None = None, offset: int | None = None,
-                arrival_ms: int | None = None) -> list[dict[str, Any]]:
-        """Fold in one event; return the alerts it caused. Raises :class:`Rejected`."""
+                arrival_ms: int | None = None, analysis: TextAnalysis | None = None) -> list[dict[str, Any]]:
+        """Fold in one event; return the alerts it caused. Raises :class:`Rejected`.
+
+        ``analysis``: the analysis of the event's text when the caller made it beforehand (with
+        :func:`~detectors.understanding.analyze_many`); otherwise it is made here, if needed.
+        """
         # The per-event path: CascadeState's small checks (already_applied, is_duplicate,
         # remember, mark_applied) are inlined here; they stay the reference for what they do.
         cfg = self.config
@@ -192,7 +216,7 @@ class PartitionProcessor:
             if (is_root and c.root_seen) or h in c.recent:
                 raise Rejected("duplicate", f"event {event.id[:80]!r} was already seen in cascade {root_id[:80]!r}")
         text = event.text
-        analysis = self.analyze(event) if text and not text.isspace() else None
+        analysis = self.analyze(event, analysis) if text and not text.isspace() else None
         if c is None:
             c = CascadeState.new(event, cfg.lateness_s)
             self.store[root_id] = c
@@ -326,6 +350,7 @@ class OfflineDetector:
 
     def __init__(self, config: ChainConfig, analyzer: TextAnalyzer, partitions: int = 1):
         self.config = config
+        self.analyzer = analyzer
         self.partitions = partitions
         self.processors = [PartitionProcessor(config, analyzer) for _ in range(partitions)]
         # offline, events come in global time order: every partition is always caught up
@@ -335,11 +360,11 @@ class OfflineDetector:
         self._close_step = -(1 << 62)
         self.rejected: dict[str, int] = {}
 
-    def process(self, event: Event) -> list[dict[str, Any]]:
+    def process(self, event: Event, analysis: TextAnalysis | None = None) -> list[dict[str, Any]]:
         p = partition_for(event.root_id, self.partitions) if self.partitions > 1 else 0
         proc = self.processors[p]
         try:
-            alerts = proc.process(event)
+            alerts = proc.process(event, analysis=analysis)
         except Rejected as r:
             self.rejected[r.reason] = self.rejected.get(r.reason, 0) + 1
             raise
@@ -355,8 +380,10 @@ class OfflineDetector:
         return alerts
 
     def run(self, events: Iterable[Event]) -> Iterable[dict[str, Any]]:
-        for e in events:
-            try:
-                yield from self.process(e)
-            except Rejected:
-                continue
+        it = iter(events)
+        while chunk := list(islice(it, BATCH_EVENTS)):
+            for e, analysis in zip(chunk, precomputed(self.analyzer, chunk)):
+                try:
+                    yield from self.process(e, analysis)
+                except Rejected:
+                    continue

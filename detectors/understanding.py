@@ -28,7 +28,11 @@ Language fallback
 
 Swapping in a heavier model
     Anything with an ``analyze(text, lang_hint=None) -> TextAnalysis`` method satisfies
-    :class:`TextAnalyzer`. Put the class in an importable module, give its constructor a
+    :class:`TextAnalyzer`. A model that is faster on many texts at once (a transformer on a GPU)
+    may also have ``analyze_many(items) -> list[TextAnalysis]``, ``items`` being
+    ``(text, lang_hint)`` pairs: the worker then hands it the texts of a whole fetched batch in one
+    call, and ``virality detect`` and ``virality classify`` a thousand at a time
+    (:func:`analyze_many`). Put the class in an importable module, give its constructor a
     ``brands`` keyword (canonical name -> aliases), and name it in the deployment's analyzer
     setting as ``"package.module:ClassName"``; :func:`load_analyzer` imports and builds it, and the
     agents do not change. A model may reuse parts of the default, e.g. keep
@@ -55,7 +59,7 @@ from detectors.complaint import ComplaintClassifier
 from detectors.language import MAX_WORDS, RECOGNISED_LANGS, SUPPORTED_LANGS, identify_words
 from detectors.sentiment import SentimentScorer, label_of, tokens
 
-__all__ = ["TextAnalysis", "TextAnalyzer", "DefaultAnalyzer", "load_analyzer", "make_analysis",
+__all__ = ["TextAnalysis", "TextAnalyzer", "DefaultAnalyzer", "load_analyzer", "make_analysis", "analyze_many",
            "SUPPORTED_LANGS", "RECOGNISED_LANGS", "KINDS", "LABELS"]
 
 #: Tokens looked at for language id (it reads at most MAX_WORDS words of them anyway).
@@ -112,6 +116,23 @@ class DefaultAnalyzer:
         addressed = bool(brands) or ("@" in text and any(t[0] == "@" for t in raw))
         comp = self._complaint.classify_tokens(low, lang, sent, addressed)
         return TextAnalysis(lang, sent.score, sent.label, comp.probability, comp.kind, brands)
+
+
+def analyze_many(analyzer: TextAnalyzer, items: Sequence[tuple[str, str | None]]) -> list[TextAnalysis]:
+    """One analysis per ``(text, lang_hint)``, in order: by the analyzer's own ``analyze_many`` if
+    it has one (one call for them all), else by ``analyze`` one at a time.
+
+    >>> [a.lang for a in analyze_many(DefaultAnalyzer(), [("Tåget är sent", None), ("", "da")])]
+    ['sv', 'da']
+    """
+    many = getattr(analyzer, "analyze_many", None)
+    if many is None:
+        return [analyzer.analyze(text, lang_hint=hint) for text, hint in items]
+    out = list(many(list(items)))
+    if len(out) != len(items):
+        raise ValueError(f"{type(analyzer).__name__}.analyze_many returned {len(out)} analyses "
+                         f"for {len(items)} texts")
+    return out
 
 
 def load_analyzer(spec: str | None, brands: Mapping[str, list[str]] | None = None) -> TextAnalyzer:

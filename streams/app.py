@@ -30,8 +30,8 @@ from prometheus_client import CollectorRegistry
 
 from detectors.brand import BrandAggregator
 from detectors.cascade import CascadeState
-from detectors.chain import PartitionProcessor, brand_alert, partition_for, severity
-from detectors.events import Rejected, decode_event
+from detectors.chain import PartitionProcessor, brand_alert, partition_for, precomputed, severity
+from detectors.events import Event, Rejected, decode_event
 from detectors.understanding import TextAnalyzer, load_analyzer
 from streams.batching import BatchingApp, BatchRoute
 from streams.metrics import TOP_K, Metrics, Snapshot
@@ -164,6 +164,7 @@ class CascadeWorker:
             # again in order; processing them now would put the partition out of order
             self.stale += len(stale)
             messages = [m for m in messages if m.generation_id == generation]
+        mine: list[tuple[Any, Event]] = []
         for m in messages:
             try:
                 event = decode_event(m.value if m.value is not None else b"")
@@ -177,12 +178,16 @@ class CascadeWorker:
                 self.out.append((s.repartition_topic, event.root_id.encode(), m.value, None))
                 self.forwarded += 1
                 continue
+            mine.append((m, event))
+        # an analyzer with analyze_many (a model on a GPU) gets the batch's texts in one call
+        analyses = precomputed(self.analyzer, [e for _, e in mine])
+        for (m, event), analysis in zip(mine, analyses):
             source = "p" if m.topic == posts_topic else "r"
             arrival_ms = int(m.timestamp * 1000) if m.timestamp else None
             proc = self.processor(m.partition)
             reapplied = proc.reapplied
             try:
-                alerts = proc.process(event, source, m.offset, arrival_ms)
+                alerts = proc.process(event, source, m.offset, arrival_ms, analysis)
             except Rejected as r:
                 self.dead_letter(m, r)
                 rejected[r.reason] += 1

@@ -104,3 +104,36 @@ def test_load_analyzer_rejects_non_analyzer():
 def test_make_analysis_rejects_unknown_kind():
     with pytest.raises(ValueError):
         make_analysis("en", 0.0, 0.0, "rant")
+
+
+def test_a_batching_analyzer_gets_texts_in_batches_and_decides_the_same():
+    from detectors.chain import BATCH_EVENTS, ChainConfig, OfflineDetector
+    from detectors.events import decode_event
+    from tests.factories import COMPLAINT_SV, PRAISE_EN, by_time, cascade, chatter
+    from tests.fakes import BatchOnlyAnalyzer
+
+    events = [decode_event(e) for e in by_time(cascade("sj", COMPLAINT_SV, "sv", 1200, brands=["sj"])
+                                               + cascade("ik", PRAISE_EN, "en", 900, brands=["ikea"], seed=2)
+                                               + chatter(300, seed=3))]
+    brands = {"sj": ["SJ", "@SJ_AB"], "ikea": ["IKEA", "@IKEA"]}
+    expected = list(OfflineDetector(ChainConfig(), DefaultAnalyzer(brands), partitions=2).run(events))
+    batching = BatchOnlyAnalyzer(brands)   # its analyze() fails: every text must come in a batch
+    got = list(OfflineDetector(ChainConfig(), batching, partitions=2).run(events))
+    assert got == expected and any(a["type"] == "viral_complaint" for a in got)
+    with_text = sum(1 for e in events if e.text and not e.text.isspace())
+    assert sum(batching.batches) == with_text
+    assert len(batching.batches) == -(-len(events) // BATCH_EVENTS)
+
+
+def test_analyze_many_must_answer_every_text():
+    from detectors.understanding import analyze_many
+
+    class Short:
+        def analyze(self, text, lang_hint=None):
+            raise AssertionError
+
+        def analyze_many(self, items):
+            return []
+
+    with pytest.raises(ValueError, match="0 analyses for 2 texts"):
+        analyze_many(Short(), [("a", None), ("b", None)])

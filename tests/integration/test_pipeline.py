@@ -99,7 +99,11 @@ def test_malformed_events_are_dead_lettered_and_the_worker_keeps_going(names: Na
     assert worker.stop() == 0
 
 
-def test_stream_decisions_equal_offline_detect(names: Names, start_worker) -> None:
+@pytest.mark.parametrize("analyzer", [None, "tests.fakes:BatchOnlyAnalyzer"], ids=["built-in", "batching"])
+def test_stream_decisions_equal_offline_detect(start_worker, analyzer) -> None:
+    # "batching": a model that takes texts only through analyze_many (its analyze() fails), so the
+    # worker must hand it each fetched batch's texts at once; it answers as the built-in one does
+    names = Names(**({"VIRALITY_ANALYZER": analyzer} if analyzer else {}))
     events = by_time(cascade("sj2", COMPLAINT_SV, "sv", 1300, brands=["sj"], seed=3)
                      + cascade("ik2", PRAISE_EN, "en", 1200, start_ms=cascade("x", "x", "en", 0)[0]["created_at"] + 1_800_000,
                                brands=["ikea"], seed=4)

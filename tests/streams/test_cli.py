@@ -12,9 +12,10 @@ from tests.factories import COMPLAINT_SV, by_time, cascade, chatter
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+def run(*args: str, stdin: bytes | None = None, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "streams.cli", *args], cwd=ROOT, input=stdin,
-                          capture_output=True, timeout=120, env={"PATH": "/usr/bin:/bin", "VIRALITY_BRANDS": "sj=SJ,@SJ_AB"})
+                          capture_output=True, timeout=120,
+                          env={"PATH": "/usr/bin:/bin", "VIRALITY_BRANDS": "sj=SJ,@SJ_AB", **env})
 
 
 def write(path: Path, events) -> None:
@@ -51,6 +52,31 @@ def test_classify_prints_the_contract_fields() -> None:
     for row in rows:
         assert set(row) >= {"id", "lang", "sentiment", "label", "complaint", "kind"}
         assert -1 <= row["sentiment"] <= 1 and 0 <= row["complaint"] <= 1
+
+
+def test_classify_and_detect_hand_a_batching_analyzer_many_texts_per_call(tmp_path: Path) -> None:
+    # tests.fakes.BatchOnlyAnalyzer fails on single texts: the commands must use analyze_many
+    texts = [{"id": i, "text": t, "lang": lang} for i, (t, lang) in enumerate(
+        [("Tåget är försenat igen, värdelöst!", "sv"), ("Tusen takk for hjelpen!", None), ("ok", "xx")] * 900)]
+    lines = b"".join(orjson.dumps(x) + b"\n" for x in texts) + b"not json\n"
+    log = tmp_path / "batches.txt"
+    plain = run("classify", "--input", "-", stdin=lines)
+    batched = run("classify", "--input", "-", stdin=lines, VIRALITY_ANALYZER="tests.fakes:BatchOnlyAnalyzer",
+                  VIRALITY_TEST_BATCH_LOG=str(log))
+    assert batched.returncode == plain.returncode == 0, batched.stderr
+    assert batched.stdout == plain.stdout and len(batched.stdout.splitlines()) == 2700
+    assert [int(n) for n in log.read_text().split()] == [1000, 1000, 700]
+
+    events = by_time(cascade("c", COMPLAINT_SV, "sv", 1200, brands=["sj"]) + chatter(10))
+    src = tmp_path / "in.jsonl"
+    write(src, events)
+    outs = []
+    for name, env in (("plain", {}), ("batched", {"VIRALITY_ANALYZER": "tests.fakes:BatchOnlyAnalyzer"})):
+        out = tmp_path / f"{name}.jsonl"
+        r = run("detect", "--input", str(src), "--output", str(out), **env)
+        assert r.returncode == 0, r.stderr
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1] and b"viral_complaint" in outs[0]
 
 
 def test_forecast_uses_only_what_was_seen_by_each_time(tmp_path: Path) -> None:

@@ -1,0 +1,30 @@
+"""Test doubles shipped with the tests (no mocks of Kafka: these stand in for a text model).
+
+:class:`BatchOnlyAnalyzer` is what a heavier model plugged in through ``VIRALITY_ANALYZER`` looks
+like when it prefers many texts per call: it answers as the built-in analyzer does, but only through
+``analyze_many``. Its single-text ``analyze`` fails, so a test that uses it proves the caller
+batched. Each batch's size is appended to the file named by ``VIRALITY_TEST_BATCH_LOG``, if set.
+"""
+from __future__ import annotations
+
+import os
+from typing import Mapping, Sequence
+
+from detectors.understanding import DefaultAnalyzer, TextAnalysis
+
+
+class BatchOnlyAnalyzer:
+    def __init__(self, brands: Mapping[str, list[str]] | None = None) -> None:
+        self.inner = DefaultAnalyzer(brands)
+        self.batches: list[int] = []
+        self.log = os.environ.get("VIRALITY_TEST_BATCH_LOG")
+
+    def analyze(self, text: str, lang_hint: str | None = None) -> TextAnalysis:
+        raise AssertionError("BatchOnlyAnalyzer.analyze called: the caller did not batch")
+
+    def analyze_many(self, items: Sequence[tuple[str, str | None]]) -> list[TextAnalysis]:
+        self.batches.append(len(items))
+        if self.log:
+            with open(self.log, "a") as f:
+                f.write(f"{len(items)}\n")
+        return [self.inner.analyze(text, lang_hint=hint) for text, hint in items]
