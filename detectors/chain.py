@@ -144,15 +144,26 @@ def _finite(x: float) -> float | None:
 BATCH_EVENTS = 1000
 
 
-def precomputed(analyzer: TextAnalyzer, events: Sequence[Event]) -> list[TextAnalysis | None]:
+def precomputed(analyzer: TextAnalyzer, events: Sequence[Event],
+                on_error: Callable[[Exception, int], None] | None = None) -> list[TextAnalysis | None]:
     """The analyses of the events' texts made in one ``analyze_many`` call when the analyzer has
     one (None for an event without text); all None otherwise, and each text is analysed when its
-    event is processed, as before. Rejected events' texts may be analysed in vain: that is rare."""
+    event is processed, as before. Rejected events' texts may be analysed in vain: that is rare.
+
+    If ``analyze_many`` raises, the texts are left to be analysed one by one (so one bad text costs
+    its own event, as ``analysis_failed``, not the batch); ``on_error(exception, n_texts)`` is told.
+    """
     out: list[TextAnalysis | None] = [None] * len(events)
     if getattr(analyzer, "analyze_many", None) is None:
         return out
     idx = [i for i, e in enumerate(events) if e.text and not e.text.isspace()]
-    for i, a in zip(idx, analyze_many(analyzer, [(events[i].text, events[i].lang) for i in idx])):
+    try:
+        analyses = analyze_many(analyzer, [(events[i].text, events[i].lang) for i in idx])
+    except Exception as exc:  # one bad text must not cost the batch: each is tried alone instead
+        if on_error is not None:
+            on_error(exc, len(idx))
+        return out
+    for i, a in zip(idx, analyses):
         out[i] = a
     return out
 
@@ -185,7 +196,11 @@ class PartitionProcessor:
         """Analyse an event's text (not blank: the caller checks), or check the ``analysis`` made
         for it beforehand (a batch of texts analysed at once)."""
         if analysis is None:
-            analysis = self.analyzer.analyze(event.text, lang_hint=event.lang)
+            try:
+                analysis = self.analyzer.analyze(event.text, lang_hint=event.lang)
+            except Exception as exc:  # a plugged-in model's error: this event is dead-lettered
+                raise Rejected("analysis_failed", f"{type(self.analyzer).__name__}: "
+                                                  f"{type(exc).__name__}: {str(exc)[:200]}") from exc
         if analysis.lang == "und" and event.lang and event.lang not in RECOGNISED_LANGS:
             raise Rejected("unknown_language", f"language {event.lang[:20]!r} is not recognised and the text does not tell")
         return analysis

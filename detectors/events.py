@@ -51,6 +51,7 @@ REASONS = (
     "duplicate",
     "too_late",
     "from_the_future",
+    "analysis_failed",  # the text model raised on this text (a plugged-in model's error)
 )
 
 

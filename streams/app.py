@@ -137,6 +137,11 @@ class CascadeWorker:
             dirty[root_id] = cache
         return mark
 
+    def _batch_analysis_failed(self, exc: Exception, n_texts: int) -> None:
+        log.warning("%s.analyze_many failed on a batch of %d texts (%s: %s); analysing them one by "
+                    "one, a text that fails alone is dead-lettered as analysis_failed",
+                    type(self.analyzer).__name__, n_texts, type(exc).__name__, str(exc)[:200])
+
     def brand_label(self, brand: str | None) -> str:
         if not brand:
             return "none"
@@ -180,7 +185,7 @@ class CascadeWorker:
                 continue
             mine.append((m, event))
         # an analyzer with analyze_many (a model on a GPU) gets the batch's texts in one call
-        analyses = precomputed(self.analyzer, [e for _, e in mine])
+        analyses = precomputed(self.analyzer, [e for _, e in mine], self._batch_analysis_failed)
         for (m, event), analysis in zip(mine, analyses):
             source = "p" if m.topic == posts_topic else "r"
             arrival_ms = int(m.timestamp * 1000) if m.timestamp else None

@@ -28,3 +28,18 @@ class BatchOnlyAnalyzer:
             with open(self.log, "a") as f:
                 f.write(f"{len(items)}\n")
         return [self.inner.analyze(text, lang_hint=hint) for text, hint in items]
+
+
+class FlakyAnalyzer(BatchOnlyAnalyzer):
+    """Like :class:`BatchOnlyAnalyzer`, but a text holding ``BOOM`` makes the model raise, in a
+    batch and alone (a model's failure on one input, as a GPU out-of-memory would be on a batch)."""
+
+    def analyze(self, text: str, lang_hint: str | None = None) -> TextAnalysis:
+        if "BOOM" in text:
+            raise RuntimeError("model failed on this input")
+        return self.inner.analyze(text, lang_hint=lang_hint)
+
+    def analyze_many(self, items: Sequence[tuple[str, str | None]]) -> list[TextAnalysis]:
+        if any("BOOM" in text for text, _ in items):
+            raise RuntimeError("model failed on the batch")
+        return super().analyze_many(items)

@@ -137,3 +137,35 @@ def test_analyze_many_must_answer_every_text():
 
     with pytest.raises(ValueError, match="0 analyses for 2 texts"):
         analyze_many(Short(), [("a", None), ("b", None)])
+
+
+def test_a_model_error_costs_its_event_as_analysis_failed_not_the_batch():
+    from detectors.chain import ChainConfig, OfflineDetector, precomputed
+    from detectors.events import Rejected, decode_event
+    from tests.factories import COMPLAINT_SV, by_time, cascade, chatter
+    from tests.fakes import FlakyAnalyzer
+
+    raw = by_time(cascade("sj", COMPLAINT_SV, "sv", 1200, brands=["sj"]) + chatter(50, seed=3))
+    for e in [e for e in raw if e.get("text")][1::10]:
+        e["text"] += " BOOM"
+    events = [decode_event(e) for e in raw]
+    boom = {e.id for e in events if e.text and "BOOM" in e.text}
+    assert boom
+    model = FlakyAnalyzer({"sj": ["SJ", "@SJ_AB"]})
+    errors = []
+    assert precomputed(model, events, lambda exc, n: errors.append((str(exc), n))) == [None] * len(events)
+    assert errors and errors[0][0] == "model failed on the batch"  # told, and left to single texts
+
+    det = OfflineDetector(ChainConfig(), model, partitions=2)
+    failed = set()
+    for e in events:
+        try:
+            det.process(e)
+        except Rejected as r:
+            if r.reason == "analysis_failed":
+                failed.add(e.id)
+                assert "RuntimeError: model failed on this input" in r.detail
+    assert failed == boom                                   # exactly those, and the rest went on
+    assert det.rejected == {"analysis_failed": len(boom)}
+    alerts = list(OfflineDetector(ChainConfig(), model, partitions=2).run(events))
+    assert any(a["alert_id"] == "viral_complaint:sj:1" for a in alerts)
