@@ -153,15 +153,19 @@ class _ExposureState:
         A = self.A
         A[_TREF] = _fold(A, A[_TREF], 1, f, t, t, t)
 
-    def _fold_batch(self, X, t_ref: float) -> float:
-        """Fold the open batch into the kernel sums ``X`` at its mean times; returns the new t_ref.
+    def _batch(self) -> tuple[int, float, float, float, float]:
+        """The open batch as :func:`_folded` takes it: ``(n, followers, t_f, t_c, t_max)``.
 
         Its followers enter at their follower-weighted mean time, its count at its plain mean time.
         """
         A, n = self.A, self.b_n
         t_c = A[_BT] / n
         t_f = A[_BFT] / A[_BF] if A[_BF] > 0 else t_c
-        return _fold(X, t_ref, n, A[_BF], t_f, t_c, A[_BMAX])
+        return n, A[_BF], t_f, t_c, A[_BMAX]
+
+    def _fold_batch(self, X, t_ref: float) -> float:
+        """Fold the open batch into the kernel sums ``X`` at its mean times; returns the new t_ref."""
+        return _fold(X, t_ref, *self._batch())
 
     def _flush(self) -> None:
         if self.b_n:
@@ -270,29 +274,33 @@ class _ExposureState:
         return s
 
 
-# _advance and _fold are unrolled for the six kernel terms and the three windows (the first three
+# _advanced and _folded are unrolled for the six kernel terms and the three windows (the first three
 # terms): they run once per 10 s batch of every busy cascade, so they are the forecaster's hot path.
 assert len(TAUS) == 6 and WINDOWS == (0, 1, 2)
 _R0, _R1, _R2, _R3, _R4, _R5 = _RATES
 _exp = math.exp
 
 
-def _advance(X, dt: float) -> None:
-    """Move the kernel sums in ``X`` (F, C, G back to back) ``dt`` seconds forward (no new shares)."""
-    F0, F1, F2, F3, F4, F5, C0, C1, C2, G0, G1, G2 = X[:_NSUMS]
+def _advanced(S, dt: float) -> tuple[float, ...]:
+    """The kernel sums ``S`` (F, C, G back to back) moved ``dt`` seconds forward (no new shares)."""
+    F0, F1, F2, F3, F4, F5, C0, C1, C2, G0, G1, G2 = S
     e0, e1, e2 = _exp(-dt * _R0), _exp(-dt * _R1), _exp(-dt * _R2)
-    X[:_NSUMS] = array("d", (
-        F0 * e0, F1 * e1, F2 * e2, F3 * _exp(-dt * _R3), F4 * _exp(-dt * _R4), F5 * _exp(-dt * _R5),
-        C0 * e0, C1 * e1, C2 * e2,
-        (G0 + dt * F0) * e0, (G1 + dt * F1) * e1, (G2 + dt * F2) * e2))
+    return (F0 * e0, F1 * e1, F2 * e2, F3 * _exp(-dt * _R3), F4 * _exp(-dt * _R4), F5 * _exp(-dt * _R5),
+            C0 * e0, C1 * e1, C2 * e2,
+            (G0 + dt * F0) * e0, (G1 + dt * F1) * e1, (G2 + dt * F2) * e2)
 
 
-def _fold(X, t_ref, n, f, t_f, t_c, t_max) -> float:
-    """Fold ``n`` shares with ``f`` followers in all into the kernel sums in ``X``: the followers
-    at time ``t_f``, the count at ``t_c``, the sums first moved on to ``t_max`` if it is later than
-    ``t_ref``. Returns the new t_ref."""
-    F0, F1, F2, F3, F4, F5, C0, C1, C2, G0, G1, G2 = X[:_NSUMS]
-    if t_max > t_ref:  # _advance, inlined: it saves an array round trip on every batch
+def _advance(X, dt: float) -> None:
+    """:func:`_advanced`, in place on the sums at the front of the array ``X``."""
+    X[:_NSUMS] = array("d", _advanced(X[:_NSUMS], dt))
+
+
+def _folded(S, t_ref, n, f, t_f, t_c, t_max) -> tuple[tuple[float, ...], float]:
+    """The kernel sums ``S`` with ``n`` shares of ``f`` followers in all folded in: the followers at
+    time ``t_f``, the count at ``t_c``, the sums first moved on to ``t_max`` if it is later than
+    ``t_ref``. Returns the new sums and the new t_ref."""
+    F0, F1, F2, F3, F4, F5, C0, C1, C2, G0, G1, G2 = S
+    if t_max > t_ref:  # _advanced, inlined: it saves a call and a tuple on every batch
         dt = t_max - t_ref
         e0, e1, e2 = _exp(-dt * _R0), _exp(-dt * _R1), _exp(-dt * _R2)
         G0, G1, G2 = (G0 + dt * F0) * e0, (G1 + dt * F1) * e1, (G2 + dt * F2) * e2
@@ -308,11 +316,16 @@ def _fold(X, t_ref, n, f, t_f, t_c, t_max) -> float:
         a_c = t_ref - t_c
         y0, y1, y2 = _exp(-a_c * _R0), _exp(-a_c * _R1), _exp(-a_c * _R2)
     fa = f * a_f
-    X[:_NSUMS] = array("d", (
-        F0 + f * x0, F1 + f * x1, F2 + f * x2,
-        F3 + f * _exp(-a_f * _R3), F4 + f * _exp(-a_f * _R4), F5 + f * _exp(-a_f * _R5),
-        C0 + n * y0, C1 + n * y1, C2 + n * y2,
-        G0 + fa * x0, G1 + fa * x1, G2 + fa * x2))
+    return (F0 + f * x0, F1 + f * x1, F2 + f * x2,
+            F3 + f * _exp(-a_f * _R3), F4 + f * _exp(-a_f * _R4), F5 + f * _exp(-a_f * _R5),
+            C0 + n * y0, C1 + n * y1, C2 + n * y2,
+            G0 + fa * x0, G1 + fa * x1, G2 + fa * x2), t_ref
+
+
+def _fold(X, t_ref, n, f, t_f, t_c, t_max) -> float:
+    """:func:`_folded`, in place on the sums at the front of the array ``X``; returns the new t_ref."""
+    S, t_ref = _folded(X[:_NSUMS], t_ref, n, f, t_f, t_c, t_max)
+    X[:_NSUMS] = array("d", S)
     return t_ref
 
 
@@ -328,46 +341,19 @@ _log = math.log
 
 def _fast_stats(s: _ExposureState, now_s: float) -> _Stats:
     """:meth:`_ExposureState.stats_reference` unrolled for six kernel terms and three windows, on
-    local floats instead of array copies (the same operations in the same order, so the same bits).
-    It runs for every forecast, that is on every assessment of every cascade."""
+    tuples and local floats instead of array copies (the same operations in the same order, so the
+    same bits). It runs for every forecast, that is on every assessment of every cascade."""
     A = s.A
-    F0, F1, F2, F3, F4, F5, C0, C1, C2, G0, G1, G2 = A[:_NSUMS]
+    S = A[:_NSUMS]
     t_ref = A[_TREF]
-    nb = s.b_n
-    if nb:  # the open batch, folded in as _fold does
-        f, t_max = A[_BF], A[_BMAX]
-        t_c = A[_BT] / nb
-        t_f = A[_BFT] / f if f > 0 else t_c
-        if t_max > t_ref:
-            dt = t_max - t_ref
-            e0, e1, e2 = _exp(-dt * _R0), _exp(-dt * _R1), _exp(-dt * _R2)
-            G0, G1, G2 = (G0 + dt * F0) * e0, (G1 + dt * F1) * e1, (G2 + dt * F2) * e2
-            C0, C1, C2 = C0 * e0, C1 * e1, C2 * e2
-            F0, F1, F2 = F0 * e0, F1 * e1, F2 * e2
-            F3, F4, F5 = F3 * _exp(-dt * _R3), F4 * _exp(-dt * _R4), F5 * _exp(-dt * _R5)
-            t_ref = t_max
-        a_f = t_ref - t_f
-        x0, x1, x2 = _exp(-a_f * _R0), _exp(-a_f * _R1), _exp(-a_f * _R2)
-        if t_c == t_f:
-            y0, y1, y2 = x0, x1, x2
-        else:
-            a_c = t_ref - t_c
-            y0, y1, y2 = _exp(-a_c * _R0), _exp(-a_c * _R1), _exp(-a_c * _R2)
-        fa = f * a_f
-        F0, F1, F2 = F0 + f * x0, F1 + f * x1, F2 + f * x2
-        F3, F4, F5 = F3 + f * _exp(-a_f * _R3), F4 + f * _exp(-a_f * _R4), F5 + f * _exp(-a_f * _R5)
-        C0, C1, C2 = C0 + nb * y0, C1 + nb * y1, C2 + nb * y2
-        G0, G1, G2 = G0 + fa * x0, G1 + fa * x1, G2 + fa * x2
+    if s.b_n:  # the open batch, folded in
+        S, t_ref = _folded(S, t_ref, *s._batch())
     now = float(now_s)
-    if now > t_ref:  # moved on to now, as _advance does
-        dt = now - t_ref
-        e0, e1, e2 = _exp(-dt * _R0), _exp(-dt * _R1), _exp(-dt * _R2)
-        G0, G1, G2 = (G0 + dt * F0) * e0, (G1 + dt * F1) * e1, (G2 + dt * F2) * e2
-        C0, C1, C2 = C0 * e0, C1 * e1, C2 * e2
-        F0, F1, F2 = F0 * e0, F1 * e1, F2 * e2
-        F3, F4, F5 = F3 * _exp(-dt * _R3), F4 * _exp(-dt * _R4), F5 * _exp(-dt * _R5)
+    if now > t_ref:
+        S = _advanced(S, now - t_ref)
     else:
         now = t_ref
+    F0, F1, F2, F3, F4, F5, C0, C1, C2, G0, G1, G2 = S
     n = s.n
     if n == 0:
         return _Stats(0, 0.0, 0.0, 0.0, 0.0, now, (0.0,) * _NW)
