@@ -130,15 +130,12 @@ class Worker:
                 total += float(line.rsplit(" ", 1)[1])
         return total
 
+    def processed(self) -> float:
+        """Events this worker has consumed or rejected (its metrics)."""
+        return self.metric("virality_events_consumed_total") + self.metric("virality_events_rejected_total")
+
     def wait_processed(self, n: int, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        done = 0.0
-        while time.monotonic() < deadline:
-            done = self.metric("virality_events_consumed_total") + self.metric("virality_events_rejected_total")
-            if done >= n:
-                return
-            time.sleep(0.2)
-        raise TimeoutError(f"worker processed {done} of {n} events in {timeout}s")
+        wait_processed([self], n, timeout)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
         assert self.proc is not None
@@ -152,6 +149,18 @@ class Worker:
                 raise AssertionError(f"worker did not stop within {timeout}s of signal {sig}")
         self.log.close()
         return self.proc.returncode
+
+
+def wait_processed(workers: list[Worker], n: int, timeout: float = 60.0) -> None:
+    """Wait until the ``workers`` together have processed ``n`` events."""
+    deadline = time.monotonic() + timeout
+    done = 0.0
+    while time.monotonic() < deadline:
+        done = sum(w.processed() for w in workers)
+        if done >= n:
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"{len(workers)} worker(s) processed {done} of {n} events in {timeout}s")
 
 
 @pytest.fixture

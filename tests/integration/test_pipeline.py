@@ -17,7 +17,7 @@ from detectors.events import decode_event
 from detectors.understanding import load_analyzer
 from streams.settings import Settings
 from tests.factories import COMPLAINT_SV, PRAISE_EN, by_time, cascade, chatter
-from tests.integration.conftest import ROOT, Names, consume, create_topics, keyed, produce
+from tests.integration.conftest import ROOT, Names, consume, create_topics, keyed, produce, wait_processed
 
 pytestmark = pytest.mark.integration
 
@@ -39,6 +39,15 @@ def offline_alerts(names: Names, events: list[dict]) -> list[dict]:
 
 def transitions(alerts: list[dict]) -> list[tuple]:
     return sorted((a["transition_id"], a["detected_at"], a["shares"]) for a in alerts)
+
+
+def assert_none_lost(got: list[dict], expected: list[dict]) -> None:
+    assert sorted({a["transition_id"] for a in got}) == sorted(a["transition_id"] for a in expected), "alert lost"
+
+
+def assert_none_repeated(got: list[dict]) -> None:
+    ids = [a["transition_id"] for a in got]
+    assert len(ids) == len(set(ids)), f"repeated: {sorted(i for i in ids if ids.count(i) > 1)}"
 
 
 def test_viral_complaint_cascade_produces_an_alert(names: Names, start_worker) -> None:
@@ -149,10 +158,9 @@ def test_restart_mid_stream_loses_no_alert_and_duplicates_none(names: Names, sta
     # give a duplicate time to show up, then read everything again
     second.wait_processed(len(events) - half, timeout=60)
     got = consume(names.alerts, lambda got: False, timeout=4)
-    ids = [a["transition_id"] for a in got]
-    assert sorted(set(ids)) == sorted(a["transition_id"] for a in expected), "no alert lost"
+    assert_none_lost(got, expected)
     if sig == signal.SIGTERM:
-        assert len(ids) == len(set(ids)), f"duplicated: {sorted(i for i in ids if ids.count(i) > 1)}"
+        assert_none_repeated(got)
     else:
         # a hard kill can repeat a transition whose state had not reached the changelog yet; the
         # repeat is the same message (same transition_id, same content), so consumers can drop it
@@ -204,27 +212,14 @@ def test_scaling_out_and_back_in_mid_stream_loses_and_repeats_nothing(start_work
     first.wait_processed(third)
     second = start_worker(names.another_worker())  # joins: partitions move to it
     produce(names.posts, keyed(events[third:2 * third]))
-
-    def both_processed(n: int, timeout: float = 90.0) -> None:
-        deadline = time.monotonic() + timeout
-        done = 0.0
-        while time.monotonic() < deadline:
-            done = sum(w.metric("virality_events_consumed_total") + w.metric("virality_events_rejected_total")
-                       for w in (first, second))
-            if done >= n:
-                return
-            time.sleep(0.2)
-        raise TimeoutError(f"the two workers processed {done} of {n} events in {timeout}s")
-
-    both_processed(2 * third)
+    wait_processed([first, second], 2 * third, timeout=90)
     assert second.metric("virality_events_consumed_total") > 0, "the new worker took over partitions"
     assert first.stop() == 0          # leaves: its partitions move back to the second worker
     produce(names.posts, keyed(events[2 * third:]))
     got = consume(names.alerts, lambda got: len(got) >= len(expected), timeout=90)
     time.sleep(3)                     # give a repeat time to show up, then read everything again
     got = consume(names.alerts, lambda got: False, timeout=4)
-    ids = [a["transition_id"] for a in got]
-    assert sorted(set(ids)) == sorted(a["transition_id"] for a in expected), "no alert lost"
-    assert len(ids) == len(set(ids)), f"repeated: {sorted(i for i in ids if ids.count(i) > 1)}"
+    assert_none_lost(got, expected)
+    assert_none_repeated(got)
     assert transitions(got) == transitions(expected)
     assert second.stop() == 0
