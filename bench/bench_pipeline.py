@@ -167,7 +167,8 @@ def scrape(port: int) -> dict[str, float]:
     text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2).read().decode()
     out: dict[str, float] = {}
     for line in text.splitlines():
-        m = re.match(r"^(virality_events_consumed_total|virality_events_rejected_total|virality_alerts_total)\{.*\} (\S+)$", line)
+        m = re.match(r"^(virality_events_consumed_total|virality_events_rejected_total|virality_alerts_total"
+                     r"|virality_active_cascades|virality_live_cascades)(?:\{.*\})? (\S+)$", line)
         if m:
             out[m.group(1)] = out.get(m.group(1), 0.0) + float(m.group(2))
     return out

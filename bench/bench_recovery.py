@@ -87,7 +87,9 @@ def main() -> int:
     bootstrap = args.broker.split("://", 1)[-1]
     run = f"recov{uuid.uuid4().hex[:6]}"
     os.makedirs(".run", exist_ok=True)
-    env = run_env(run, args.broker, metrics_port=9129, VIRALITY_BRANDS="sj=SJ,@SJ_AB")
+    # idle cascades are dropped to their stored form every 5 s here (60 s by default)
+    env = run_env(run, args.broker, metrics_port=9129, VIRALITY_BRANDS="sj=SJ,@SJ_AB",
+                  VIRALITY_MAINTAIN_EVERY_S="5")
     events = make_events(args.cascades, args.shares)
     try:
         subprocess.run([sys.executable, "-m", "streams.cli", "topics"], env=env, check=True,
@@ -110,12 +112,16 @@ def main() -> int:
                 print(f"FAILED: {done:,.0f} of {len(events):,} processed")
                 return 1
             first_rss, first_now = rss_mb(w.pid), rss_mb(w.pid, "VmRSS")
+            time.sleep(5.5)  # a publication of the state gauges (every 5 s)
+            gauges = scrape(9129)
         finally:
             stop_workers([w], timeout=60)
         changelog = asyncio.run(count(bootstrap, f"{run}-cascades-changelog"))
         keys = asyncio.run(distinct_keys(bootstrap, f"{run}-cascades-changelog"))
         print(f"first worker: processed everything, RSS {first_now:,.0f} MB (peak {first_rss:,.0f} MB); "
-              f"changelog {changelog:,} records, {keys:,} cascades", flush=True)
+              f"changelog {changelog:,} records, {keys:,} cascades; it tracked "
+              f"{gauges.get('virality_active_cascades', float('nan')):,.0f} cascades, "
+              f"{gauges.get('virality_live_cascades', float('nan')):,.0f} of them in memory", flush=True)
         started = time.monotonic()
         w = start_worker(env, f".run/{run}-2.log")
         try:

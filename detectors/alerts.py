@@ -70,7 +70,7 @@ class AlertLifecycle:
         return state
 
     def to_state(self) -> list[Any]:
-        return [self.state, self.seq, self.opened_ms, self.changed_ms, round(self.peak_rate, 3)]
+        return [self.state, self.seq, self.opened_ms, self.changed_ms, self.peak_rate]
 
     @classmethod
     def from_state(cls, s: list[Any]) -> "AlertLifecycle":

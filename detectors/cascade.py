@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import zlib
+from array import array
 from typing import Any, NamedTuple
 
 from detectors.alerts import AlertLifecycle
@@ -43,6 +44,7 @@ REOPEN_RATE_RATIO = 0.5
 
 
 _KIND_INDEX = {"share": 0, "quote": 1, "reply": 2}
+_NO_KINDS = (0, 0, 0)
 
 
 class Decision(NamedTuple):
@@ -83,10 +85,10 @@ class CascadeState:
         self.velocity = ShareVelocity(lateness_s=lateness_s)
         self.forecast = CascadeForecast()
         self.alert = AlertLifecycle()
-        self.recent: list[int] = []
+        self.recent = array("I")       # CRC-32s of the last RECENT_IDS ids (4 bytes each)
         self.offsets: dict[str, int] = {}
         self.last_ms = root_ms
-        self.kind_counts = [0, 0, 0]    # shares, quotes, replies
+        self.kind_counts = array("q", _NO_KINDS)    # shares, quotes, replies
         self.next_check = 0             # assess again at this many shares ...
         self.check_ms = 0               # ... or this much event time after the last assessment
         self.alert_type = ""            # the type an alert opened with: kept until it resolves
@@ -250,11 +252,11 @@ class CascadeState:
     def to_state(self) -> dict[str, Any]:
         return {
             "r": self.root_id, "rm": self.root_ms, "rs": self.root_seen, "rt": self.root_text,
-            "rl": self.root_lang, "rk": self.root_kind, "rc": round(self.root_complaint, 4),
-            "rn": round(self.root_sentiment, 4), "b": self.brands, "p": self.platform,
-            "s": round(self.sent, 4), "c": round(self.compl, 4), "tm": self.text_ms, "nt": self.n_text,
+            "rl": self.root_lang, "rk": self.root_kind, "rc": self.root_complaint,
+            "rn": self.root_sentiment, "b": self.brands, "p": self.platform,
+            "s": self.sent, "c": self.compl, "tm": self.text_ms, "nt": self.n_text,
             "v": self.velocity.to_state(), "f": self.forecast.to_state(), "a": self.alert.to_state(),
-            "id": self.recent, "o": self.offsets, "lm": self.last_ms, "k": self.kind_counts,
+            "id": self.recent.tolist(), "o": self.offsets, "lm": self.last_ms, "k": self.kind_counts.tolist(),
             "nc": self.next_check, "cm": self.check_ms, "at": self.alert_type,
         }
 
@@ -268,6 +270,7 @@ class CascadeState:
         c.velocity = ShareVelocity.from_state(d["v"])
         c.forecast = CascadeForecast.from_state(d["f"])
         c.alert = AlertLifecycle.from_state(d["a"])
-        c.recent, c.offsets, c.last_ms, c.kind_counts = d["id"], d["o"], d["lm"], d["k"]
+        c.recent, c.offsets, c.last_ms = array("I", d["id"]), d["o"], d["lm"]
+        c.kind_counts = array("q", d["k"])
         c.next_check, c.check_ms, c.alert_type = d["nc"], d["cm"], d["at"]
         return c

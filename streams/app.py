@@ -30,7 +30,7 @@ from prometheus_client import CollectorRegistry
 
 from detectors.brand import BrandAggregator
 from detectors.cascade import CascadeState
-from detectors.chain import PartitionProcessor, brand_alert, partition_for, precomputed, severity
+from detectors.chain import PartitionProcessor, brand_alert, murmur2, partition_for, precomputed, severity
 from detectors.events import Event, Rejected, decode_event
 from detectors.understanding import TextAnalyzer, load_analyzer
 from streams.batching import BatchingApp, BatchRoute
@@ -55,23 +55,104 @@ def dumps_kept(obj: Any, option: int | None = None) -> bytes:
     return bytes(memoryview(orjson.dumps(obj, option=option)))
 
 
+#: Cold cascades are bucketed by the hour of their last event, so expiry reads only old buckets.
+COLD_BUCKET_MS = 3_600_000
+
+
+def stored_last_ms(value: bytes) -> int:
+    """The ``lm`` (newest event time) of a stored cascade state, without parsing the whole state.
+
+    A quote inside a JSON string is always escaped, so ``"lm":`` is found only as a key; the
+    cascade's ``lm`` comes after its nested states, hence the last one. Falls back to a full parse.
+    """
+    i = value.rfind(b'"lm":')
+    if i >= 0:
+        j = value.find(b",", i)
+        try:
+            return int(value[i + 5:j if j > 0 else len(value)])
+        except ValueError:
+            pass
+    return int(orjson.loads(value)["lm"])
+
+
+def stored_alert_open(value: bytes) -> bool:
+    """True when a stored cascade state has an open or escalated alert (a byte search)."""
+    return b'"a":["open"' in value or b'"a":["escalated"' in value
+
+
 class TableCache(dict):
-    """The live cascades of one partition, loaded from the table on first use."""
+    """The cascades of one partition: live objects for the active ones, loaded from the table on
+    first use; idle ones only in their stored (serialized) form, listed in :attr:`cold`.
+
+    A live cascade costs about 2 KB of Python objects, its stored form about 700 bytes, so the worker
+    keeps live only what changed lately (:meth:`evict` drops the others back to their stored form,
+    which is written at every flush). Expiry must also find the stored cascades that were never
+    loaded (recovered after a restart or rebalance and never touched again), so :meth:`add_stored`
+    indexes them by the hour of their last event.
+    """
 
     def __init__(self, table: Any, partition: int):
         super().__init__()
         self.table = table
         self.partition = partition
+        #: keys of cascades stored in the table and not live here
+        self.cold: set[bytes] = set()
+        #: hour of the last event -> cold keys (an entry can be stale: :meth:`expire_cold` checks)
+        self.buckets: dict[int, list[bytes]] = {}
+        #: cascades read back from their stored form
+        self.loads = 0
 
     def get(self, root_id: str, default: Any = None) -> CascadeState | None:
         c = dict.get(self, root_id)
         if c is None:
-            raw = self.table.get(root_id.encode())
+            key = root_id.encode()
+            raw = self.table.get(key)
             if raw is None:
                 return default
             c = CascadeState.from_state(orjson.loads(raw))
             dict.__setitem__(self, root_id, c)
+            self.cold.discard(key)
+            self.loads += 1
         return c
+
+    def count(self) -> int:
+        """Cascades of this partition, live or stored."""
+        return len(self) + len(self.cold)
+
+    def add_stored(self, key: bytes, value: bytes) -> None:
+        """Index a cascade found stored in the table (not live here)."""
+        self._add_cold(key, stored_last_ms(value))
+
+    def _add_cold(self, key: bytes, last_ms: int) -> None:
+        self.cold.add(key)
+        self.buckets.setdefault(last_ms // COLD_BUCKET_MS, []).append(key)
+
+    def evict(self, root_id: str) -> None:
+        """Drop a live cascade whose current state is stored (the caller checks) to its stored form."""
+        c = dict.pop(self, root_id)
+        self._add_cold(root_id.encode(), c.last_ms)
+
+    def expire_cold(self, horizon_ms: int) -> list[bytes]:
+        """Remove and return the keys of stored cascades whose last event is before ``horizon_ms``
+        and whose alert is not open (an open alert resolves first, through the sweep)."""
+        expired: list[bytes] = []
+        data = self.table.data
+        for hour in [h for h in self.buckets if h * COLD_BUCKET_MS < horizon_ms]:
+            keys = self.buckets.pop(hour)
+            for key in keys:
+                if key not in self.cold:
+                    continue  # loaded live since, or already expired
+                raw = data.get(key)
+                if raw is None:
+                    self.cold.discard(key)
+                    continue
+                last_ms = stored_last_ms(raw)
+                if last_ms < horizon_ms and not stored_alert_open(raw):
+                    self.cold.discard(key)
+                    expired.append(key)
+                else:  # newer than its bucket said, or waiting for its alert to resolve: look again later
+                    self.buckets.setdefault(max(last_ms, horizon_ms) // COLD_BUCKET_MS, []).append(key)
+        return expired
 
 
 class CascadeWorker:
@@ -95,6 +176,7 @@ class CascadeWorker:
         self.changelog = table.changelog_topic.get_topic_name()
         self.reported_wm: dict[int, tuple[int | None, bool]] = {}
         self.last_flush = time.monotonic()
+        self.last_maintain = time.monotonic()
         self.last_event_s: float | None = None
         self.brand_labels: set[str] = set(settings.brands)
         self.forwarded = 0
@@ -108,27 +190,48 @@ class CascadeWorker:
     def processor(self, partition: int) -> PartitionProcessor:
         proc = self.processors.get(partition)
         if proc is None:
-            cache = TableCache(self.table, partition)
-            proc = PartitionProcessor(self.config, self.analyzer, cache, self._marker(cache))
-            proc.active_alerts.update(self.open_alerts_in(partition))
-            self.processors[partition] = proc
+            self.start_processors({partition} | (self.assigned() - set(self.processors)))
+            proc = self.processors[partition]
         return proc
 
-    def open_alerts_in(self, partition: int) -> set[str]:
-        """Cascades of ``partition`` whose stored state has an open or escalated alert.
+    def ensure_processors(self) -> None:
+        """Start the processors of newly assigned partitions (after recovery), so their stored
+        cascades are counted, swept and expired before any new event of theirs arrives."""
+        missing = self.assigned() - set(self.processors)
+        if missing:
+            self.start_processors(missing)
 
-        They must be swept for resolution even if no event of theirs ever arrives again, so a
-        processor that starts (first event, restart, rebalance) finds them in the recovered table.
-        A byte search, not a JSON parse, keeps this cheap over many stored cascades.
+    def start_processors(self, partitions: set[int]) -> None:
+        """Start the processors of ``partitions`` over the cascades stored in the table.
+
+        One pass over the table: each stored cascade of these partitions is indexed for expiry
+        (:meth:`TableCache.add_stored`) and, if its alert is open, handed to the processor's sweep,
+        which must resolve it even if no event of its cascade ever arrives again. Byte searches, not
+        JSON parses, keep this cheap over many stored cascades.
         """
-        found = set()
+        t0 = time.monotonic()
+        caches = {p: TableCache(self.table, p) for p in partitions}
+        open_alerts: dict[int, set[str]] = {p: set() for p in partitions}
         n = self.settings.partitions
+        hash_key = murmur2
         for key, value in self.table.data.items():
-            if value and (b'"a":["open"' in value or b'"a":["escalated"' in value):
-                root_id = key.decode()
-                if partition_for(root_id, n) == partition:
-                    found.add(root_id)
-        return found
+            if not value:
+                continue
+            p = (hash_key(key) & 0x7FFFFFFF) % n
+            cache = caches.get(p)
+            if cache is None:
+                continue
+            cache.add_stored(key, value)
+            if stored_alert_open(value):
+                open_alerts[p].add(key.decode())
+        stored = 0
+        for p, cache in caches.items():
+            proc = PartitionProcessor(self.config, self.analyzer, cache, self._marker(cache))
+            proc.active_alerts.update(open_alerts[p])
+            self.processors[p] = proc
+            stored += len(cache.cold)
+        log.info("partitions %s: %d stored cascades indexed in %.2fs", sorted(partitions), stored,
+                 time.monotonic() - t0)
 
     def _marker(self, cache: TableCache) -> Callable[[str], None]:
         dirty = self.dirty
@@ -272,8 +375,8 @@ class CascadeWorker:
         for root_id in list(self.dirty):
             self.write_state(root_id)
         self.dirty.clear()
-        if self.flushes % 60 == 0:
-            self.expire()
+        if time.monotonic() - self.last_maintain >= self.settings.maintain_every_s:
+            self.maintain()
         await self.send_out()
         consumer = self.app.consumer
         for m in self.pending:
@@ -318,20 +421,57 @@ class CascadeWorker:
             return False
         return True
 
-    def expire(self) -> None:
+    def maintain(self) -> None:
+        """Evict idle cascades to their stored form and forget expired ones (tombstones), by each
+        partition's watermark (event time). Runs at a flush, so nothing evicted is unwritten."""
+        evict_ms = self.settings.evict_idle_s * 1000
+        expire_ms = self.settings.expire_s * 1000
+        evicted = expired = 0
         for proc in self.processors.values():
-            if proc.watermark_ms is None:
+            wm = proc.watermark_ms
+            if wm is None:
                 continue
-            for root_id in proc.expired(proc.watermark_ms):
-                dict.pop(proc.store, root_id, None)
-                self.dirty.pop(root_id, None)
-                key = root_id.encode()
-                self.table.data.pop(key, None)
-                self.out.append((self.changelog, key, None, proc.store.partition))  # tombstone
+            cache = proc.store
+            for root_id in proc.expired(wm):
+                dict.pop(cache, root_id, None)
+                self.tombstone(root_id.encode(), cache.partition)
+                expired += 1
+            for key in cache.expire_cold(wm - expire_ms):
+                self.tombstone(key, cache.partition)
+                expired += 1
+            idle = wm - evict_ms
+            for root_id in [k for k, c in cache.items() if c.last_ms < idle and not c.alert.active
+                            and k not in self.dirty and k not in proc.active_alerts]:
+                cache.evict(root_id)
+                self.hot.pop(root_id, None)
+                evicted += 1
+        self.last_maintain = time.monotonic()
+        self.count_loads(self.processors.values())
+        if evicted:
+            self.metrics.evicted.inc(evicted)
+        if expired:
+            self.metrics.expired.inc(expired)
+        if evicted or expired:
+            log.debug("maintenance: %d cascades evicted to their stored form, %d expired", evicted, expired)
+
+    def count_loads(self, procs: Any) -> None:
+        loads = 0
+        for proc in procs:
+            loads += proc.store.loads
+            proc.store.loads = 0
+        if loads:
+            self.metrics.loaded.inc(loads)
+
+    def tombstone(self, key: bytes, partition: int) -> None:
+        self.dirty.pop(key.decode(), None)
+        self.hot.pop(key.decode(), None)
+        self.table.data.pop(key, None)
+        self.out.append((self.changelog, key, None, partition))
 
     async def revoke(self, partitions: set[int]) -> None:
         """Partitions moved away: write what we have, then forget them."""
         await self.flush()
+        self.count_loads([self.processors[p] for p in partitions if p in self.processors])
         for p in partitions:
             self.processors.pop(p, None)
             self.reported_wm.pop(p, None)
@@ -381,7 +521,8 @@ class CascadeWorker:
         if self.brands is not None:
             open_alerts.update(self.brands.open_alerts())
         self.metrics.state.publish(Snapshot(
-            active_cascades=sum(len(p.store) for p in self.processors.values()), top=top, alerts=alerts,
+            active_cascades=sum(p.store.count() for p in self.processors.values()),
+            live_cascades=sum(len(p.store) for p in self.processors.values()), top=top, alerts=alerts,
             brands=brands, open_alerts=dict(open_alerts), lag=lag, last_event_s=self.last_event_s))
 
 
@@ -509,6 +650,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None,
             while app.in_recovery or app.rebalancing:
                 # state is being restored: never decide on a cascade before its state is back
                 await asyncio.sleep(0.05)
+            worker.ensure_processors()
             if batch:
                 worker.process_batch(batch)
                 await worker.send_out()

@@ -34,6 +34,7 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 class Snapshot:
     """Values for the scrape, replaced whole by the worker (never mutated after publishing)."""
     active_cascades: int = 0
+    live_cascades: int = 0
     top: list[tuple[str, float, float, float]] = field(default_factory=list)     # brand, rate, shares, final
     # alert_id, type, brand, state, then velocity, shares, final, low, high
     alerts: list[tuple[str, str, str, str, float, float, float, float, float]] = field(default_factory=list)
@@ -57,6 +58,10 @@ class StateCollector(Collector):
             s = self._snapshot
         yield GaugeMetricFamily("virality_active_cascades", "Cascades currently tracked by this worker.",
                                 value=s.active_cascades)
+        yield GaugeMetricFamily("virality_live_cascades",
+                                "Cascades held in memory as objects; the others of virality_active_cascades "
+                                "are kept only in their stored form until their next event.",
+                                value=s.live_cascades)
         rate = GaugeMetricFamily("virality_top_cascade_velocity_per_min",
                                  "Share velocity (per minute, 5-minute window) of the top cascades by velocity.",
                                  labels=["rank", "brand"])
@@ -169,6 +174,12 @@ class Metrics:
                                     ["brand", "lang"], registry=registry)
         self.alerts = Counter("virality_alerts", "Alert transitions sent, by type, state and severity.",
                               ["type", "state", "severity"], registry=registry)
+        self.evicted = Counter("virality_cascades_evicted", "Idle cascades dropped from memory to their "
+                               "stored form (they come back on their next event).", registry=registry)
+        self.loaded = Counter("virality_cascades_loaded", "Cascades read back from their stored form (after "
+                              "eviction, a restart or a rebalance) on their next event.", registry=registry)
+        self.expired = Counter("virality_cascades_expired", "Cascades forgotten after VIRALITY_EXPIRE_S of "
+                               "event time without an event (a tombstone on the changelog).", registry=registry)
         self.build = Gauge("virality_build_info", "Build information (always 1).",
                            ["version", "python", "faust"], registry=registry)
         self.build.labels(VERSION, platform.python_version(), faust_version).set(1)

@@ -27,6 +27,9 @@ VIRALITY_LATENESS_S                 300                         allowed lateness
 VIRALITY_MAX_FUTURE_S               300                         how far after arrival an event time may be
 VIRALITY_COOLDOWN_S                 3600                        no re-open within this after resolution
 VIRALITY_QUIET_S                    1800                        resolve an alert after this long without shares
+VIRALITY_EXPIRE_S                   259200 (72 h)               forget a cascade idle this long (event time)
+VIRALITY_EVICT_IDLE_S               900                         keep only the stored form of a cascade idle this long
+VIRALITY_MAINTAIN_EVERY_S           60                          how often idle cascades are evicted and expired
 VIRALITY_BATCH_MAX                  2000                        most events processed in one batch
 VIRALITY_FLUSH_INTERVAL_S           1.0                         how often state is written to the changelog
 VIRALITY_COMMIT_INTERVAL_S          2.8                         Kafka offset commit interval
@@ -101,6 +104,9 @@ class Settings:
     max_future_s: int = 300
     cooldown_s: float = 3600.0
     quiet_s: float = 1800.0
+    expire_s: int = 72 * 3600
+    evict_idle_s: int = 900
+    maintain_every_s: float = 60.0
     batch_max: int = 2000
     flush_interval_s: float = 1.0
     commit_interval_s: float = 2.8
@@ -128,7 +134,7 @@ class Settings:
                                           min_shares=self.min_shares, early_shares=self.early_shares),
             brand_rules=BrandRules(lateness_s=self.lateness_s, cooldown_s=self.cooldown_s),
             lateness_s=self.lateness_s, max_future_s=self.max_future_s, cooldown_s=self.cooldown_s,
-            quiet_s=self.quiet_s,
+            quiet_s=self.quiet_s, expire_s=self.expire_s,
         )
 
     @classmethod
@@ -166,6 +172,12 @@ class Settings:
                                 "so state is written before the offsets that depend on it are committed")
         if self.heartbeat_s * 3 > self.session_timeout_s:
             raise SettingsError("VIRALITY_HEARTBEAT_S must be at most a third of VIRALITY_SESSION_TIMEOUT_S")
+        if self.expire_s <= self.lateness_s:
+            raise SettingsError("VIRALITY_EXPIRE_S must be above VIRALITY_LATENESS_S: a cascade must not be "
+                                "forgotten while its late events may still arrive")
+        if self.evict_idle_s < 0 or self.maintain_every_s <= 0:
+            raise SettingsError("VIRALITY_EVICT_IDLE_S must not be negative and VIRALITY_MAINTAIN_EVERY_S "
+                                "must be positive")
         if self.gc_gen0 < 0:
             raise SettingsError("VIRALITY_GC_GEN0 must not be negative")
         if self.escalate_final < self.viral_final:

@@ -36,6 +36,18 @@ def test_state_round_trip_after_every_event_changes_no_decision() -> None:
     assert plain == tripped
 
 
+def test_state_round_trip_is_exact() -> None:
+    """A cascade read back from its stored form (a restart, or the worker evicting an idle one)
+    continues exactly as if it had stayed in memory: nothing in the state is rounded."""
+    events = by_time(cascade("c1", COMPLAINT_SV, "sv", 600, brands=["sj"], reply_every=3,
+                             reply_texts=["Tack för hjälpen!", "Helt otroligt dåligt SJ", "Varför?"]))
+    _, plain = run(events, False)
+    _, tripped = run(events, True)
+    c = plain.store["c1"]
+    assert c.n_text > 100 and c.alert.peak_rate > 0
+    assert tripped.store["c1"].to_state() == c.to_state()
+
+
 def test_state_is_small() -> None:
     events = by_time(cascade("c2", COMPLAINT_SV, "sv", 3000, brands=["sj"], reply_every=5))
     _, proc = run(events, False)

@@ -227,3 +227,22 @@ def consume(topic: str, until, timeout: float = 60.0) -> list[dict[str, Any]]:
             await c.stop()
         return out
     return asyncio.run(run())
+
+
+def consume_records(topic: str, until, timeout: float = 60.0) -> list[tuple[bytes | None, bytes | None]]:
+    """Read ``topic`` from the beginning as raw ``(key, value)`` pairs (a tombstone's value is None)."""
+    async def run() -> list[tuple[bytes | None, bytes | None]]:
+        c = AIOKafkaConsumer(topic, bootstrap_servers=BROKER, auto_offset_reset="earliest",
+                             enable_auto_commit=False, group_id=None)
+        await c.start()
+        out: list[tuple[bytes | None, bytes | None]] = []
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline and not until(out):
+                batch = await c.getmany(timeout_ms=300)
+                for recs in batch.values():
+                    out.extend((r.key, r.value) for r in recs)
+        finally:
+            await c.stop()
+        return out
+    return asyncio.run(run())

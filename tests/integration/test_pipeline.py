@@ -17,7 +17,8 @@ from detectors.events import decode_event
 from detectors.understanding import load_analyzer
 from streams.settings import Settings
 from tests.factories import COMPLAINT_SV, PRAISE_EN, by_time, cascade, chatter
-from tests.integration.conftest import ROOT, Names, consume, create_topics, keyed, produce, wait_processed
+from tests.integration.conftest import (ROOT, Names, consume, consume_records, create_topics, keyed, produce,
+                                       wait_processed)
 
 pytestmark = pytest.mark.integration
 
@@ -108,15 +109,25 @@ def test_malformed_events_are_dead_lettered_and_the_worker_keeps_going(names: Na
     assert worker.stop() == 0
 
 
-@pytest.mark.parametrize("analyzer", [None, "tests.fakes:BatchOnlyAnalyzer"], ids=["built-in", "batching"])
-def test_stream_decisions_equal_offline_detect(start_worker, analyzer) -> None:
+@pytest.mark.parametrize("env", [{}, {"VIRALITY_ANALYZER": "tests.fakes:BatchOnlyAnalyzer"},
+                                 {"VIRALITY_EVICT_IDLE_S": "0", "VIRALITY_MAINTAIN_EVERY_S": "0.01",
+                                  "VIRALITY_FLUSH_INTERVAL_S": "0.02", "VIRALITY_BATCH_MAX": "50",
+                                  "VIRALITY_PARTITIONS": "1"}],
+                         ids=["built-in", "batching", "evicting"])
+def test_stream_decisions_equal_offline_detect(start_worker, env) -> None:
     # "batching": a model that takes texts only through analyze_many (its analyze() fails), so the
-    # worker must hand it each fetched batch's texts at once; it answers as the built-in one does
-    names = Names(**({"VIRALITY_ANALYZER": analyzer} if analyzer else {}))
+    # worker must hand it each fetched batch's texts at once; it answers as the built-in one does.
+    # "evicting": small batches and a flush every 20 ms, at which every cascade not at the watermark
+    # is dropped to its stored form, to be read back on its next event; decisions must not change.
+    # One partition, so the two big cascades take turns at the watermark and are evicted in turn.
+    names = Names(**env)
     events = by_time(cascade("sj2", COMPLAINT_SV, "sv", 1300, brands=["sj"], seed=3)
                      + cascade("ik2", PRAISE_EN, "en", 1200, start_ms=cascade("x", "x", "en", 0)[0]["created_at"] + 1_800_000,
                                brands=["ikea"], seed=4)
-                     + chatter(40, seed=5))
+                     + chatter(40, seed=5)
+                     # small cascades spread over the same hours, interleaved with the big ones
+                     + [e for k in range(20) for e in cascade(f"mid{k}", "Fin morgon i Stockholm", "sv", 25,
+                                                              seed=20 + k)])
     expected = offline_alerts(names, events)
     assert {a["type"] for a in expected} >= {"viral_complaint", "viral_praise"}
     create_topics(names)
@@ -125,7 +136,47 @@ def test_stream_decisions_equal_offline_detect(start_worker, analyzer) -> None:
     worker.wait_processed(len(events))
     got = consume(names.alerts, lambda got: len(got) >= len(expected), timeout=30)
     assert transitions(got) == transitions(expected)
+    if "VIRALITY_EVICT_IDLE_S" in env:
+        loaded = worker.metric("virality_cascades_loaded_total")
+        assert loaded > 100, loaded
     assert worker.stop() == 0
+
+
+def test_cascades_recovered_and_never_touched_again_expire(start_worker) -> None:
+    """After a restart the worker knows the stored cascades it has not loaded: it counts them, and
+    forgets them (a tombstone on the changelog) once VIRALITY_EXPIRE_S of event time has passed."""
+    names = Names(partitions=2, VIRALITY_EXPIRE_S="3600", VIRALITY_MAINTAIN_EVERY_S="0.2")
+    now = int(time.time() * 1000)
+    old = [e for k in range(30) for e in cascade(f"old{k}", "Fin morgon i Stockholm", "sv", 3,
+                                                 start_ms=now - 10 * 3_600_000 + k * 1000, seed=k,
+                                                 duration_s=300)]
+    create_topics(names)
+    first = start_worker(names)
+    produce(names.posts, keyed(by_time(old)))
+    first.wait_processed(len(old))
+    assert first.stop() == 0
+
+    second = start_worker(names)
+    deadline = time.monotonic() + 30
+    while second.metric("virality_active_cascades") < 30 and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert second.metric("virality_active_cascades") == 30, "recovered cascades are not counted"
+    assert second.metric("virality_live_cascades") == 0   # none loaded: no event of theirs came
+    # new cascades in both partitions move each partition's watermark past the old ones' expiry
+    new = [e for k in range(8) for e in cascade(f"new{k}", "Fin kväll", "sv", 2, start_ms=now - 60_000 + k,
+                                                seed=100 + k, duration_s=30)]
+    produce(names.posts, keyed(by_time(new)))
+    second.wait_processed(len(new))
+    changelog = f"{names.run}-cascades-changelog"
+    tombstoned = lambda recs: {k for k, v in recs if v is None}
+    recs = consume_records(changelog, lambda recs: len(tombstoned(recs)) >= 30, timeout=30)
+    assert tombstoned(recs) == {f"old{k}".encode() for k in range(30)}
+    assert second.metric("virality_cascades_expired_total") == 30
+    deadline = time.monotonic() + 15
+    while second.metric("virality_active_cascades") != 8 and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert second.metric("virality_active_cascades") == 8
+    assert second.stop() == 0
 
 
 def test_events_not_keyed_by_root_are_repartitioned(names: Names, start_worker) -> None:

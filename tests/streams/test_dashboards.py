@@ -41,7 +41,8 @@ cd = _load_check_dashboards()
 WORKER_METRICS = {
     "virality_events_consumed_total", "virality_events_rejected_total",
     "virality_processing_lag_seconds", "virality_detection_latency_seconds",
-    "virality_active_cascades",
+    "virality_active_cascades", "virality_live_cascades",
+    "virality_cascades_evicted_total", "virality_cascades_expired_total", "virality_cascades_loaded_total",
     "virality_top_cascade_velocity_per_min", "virality_top_cascade_shares",
     "virality_top_cascade_predicted_final_shares",
     "virality_alert_cascade_velocity_per_min", "virality_alert_cascade_shares",
@@ -190,6 +191,13 @@ class SyntheticWorker:
         g = GaugeMetricFamily("virality_active_cascades", "cascades")
         g.add_metric([], 42)
         yield g
+        g = GaugeMetricFamily("virality_live_cascades", "in memory")
+        g.add_metric([], 12)
+        yield g
+        for name in ("virality_cascades_evicted", "virality_cascades_expired", "virality_cascades_loaded"):
+            c = CounterMetricFamily(name, name)
+            c.add_metric([], k)
+            yield c
         for name, base in (("velocity_per_min", 100), ("shares", 1000), ("predicted_final_shares", 5000)):
             g = GaugeMetricFamily(f"virality_top_cascade_{name}", name, labels=["rank", "brand"])
             for rank, brand in enumerate(["sj", "volvo", "ikea"], start=1):

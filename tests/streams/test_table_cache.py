@@ -1,0 +1,147 @@
+"""The worker's per-partition cascade cache: idle cascades kept only in their stored form, and
+expiry of stored cascades that were never loaded (recovered after a restart and never touched).
+
+The table is a plain dict standing in for a Faust table's local store (``get`` and ``data``): what
+is tested is the cache's bookkeeping over stored bytes, not Kafka.
+"""
+from __future__ import annotations
+
+import random
+
+import orjson
+import pytest
+
+from detectors.chain import ChainConfig, PartitionProcessor
+from detectors.events import decode_event
+from detectors.understanding import DefaultAnalyzer
+from streams.app import COLD_BUCKET_MS, TableCache, dumps_kept, stored_alert_open, stored_last_ms
+from tests.factories import BASE_MS, COMPLAINT_SV, by_time, cascade, chatter
+
+ANALYZER = DefaultAnalyzer({"sj": ["SJ", "@SJ_AB"]})
+HOUR = 3_600_000
+
+
+class DictTable:
+    def __init__(self) -> None:
+        self.data: dict[bytes, bytes] = {}
+
+    def get(self, key: bytes) -> bytes | None:
+        return self.data.get(key)
+
+
+def processed(events, store=None) -> PartitionProcessor:
+    proc = PartitionProcessor(ChainConfig(), ANALYZER, store)
+    for offset, raw in enumerate(by_time(events)):
+        try:
+            proc.process(decode_event(raw), "p", offset)
+        except Exception:
+            pass
+    return proc
+
+
+def alerting(root_id: str) -> PartitionProcessor:
+    """A processor fed a complaint cascade up to the event that opened its alert."""
+    proc = PartitionProcessor(ChainConfig(), ANALYZER)
+    for offset, raw in enumerate(by_time(cascade(root_id, COMPLAINT_SV, "sv", 1500, brands=["sj"]))):
+        if proc.process(decode_event(raw), "p", offset):
+            return proc
+    raise AssertionError("the cascade never alerted")
+
+
+def write(table: DictTable, cache: dict) -> None:
+    for root_id, c in cache.items():
+        table.data[root_id.encode()] = dumps_kept(c.to_state())
+
+
+@pytest.mark.parametrize("text", [
+    'trick "lm":1, and "a":["open" inside the text', 'ends with a backslash \\', "Tåget är sent 🚆 \"lm\":7",
+])
+def test_stored_fields_are_read_from_bytes_as_a_full_parse_reads_them(text: str) -> None:
+    events = cascade("c1", text, "sv", 30) + chatter(20)
+    proc = processed(events)
+    assert len(proc.store) > 10
+    for c in proc.store.values():
+        raw = dumps_kept(c.to_state())
+        state = orjson.loads(raw)
+        assert stored_last_ms(raw) == state["lm"] == c.last_ms
+        assert stored_alert_open(raw) == (state["a"][0] in ("open", "escalated"))
+
+
+def test_stored_alert_open_finds_an_open_alert() -> None:
+    c = alerting("c1").store["c1"]
+    assert c.alert.active
+    assert stored_alert_open(dumps_kept(c.to_state()))
+
+
+def test_an_evicted_cascade_comes_back_exactly_and_counts_once() -> None:
+    table = DictTable()
+    cache = TableCache(table, 0)
+    events = cascade("c1", COMPLAINT_SV, "sv", 400, brands=["sj"], reply_every=7)
+    half = len(events) // 2
+    proc = processed(events[:half], cache)
+    write(table, cache)
+    before = cache["c1"].to_state()
+    cache.evict("c1")
+    assert "c1" not in dict.keys(cache) and cache.count() == 1 and cache.cold == {b"c1"}
+    c = cache.get("c1")
+    assert c.to_state() == before and cache.count() == 1 and not cache.cold
+    # the rest of the stream on the reloaded cascade ends where the uninterrupted one ends
+    for offset, raw in enumerate(by_time(events)[half:], start=half):
+        try:
+            proc.process(decode_event(raw), "p", offset)
+        except Exception:
+            pass
+    assert cache["c1"].to_state() == processed(events).store["c1"].to_state()
+
+
+def test_expire_cold_returns_exactly_the_stored_cascades_idle_before_the_horizon() -> None:
+    rng = random.Random(3)
+    table = DictTable()
+    last: dict[bytes, int] = {}
+    for i in range(300):
+        start = BASE_MS + rng.randrange(0, 48) * HOUR + rng.randrange(0, HOUR)
+        proc = processed(cascade(f"r{i}", "Fin morgon", "sv", rng.randrange(0, 5), start_ms=start,
+                                 seed=i, duration_s=600))
+        c = proc.store[f"r{i}"]
+        table.data[c.root_id.encode()] = dumps_kept(c.to_state())
+        last[c.root_id.encode()] = c.last_ms
+    cache = TableCache(table, 0)
+    for key, value in table.data.items():
+        cache.add_stored(key, value)
+    assert cache.count() == 300
+    # some are loaded live (no longer cold), one is evicted again after a newer event was stored
+    live = [k for k in sorted(last)[:20]]
+    for k in live:
+        cache.get(k.decode())
+    moved = sorted(last)[20]
+    c = cache.get(moved.decode())
+    c.last_ms = BASE_MS + 60 * HOUR
+    table.data[moved] = dumps_kept(c.to_state())
+    last[moved] = c.last_ms
+    cache.evict(moved.decode())
+    expired_total: set[bytes] = set()
+    for horizon_h in (10, 10, 24.5, 47, 70):
+        horizon = BASE_MS + int(horizon_h * HOUR)
+        expired = cache.expire_cold(horizon)
+        assert len(expired) == len(set(expired))
+        expected = {k for k, lm in last.items() if lm < horizon and k not in live} - expired_total
+        assert set(expired) == expected
+        expired_total |= expected
+        assert cache.count() == 300 - len(expired_total)
+    assert moved in expired_total  # only once its newer time had passed
+    assert all(k not in expired_total for k in live)
+
+
+def test_a_cold_cascade_with_an_open_alert_waits_for_its_resolution() -> None:
+    table = DictTable()
+    c = alerting("c1").store["c1"]
+    assert c.alert.active
+    table.data[b"c1"] = dumps_kept(c.to_state())
+    cache = TableCache(table, 0)
+    cache.add_stored(b"c1", table.data[b"c1"])
+    assert cache.expire_cold(c.last_ms + 100 * HOUR) == []
+    assert cache.cold == {b"c1"}
+    c.alert.resolve(c.last_ms + 1)
+    table.data[b"c1"] = dumps_kept(c.to_state())
+    assert cache.expire_cold(c.last_ms + 101 * HOUR + COLD_BUCKET_MS) == [b"c1"]
+    assert cache.count() == 0
