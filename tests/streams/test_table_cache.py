@@ -11,7 +11,7 @@ import random
 import orjson
 import pytest
 
-from detectors.chain import ChainConfig, PartitionProcessor
+from detectors.chain import ChainConfig, PartitionProcessor, partition_for
 from detectors.events import decode_event
 from detectors.understanding import DefaultAnalyzer
 from streams.app import COLD_BUCKET_MS, TableCache, dumps_kept, stored_alert_open, stored_last_ms
@@ -145,3 +145,26 @@ def test_a_cold_cascade_with_an_open_alert_waits_for_its_resolution() -> None:
     table.data[b"c1"] = dumps_kept(c.to_state())
     assert cache.expire_cold(c.last_ms + 101 * HOUR + COLD_BUCKET_MS) == [b"c1"]
     assert cache.count() == 0
+
+
+def test_a_table_scan_indexes_each_stored_cascade_under_its_kafka_partition(monkeypatch) -> None:
+    import streams.app as app
+
+    monkeypatch.setattr(app, "SCAN_CHUNK", 7)
+    table = DictTable()
+    proc = processed(chatter(40))
+    for root_id, c in proc.store.items():
+        table.data[root_id.encode()] = dumps_kept(c.to_state())
+    alerted = alerting("hot1").store["hot1"]
+    table.data[b"hot1"] = dumps_kept(alerted.to_state())
+    table.data[b"gone"] = None  # a tombstone applied as None is skipped
+    scan = app.TableScan(table, {0, 2}, 3)
+    turns = sum(1 for _ in scan.run())
+    assert turns == -(-len(table.data) // 7)
+    for p in (0, 2):
+        expected = {k for k in table.data if table.data[k] and partition_for(k.decode(), 3) == p}
+        assert scan.caches[p].cold == expected and expected
+    assert set(scan.caches) == {0, 2}
+    p_hot = partition_for("hot1", 3)
+    assert p_hot in (0, 2) and scan.open_alerts[p_hot] == {"hot1"}
+    assert all(not v for p, v in scan.open_alerts.items() if p != p_hot)
