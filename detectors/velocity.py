@@ -279,9 +279,10 @@ class ShareVelocity:
         """``[head, counts from the head bucket backwards, trailing zeros dropped]`` (JSON form)."""
         if self._rt is None:
             return [None, []]
-        width, size, _ = self._layout.rings[k]
+        width, size, off = self._layout.rings[k]
         head = self._rt // width
-        out = [self._sum(k, head - i, head - i) for i in range(size)]
+        ring, h = self._counts[off:off + size], head % size
+        out = ring[h::-1].tolist() + ring[:h:-1].tolist()  # bucket head, head - 1, ... (wrapping)
         while out and out[-1] == 0:
             out.pop()
         return [head, out]
