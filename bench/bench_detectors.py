@@ -166,6 +166,41 @@ def traced_bytes(n_cascades=2000, shares=3):
     return per
 
 
+def stored_bytes(n_cascades=20_000, shares=3):
+    """Bytes per idle cascade as the worker keeps it: the serialized state in the table (key, value,
+    dict slot) plus its entry in the expiry index (:class:`streams.app.TableScan`), by tracemalloc."""
+    from streams.app import TableScan, dumps_kept  # the worker's own code (imports Faust)
+
+    states = []
+    for i in range(n_cascades):
+        root = f"c{i}"
+        c = CascadeState.new(Event(root, "post", root, None, T0 + i, "a", 1000, None, None, None, (), None))
+        c.root_seen = True
+        c.root_text = "Tåget är försenat igen @SJ_AB"
+        for k in range(shares):
+            e = Event(f"{root}-{k}", "share", root, None, T0 + i + k * 5000, "u", 100, None, None, None,
+                      (), None)
+            c.learn_share(e)
+            c.remember(e)
+            c.mark_applied("p", i * shares + k)
+        states.append((root, c.to_state()))
+
+    class Table:
+        data: dict = {}
+
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    table = Table()
+    table.data = {root.encode(): dumps_kept(st) for root, st in states}  # keys too, as the worker
+    for _ in TableScan(table, {0, 1, 2, 3}, 4).run():
+        pass
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    value = sum(len(v) for v in table.data.values()) / n_cascades
+    return (after - before) / n_cascades, value
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, default=200_000)
@@ -186,6 +221,7 @@ def main(argv=None):
     quiet, busy = state_bytes(20), state_bytes(100_000)
     traced = traced_bytes()
     traced_busy = traced_bytes(200, shares=2000)
+    stored, stored_value = stored_bytes()
     print(f"events/s, learn + assess after every event:      {every:>10,.0f}")
     print(f"events/s, learn + assess once per 10 s/cascade:  {per10s:>10,.0f}")
     print(f"events/s, learn only (velocity + forecast):      {learn_only:>10,.0f}")
@@ -201,6 +237,8 @@ def main(argv=None):
     print(f"memory, whole CascadeState (ids, offsets, alert state): {full_mb:,.0f} MB RSS for "
           f"{full_n:,} cascades = {full_mb * 1024 / full_n:.2f} KB each"
           + ("" if full_n >= 1_000_000 else f"; 1,000,000 ~ {full_mb * 1_000_000 / full_n / 1024:.1f} GB"))
+    print(f"memory, an idle cascade in the worker (stored form, {stored_value:,.0f}-byte value, plus its "
+          f"expiry index entry): {stored:,.0f} bytes (tracemalloc)")
 
 
 if __name__ == "__main__":
