@@ -135,11 +135,14 @@ class TableCache(dict):
         self._add_cold(root_id.encode(), c.last_ms)
 
     def expire_cold(self, horizon_ms: int) -> list[bytes]:
-        """Remove and return the keys of stored cascades whose last event is before ``horizon_ms``
-        and whose alert is not open (an open alert resolves first, through the sweep)."""
+        """Remove and return the keys of stored cascades whose last event is before the hour of
+        ``horizon_ms`` (:data:`COLD_BUCKET_MS`) and whose alert is not open (an open alert resolves
+        first, through the sweep)."""
         expired: list[bytes] = []
         data = self.table.data
-        for hour in [h for h in self.buckets if h * COLD_BUCKET_MS < horizon_ms]:
+        # only buckets wholly before the horizon: each key is read about once (expiry may come up
+        # to a bucket late), not the horizon's own bucket again at every call
+        for hour in [h for h in self.buckets if (h + 1) * COLD_BUCKET_MS <= horizon_ms]:
             keys = self.buckets.pop(hour)
             for key in keys:
                 if key not in self.cold:
@@ -226,24 +229,30 @@ class CascadeWorker:
     def processor(self, partition: int) -> PartitionProcessor:
         proc = self.processors.get(partition)
         if proc is None:
-            self.start_processors({partition} | (self.assigned() - set(self.processors)))
+            self.start_processors({partition} | ((self.assigned() or set()) - set(self.processors)))
             proc = self.processors[partition]
         return proc
 
-    async def ensure_processors(self) -> None:
+    async def ensure_processors(self) -> bool:
         """Start the processors of newly assigned partitions (after recovery), so their stored
         cascades are counted, swept and expired before any new event of theirs arrives. The table
-        scan gives the event loop a turn every :data:`SCAN_CHUNK` cascades (heartbeats go on)."""
-        missing = self.assigned() - set(self.processors)
+        scan gives the event loop a turn every :data:`SCAN_CHUNK` cascades (heartbeats go on).
+
+        False if a rebalance began meanwhile: the caller must not process the batch it holds (its
+        partitions may have been revoked; unacked, its messages are read again after the rebalance).
+        """
+        assigned = self.assigned()
+        missing = (assigned or set()) - set(self.processors)
         if not missing:
-            return
+            return True
         generation = self.app.consumer_generation_id
         found = TableScan(self.table, missing, self.settings.partitions)
         for _ in found.run():
             await asyncio.sleep(0)
             if self.app.consumer_generation_id != generation or self.app.rebalancing:
-                return  # the assignment changed meanwhile: start over with the new one
+                return False  # the assignment changed meanwhile: start over with the new one
         self._install(found)
+        return True
 
     def start_processors(self, partitions: set[int]) -> None:
         """:meth:`ensure_processors` for ``partitions`` in one go (an event of a partition whose
@@ -302,6 +311,11 @@ class CascadeWorker:
             # again in order; processing them now would put the partition out of order
             self.stale += len(stale)
             messages = [m for m in messages if m.generation_id == generation]
+        assigned = self.assigned()
+        if assigned is not None and any(m.partition not in assigned for m in messages):
+            # fetched for a partition revoked since: its new owner reads it (never acked here)
+            self.stale += sum(m.partition not in assigned for m in messages)
+            messages = [m for m in messages if m.partition in assigned]
         mine: list[tuple[Any, Event]] = []
         for m in messages:
             try:
@@ -391,7 +405,7 @@ class CascadeWorker:
     async def flush(self) -> None:
         """Write changed state, report brand partials, then ack what was processed."""
         reports = []
-        for partition in sorted(self.assigned() | set(self.processors)):
+        for partition in sorted((self.assigned() or set()) | set(self.processors)):
             proc = self.processors.get(partition)
             partials, wm = proc.brands.drain() if proc is not None else ({}, None)
             up = self.caught_up(partition)
@@ -427,12 +441,13 @@ class CascadeWorker:
             self.table.data[key] = value  # as Table.__setitem__ would
             self.out.append((self.changelog, key, value, cache.partition))
 
-    def assigned(self) -> set[int]:
+    def assigned(self) -> set[int] | None:
+        """This worker's partitions of the input topics; None when the consumer cannot tell."""
         try:
             return {tp.partition for tp in self.app.consumer.assignment()
                     if tp.topic == self.settings.posts_topic}
         except Exception:  # not started or rebalancing
-            return set()
+            return None
 
     def caught_up(self, partition: int) -> bool:
         """Nothing left to read for this partition right now (both input topics, and no queued batch)."""
@@ -505,6 +520,8 @@ class CascadeWorker:
         for p in partitions:
             self.processors.pop(p, None)
             self.reported_wm.pop(p, None)
+        for root_id in [r for r, cache in self.hot.items() if cache.partition in partitions]:
+            del self.hot[root_id]
 
     def publish_metrics(self) -> None:
         """Refresh the state gauges (run by a timer, off the per-batch path)."""
@@ -680,7 +697,8 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None,
             while app.in_recovery or app.rebalancing:
                 # state is being restored: never decide on a cascade before its state is back
                 await asyncio.sleep(0.05)
-            await worker.ensure_processors()
+            if not await worker.ensure_processors():
+                continue  # a rebalance began: the batch is dropped, its messages come again
             if batch:
                 worker.process_batch(batch)
                 await worker.send_out()

@@ -177,7 +177,8 @@ class Metrics:
         self.evicted = Counter("virality_cascades_evicted", "Idle cascades dropped from memory to their "
                                "stored form (they come back on their next event).", registry=registry)
         self.loaded = Counter("virality_cascades_loaded", "Cascades read back from their stored form (after "
-                              "eviction, a restart or a rebalance) on their next event.", registry=registry)
+                              "eviction, a restart or a rebalance): on their next event, or by the sweep "
+                              "for an open alert.", registry=registry)
         self.expired = Counter("virality_cascades_expired", "Cascades forgotten after VIRALITY_EXPIRE_S of "
                                "event time without an event (a tombstone on the changelog).", registry=registry)
         self.build = Gauge("virality_build_info", "Build information (always 1).",

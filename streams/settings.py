@@ -27,7 +27,7 @@ VIRALITY_LATENESS_S                 300                         allowed lateness
 VIRALITY_MAX_FUTURE_S               300                         how far after arrival an event time may be
 VIRALITY_COOLDOWN_S                 3600                        no re-open within this after resolution
 VIRALITY_QUIET_S                    1800                        resolve an alert after this long without shares
-VIRALITY_EXPIRE_S                   259200 (72 h)               forget a cascade idle this long (event time)
+VIRALITY_EXPIRE_S                   259200 (72 h)               forget a cascade idle this long (>= QUIET + COOLDOWN)
 VIRALITY_EVICT_IDLE_S               900                         keep only the stored form of a cascade idle this long
 VIRALITY_MAINTAIN_EVERY_S           60                          how often idle cascades are evicted and expired
 VIRALITY_BATCH_MAX                  2000                        most events processed in one batch
@@ -172,9 +172,10 @@ class Settings:
                                 "so state is written before the offsets that depend on it are committed")
         if self.heartbeat_s * 3 > self.session_timeout_s:
             raise SettingsError("VIRALITY_HEARTBEAT_S must be at most a third of VIRALITY_SESSION_TIMEOUT_S")
-        if self.expire_s <= self.lateness_s:
-            raise SettingsError("VIRALITY_EXPIRE_S must be above VIRALITY_LATENESS_S: a cascade must not be "
-                                "forgotten while its late events may still arrive")
+        if self.expire_s < max(self.lateness_s, self.quiet_s + self.cooldown_s):
+            raise SettingsError("VIRALITY_EXPIRE_S must be at least VIRALITY_QUIET_S + VIRALITY_COOLDOWN_S "
+                                "(and VIRALITY_LATENESS_S): a cascade must not be forgotten while its late "
+                                "events may arrive or while its resolved alert's cooldown runs")
         if self.evict_idle_s < 0 or self.maintain_every_s <= 0:
             raise SettingsError("VIRALITY_EVICT_IDLE_S must not be negative and VIRALITY_MAINTAIN_EVERY_S "
                                 "must be positive")

@@ -145,7 +145,8 @@ def test_stream_decisions_equal_offline_detect(start_worker, env) -> None:
 def test_cascades_recovered_and_never_touched_again_expire(start_worker) -> None:
     """After a restart the worker knows the stored cascades it has not loaded: it counts them, and
     forgets them (a tombstone on the changelog) once VIRALITY_EXPIRE_S of event time has passed."""
-    names = Names(partitions=2, VIRALITY_EXPIRE_S="3600", VIRALITY_MAINTAIN_EVERY_S="0.2")
+    names = Names(partitions=2, VIRALITY_EXPIRE_S="3600", VIRALITY_MAINTAIN_EVERY_S="0.2",
+                  VIRALITY_QUIET_S="600", VIRALITY_COOLDOWN_S="600")
     now = int(time.time() * 1000)
     old = [e for k in range(30) for e in cascade(f"old{k}", "Fin morgon i Stockholm", "sv", 3,
                                                  start_ms=now - 10 * 3_600_000 + k * 1000, seed=k,

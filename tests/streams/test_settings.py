@@ -17,6 +17,8 @@ def test_environment_overrides_and_types() -> None:
     assert s.bootstrap_servers == "a:1,b:2"
     assert s.brands == {"sj": ["SJ", "@SJ_AB"], "ikea": ["ikea"]}
     assert s.chain_config().thresholds.viral_final == 500.0
+    short = Settings.from_env({"VIRALITY_EXPIRE_S": "3600", "VIRALITY_QUIET_S": "600", "VIRALITY_COOLDOWN_S": "600"})
+    assert short.chain_config().expire_s == 3600
 
 
 @pytest.mark.parametrize("env, words", [
@@ -26,6 +28,9 @@ def test_environment_overrides_and_types() -> None:
     ({"VIRALITY_HEARTBEAT_S": "20"}, "third"),
     ({"VIRALITY_ESCALATE_FINAL": "10"}, "ESCALATE"),
     ({"VIRALITY_BRANDS": "=x"}, "empty brand"),
+    ({"VIRALITY_EXPIRE_S": "3600"}, "QUIET_S \\+ VIRALITY_COOLDOWN_S"),
+    ({"VIRALITY_EVICT_IDLE_S": "-1"}, "EVICT_IDLE_S"),
+    ({"VIRALITY_MAINTAIN_EVERY_S": "0"}, "MAINTAIN_EVERY_S"),
 ])
 def test_bad_values_are_clear_errors(env, words) -> None:
     with pytest.raises(SettingsError, match=words):

@@ -124,12 +124,37 @@ def test_expire_cold_returns_exactly_the_stored_cascades_idle_before_the_horizon
         horizon = BASE_MS + int(horizon_h * HOUR)
         expired = cache.expire_cold(horizon)
         assert len(expired) == len(set(expired))
-        expected = {k for k, lm in last.items() if lm < horizon and k not in live} - expired_total
+        # the buckets wholly before the horizon's hour
+        expected = {k for k, lm in last.items()
+                    if lm // COLD_BUCKET_MS < horizon // COLD_BUCKET_MS and k not in live} - expired_total
         assert set(expired) == expected
         expired_total |= expected
         assert cache.count() == 300 - len(expired_total)
     assert moved in expired_total  # only once its newer time had passed
     assert all(k not in expired_total for k in live)
+
+
+def test_cascades_of_the_horizons_own_hour_are_not_read_again_at_every_call() -> None:
+    table = DictTable()
+    cache = TableCache(table, 0)
+    c = processed(cascade("c1", "Fin morgon", "sv", 2, duration_s=60)).store["c1"]
+    table.data[b"c1"] = dumps_kept(c.to_state())
+    cache.add_stored(b"c1", table.data[b"c1"])
+    reads = []
+    real = table.data
+
+    class Counting(dict):
+        def get(self, key, default=None):
+            reads.append(key)
+            return real.get(key, default)
+
+    table.data = Counting(real)
+    hour_end = (c.last_ms // COLD_BUCKET_MS + 1) * COLD_BUCKET_MS
+    # horizons past its last event but inside its hour: a key is read only once its bucket has passed
+    for horizon in range(c.last_ms + 1, hour_end, max(1, (hour_end - c.last_ms) // 10)):
+        assert cache.expire_cold(horizon) == []
+    assert reads == []
+    assert cache.expire_cold(hour_end) == [b"c1"] and reads == [b"c1"]
 
 
 def test_a_cold_cascade_with_an_open_alert_waits_for_its_resolution() -> None:

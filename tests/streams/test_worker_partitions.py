@@ -1,0 +1,137 @@
+"""The worker's partition bookkeeping around a rebalance, with stand-ins for the Faust app's
+consumer (its assignment), producer and table. What Kafka does in a rebalance is tested against the
+real broker (tests/integration); this pins the worker's side: it never processes, writes for or
+keeps a processor of a partition it no longer owns.
+"""
+from __future__ import annotations
+
+import asyncio
+import types
+from typing import NamedTuple
+
+import orjson
+from prometheus_client import CollectorRegistry
+
+from detectors.chain import partition_for
+from detectors.understanding import DefaultAnalyzer
+from streams import app as worker_app
+from streams.app import CascadeWorker
+from streams.metrics import Metrics
+from streams.settings import Settings
+from tests.factories import by_time, chatter
+
+P = 3
+
+
+class TP(NamedTuple):
+    topic: str
+    partition: int
+
+
+class Consumer:
+    def __init__(self, parts: set[int]) -> None:
+        self.parts = parts
+        self._read_offset: dict = {}
+        self.acked: list = []
+
+    def assignment(self):
+        return {TP(t, p) for p in self.parts for t in ("posts", "posts.by-root")}
+
+    def ack(self, m) -> None:
+        self.acked.append(m)
+
+    def highwater(self, tp):
+        return None
+
+
+class Producer:
+    def __init__(self) -> None:
+        self.sent: list = []
+
+    async def send(self, topic, key, value, partition, *rest) -> None:
+        self.sent.append((topic, key, value, partition))
+
+
+class StubApp:
+    def __init__(self) -> None:
+        self.consumer_generation_id = 1
+        self.rebalancing = False
+        self.consumer = Consumer(set(range(P)))
+        self.producer = Producer()
+
+
+class Table:
+    def __init__(self) -> None:
+        self.data: dict[bytes, bytes] = {}
+        self.changelog_topic = types.SimpleNamespace(get_topic_name=lambda: "changelog")
+
+    def get(self, key: bytes):
+        return self.data.get(key)
+
+
+def messages(events, generation=1):
+    offsets = {p: 0 for p in range(P)}
+    out = []
+    for e in by_time(events):
+        root = e.get("root_id", e["id"])
+        p = partition_for(root, P)
+        out.append(types.SimpleNamespace(topic="posts", key=root.encode(), value=orjson.dumps(e), partition=p,
+                                         offset=offsets[p], timestamp=None, generation_id=generation))
+        offsets[p] += 1
+    return out
+
+
+def worker(table: Table) -> tuple[CascadeWorker, StubApp]:
+    app = StubApp()
+    settings = Settings(partitions=P, posts_topic="posts", repartition_topic="posts.by-root")
+    return CascadeWorker(app, settings, DefaultAnalyzer({}), Metrics(CollectorRegistry()), table, {}), app
+
+
+def test_a_batch_of_a_revoked_partition_is_not_processed_and_not_acked() -> None:
+    table = Table()
+    w, app = worker(table)
+    batch = messages(chatter(30))
+    lost = {m.partition for m in batch}.pop()
+    app.consumer.parts = set(range(P)) - {lost}       # the assignment after a rebalance
+
+    async def go():
+        assert await w.ensure_processors()
+        w.process_batch(batch)
+        await w.flush()
+    asyncio.run(go())
+    assert lost not in w.processors and sorted(w.processors) == sorted(app.consumer.parts)
+    assert all(m.partition != lost for m in app.consumer.acked)
+    assert {m.partition for m in app.consumer.acked} == app.consumer.parts
+    assert not [s for s in app.producer.sent if s[0] == "changelog" and s[3] == lost]
+    assert w.stale == sum(m.partition == lost for m in batch)
+
+
+def test_a_rebalance_during_the_table_scan_starts_no_processor(monkeypatch) -> None:
+    monkeypatch.setattr(worker_app, "SCAN_CHUNK", 5)
+    table = Table()
+    first, _ = worker(table)
+
+    async def fill():
+        await first.ensure_processors()
+        first.process_batch(messages(chatter(40)))
+        await first.flush()
+    asyncio.run(fill())
+    assert len(table.data) > 20
+
+    w, app = worker(table)   # a restarted worker over the recovered table
+
+    async def go():
+        async def rebalance():
+            await asyncio.sleep(0)
+            app.rebalancing = True
+            await w.revoke(set(range(P)))
+            app.consumer.parts = set()
+        ok, _ = await asyncio.gather(w.ensure_processors(), rebalance())
+        return ok
+    assert asyncio.run(go()) is False
+    assert w.processors == {}
+    app.rebalancing, app.consumer_generation_id, app.consumer.parts = False, 2, {0}
+    assert asyncio.run(w.ensure_processors()) is True
+    assert sorted(w.processors) == [0]
+    stored0 = {k for k in table.data if partition_for(k.decode(), P) == 0}
+    assert w.processors[0].store.cold == stored0 and stored0
