@@ -26,6 +26,7 @@ from typing import Any, Callable, Iterator
 
 import faust
 import orjson
+from mode.supervisors import CrashingSupervisor
 from prometheus_client import CollectorRegistry
 
 from detectors.brand import BrandAggregator
@@ -40,6 +41,10 @@ from streams.settings import Settings
 log = logging.getLogger("virality")
 
 MAX_BRAND_LABELS = 200
+#: The most of a rejected value a dead letter carries (a longer one is cut, and says so): even
+#: escaped into JSON at worst (6 bytes a byte) it stays under the producer's 1 MB request limit.
+DEADLETTER_VALUE_BYTES = 128 * 1024
+DEADLETTER_KEY_CHARS = 1024  # and bytes of the dead letter's own key
 JSON_OPTS = orjson.OPT_NON_STR_KEYS
 
 
@@ -219,6 +224,8 @@ class CascadeWorker:
         self.last_event_s: float | None = None
         self.brand_labels: set[str] = set(settings.brands)
         self.forwarded = 0
+        #: a send to Kafka failed: nothing more is acked (see send_out)
+        self.failed = False
         self.flushes = 0
         self.stale = 0
         #: cascades changed lately: the candidates for the top-k gauges (pruned when they cool)
@@ -378,15 +385,23 @@ class CascadeWorker:
 
     def dead_letter(self, m: Any, r: Rejected) -> None:
         value = m.value or b""
-        try:
-            text, encoding = value.decode("utf-8"), "utf-8"
-        except UnicodeDecodeError:
-            text, encoding = base64.b64encode(value).decode(), "base64"
         record = {"reason": r.reason, "detail": r.detail, "topic": m.topic, "partition": m.partition,
                   "offset": m.offset, "timestamp_ms": int(m.timestamp * 1000) if m.timestamp else None,
-                  "key": m.key.decode("utf-8", "replace") if m.key else None,
-                  "value": text, "value_encoding": encoding, "rejected_at_ms": int(time.time() * 1000)}
-        self.out.append((self.settings.deadletter_topic, m.key, dumps_kept(record), None))
+                  "key": m.key.decode("utf-8", "replace")[:DEADLETTER_KEY_CHARS] if m.key else None,
+                  "rejected_at_ms": int(time.time() * 1000)}
+        if len(value) > DEADLETTER_VALUE_BYTES:
+            # A whole value this large, escaped into JSON, could pass the producer's request limit
+            # (1 MB) and fail the send: keep its start and its size; the original stays at
+            # topic/partition/offset for as long as the input topic retains it.
+            record.update(value=base64.b64encode(value[:DEADLETTER_VALUE_BYTES]).decode(),
+                          value_encoding="base64", value_truncated=True, value_bytes=len(value))
+        else:
+            try:
+                record.update(value=value.decode("utf-8"), value_encoding="utf-8")
+            except UnicodeDecodeError:
+                record.update(value=base64.b64encode(value).decode(), value_encoding="base64")
+        key = m.key[:DEADLETTER_KEY_CHARS] if m.key else m.key
+        self.out.append((self.settings.deadletter_topic, key, dumps_kept(record), None))
 
     # -- flushing -------------------------------------------------------------------------------
 
@@ -399,11 +414,23 @@ class CascadeWorker:
             return
         out, self.out = self.out, []
         send = self.app.producer.send
-        for topic, key, value, partition in out:
-            await send(topic, key, value, partition, None, None)
+        try:
+            for topic, key, value, partition in out:
+                await send(topic, key, value, partition, None, None)
+        except Exception:
+            # What this batch produced is (partly) lost: its messages must never be acked, so the
+            # worker stops (the cascades agent crashes the app) and its successor reads them again
+            # from the last committed offset.
+            self.failed = True
+            self.pending.clear()
+            log.critical("sending to Kafka failed; stopping without committing what was not sent, "
+                         "the events are read again after the restart", exc_info=True)
+            raise
 
     async def flush(self) -> None:
         """Write changed state, report brand partials, then ack what was processed."""
+        if self.failed:
+            return
         reports = []
         for partition in sorted((self.assigned() or set()) | set(self.processors)):
             proc = self.processors.get(partition)
@@ -689,21 +716,33 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None,
     worker.route = route
 
     @app.agent(app.topic(s.posts_topic, s.repartition_topic, key_serializer="raw", value_serializer="raw"),
-               name="cascades")
+               name="cascades", supervisor_strategy=CrashingSupervisor)  # a crash stops the worker
     async def cascades(stream: faust.StreamT) -> None:
-        """Batches of posts/shares/quotes/replies in; alerts, dead letters and brand partials out."""
-        while True:
-            batch = await route.get(s.flush_interval_s)
-            while app.in_recovery or app.rebalancing:
-                # state is being restored: never decide on a cascade before its state is back
-                await asyncio.sleep(0.05)
-            if not await worker.ensure_processors():
-                continue  # a rebalance began: the batch is dropped, its messages come again
-            if batch:
-                worker.process_batch(batch)
-                await worker.send_out()
-            if worker.due() or (batch is None and worker.pending):
-                await worker.flush()
+        """Batches of posts/shares/quotes/replies in; alerts, dead letters and brand partials out.
+
+        Any error stops the worker (``CrashingSupervisor``) without acking or committing the batch
+        it was on: restarted in place, the agent would go on past messages whose output was lost.
+        """
+        try:
+            while True:
+                batch = await route.get(s.flush_interval_s)
+                while app.in_recovery or app.rebalancing:
+                    # state is being restored: never decide on a cascade before its state is back
+                    await asyncio.sleep(0.05)
+                if not await worker.ensure_processors():
+                    continue  # a rebalance began: the batch is dropped, its messages come again
+                if batch:
+                    worker.process_batch(batch)
+                    await worker.send_out()
+                if worker.due() or (batch is None and worker.pending):
+                    await worker.flush()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            worker.failed = True
+            log.critical("the cascades agent failed; the worker stops without committing the events "
+                         "in flight, which its successor reads again", exc_info=True)
+            raise
 
     @app.agent(topics["brand"], name="brands")
     async def brand_reports(stream: faust.StreamT) -> None:
@@ -731,7 +770,9 @@ class ViralityApp(BatchingApp):
 
     async def on_stop(self) -> None:
         worker = getattr(self, "cascade_worker", None)
-        if worker is not None:
+        if worker is not None and worker.failed:
+            log.critical("not committing on the way out: a send failed, the unsent events are read again")
+        elif worker is not None:
             try:
                 await worker.flush()
                 await self.producer.flush()

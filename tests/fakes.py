@@ -43,3 +43,18 @@ class FlakyAnalyzer(BatchOnlyAnalyzer):
         if any("BOOM" in text for text, _ in items):
             raise RuntimeError("model failed on the batch")
         return super().analyze_many(items)
+
+
+class OversizedBrandAnalyzer:
+    """The built-in analyzer, except that a text holding ``OVERSIZE`` gets a 1.2 MB brand name, so
+    that what the worker sends for it (the cascade's state, its brand partials) is larger than a
+    Kafka request may be: a send that fails. For tests of what a failed send must not lose."""
+
+    def __init__(self, brands: Mapping[str, list[str]] | None = None) -> None:
+        self.inner = DefaultAnalyzer(brands)
+
+    def analyze(self, text: str, lang_hint: str | None = None) -> TextAnalysis:
+        a = self.inner.analyze(text, lang_hint=lang_hint)
+        if "OVERSIZE" in text:
+            return a._replace(brands=("x" * 1_200_000,))
+        return a

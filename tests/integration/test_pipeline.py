@@ -1,6 +1,7 @@
 """The whole pipeline on a real broker: posts in, alerts and dead letters out."""
 from __future__ import annotations
 
+import base64
 import json
 import signal
 import subprocess
@@ -16,7 +17,7 @@ from detectors.chain import OfflineDetector
 from detectors.events import decode_event
 from detectors.understanding import load_analyzer
 from streams.settings import Settings
-from tests.factories import COMPLAINT_SV, PRAISE_EN, by_time, cascade, chatter
+from tests.factories import BASE_MS, COMPLAINT_SV, PRAISE_EN, by_time, cascade, chatter
 from tests.integration.conftest import (ROOT, Names, consume, consume_records, create_topics, keyed, produce,
                                        wait_processed)
 
@@ -88,6 +89,9 @@ def test_malformed_events_are_dead_lettered_and_the_worker_keeps_going(names: Na
         (b"k4", orjson.dumps({"id": "x4", "kind": "post", "created_at": 0, "author": {"id": "a"}, "text": 5})),
         (b"k5", b"\xff\xfe not utf-8"),
         (b"k6", orjson.dumps([1, 2, 3])),
+        # 900 KB of quotes: escaped into a JSON dead letter whole it would be 1.8 MB, past Kafka's limit
+        (b"k7", b'"' * 900_000),
+        (b"K" * 5000, b"{"),                                                                  # a huge key
     ]
     good = chatter(5)
     create_topics(names)
@@ -96,15 +100,20 @@ def test_malformed_events_are_dead_lettered_and_the_worker_keeps_going(names: Na
     dead = consume(names.dlq, lambda got: len(got) >= len(bad), timeout=60)
 
     assert sorted(d["reason"] for d in dead) == sorted(
-        ["malformed_json", "missing_field", "bad_timestamp", "wrong_type", "malformed_json", "not_an_object"])
+        ["malformed_json", "missing_field", "bad_timestamp", "wrong_type", "malformed_json", "not_an_object",
+         "too_large", "malformed_json"])
     v = validator("deadletter.schema.json")
     for d in dead:
         v.validate(d)
     by_key = {d["key"]: d for d in dead}
     assert by_key["k1"]["value"] == '{"id": "x", "kind": "share",'          # the original, nothing lost
     assert by_key["k5"]["value_encoding"] == "base64"
+    huge = by_key["k7"]
+    assert huge["value_truncated"] is True and huge["value_bytes"] == 900_000
+    assert base64.b64decode(huge["value"]) == b'"' * (128 * 1024)
+    assert by_key["K" * 1024]["value"] == "{" and "value_truncated" not in by_key["K" * 1024]
     worker.wait_processed(len(bad) + len(good))
-    assert worker.metric("virality_events_rejected_total", reason="malformed_json") == 2
+    assert worker.metric("virality_events_rejected_total", reason="malformed_json") == 3
     assert worker.metric("virality_events_consumed_total") == len(good)     # and it kept going
     assert worker.stop() == 0
 
@@ -177,6 +186,32 @@ def test_cascades_recovered_and_never_touched_again_expire(start_worker) -> None
     while second.metric("virality_active_cascades") != 8 and time.monotonic() < deadline:
         time.sleep(0.3)
     assert second.metric("virality_active_cascades") == 8
+    assert second.stop() == 0
+
+
+def test_a_failed_send_stops_the_worker_and_loses_nothing(start_worker) -> None:
+    """A send to Kafka that fails (here: a cascade state over the request limit, from a text model
+    plug-in gone wrong) stops the worker without committing the batch; its successor reads it again."""
+    names = Names(VIRALITY_ANALYZER="tests.fakes:OversizedBrandAnalyzer")
+    events = by_time(chatter(30, seed=12) + cascade("big", "OVERSIZE Fin morgon", "sv", 3, start_ms=BASE_MS + 3_600_000))
+    roots = {e["id"].encode() for e in events if e["kind"] == "post"}
+    create_topics(names)
+    first = start_worker(names)
+    produce(names.posts, keyed(events))
+    deadline = time.monotonic() + 60
+    while first.proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert first.proc.returncode not in (None, 0), "the worker did not stop after a failed send"
+    first.log.close()
+    assert "the cascades agent failed" in first.log_path.read_text()
+
+    plain = names.another_worker()
+    del plain.env["VIRALITY_ANALYZER"]
+    second = start_worker(plain)
+    changelog = f"{names.run}-cascades-changelog"
+    recs = consume_records(changelog, lambda recs: roots <= {k for k, _ in recs}, timeout=60)
+    assert roots <= {k for k, _ in recs}, f"never written: {sorted(roots - {k for k, _ in recs})}"
+    assert second.processed() >= 1
     assert second.stop() == 0
 
 
