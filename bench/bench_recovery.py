@@ -1,6 +1,6 @@
 """How long a worker restart takes with many cascades in its table (the ``memory://`` store).
 
-    .venv/bin/python bench/bench_recovery.py [--cascades 100000] [--shares 3]
+    .venv/bin/python bench/bench_recovery.py [--cascades 100000] [--shares 3] [--spacing-ms 20]
 
 With the in-memory table store every start reads the compacted cascades changelog back before the
 worker is ready. This fills the table with ``--cascades`` cascades (a post and ``--shares`` shares
@@ -31,12 +31,12 @@ from bench_pipeline import (count, delete_topics, preload, rss_mb, run_env, scra
 T0 = 1_795_000_000_000
 
 
-def make_events(n_cascades: int, shares: int, seed: int = 3) -> list[tuple[bytes, bytes]]:
+def make_events(n_cascades: int, shares: int, seed: int = 3, spacing_ms: int = 20) -> list[tuple[bytes, bytes]]:
     rng = random.Random(seed)
     out = []
     for c in range(n_cascades):
         root = f"r{c}"
-        t = T0 + c * 20
+        t = T0 + c * spacing_ms
         out.append((t, root.encode(), orjson.dumps(
             {"id": root, "kind": "post", "created_at": t, "author": {"id": f"a{c}", "followers": 500},
              "text": "Tåget är försenat igen @SJ_AB", "lang": "sv"})))
@@ -81,6 +81,8 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--cascades", type=int, default=100_000)
     ap.add_argument("--shares", type=int, default=3)
+    ap.add_argument("--spacing-ms", type=int, default=20,
+                    help="event time between cascades (20: 100,000 span 33 min; 120: 3.3 h, most idle)")
     ap.add_argument("--broker", default=os.environ.get("VIRALITY_BROKER", "kafka://127.0.0.1:9092"))
     ap.add_argument("--timeout", type=float, default=600)
     args = ap.parse_args()
@@ -90,7 +92,7 @@ def main() -> int:
     # idle cascades are dropped to their stored form every 5 s here (60 s by default)
     env = run_env(run, args.broker, metrics_port=9129, VIRALITY_BRANDS="sj=SJ,@SJ_AB",
                   VIRALITY_MAINTAIN_EVERY_S="5")
-    events = make_events(args.cascades, args.shares)
+    events = make_events(args.cascades, args.shares, spacing_ms=args.spacing_ms)
     try:
         subprocess.run([sys.executable, "-m", "streams.cli", "topics"], env=env, check=True,
                        stdout=subprocess.DEVNULL)
