@@ -42,8 +42,12 @@ class ChainConfig:
 
 
 def iso_ms(t_ms: int) -> str:
-    """ISO-8601 UTC with milliseconds, e.g. ``2026-11-22T10:00:00.000Z``."""
-    return datetime.fromtimestamp(t_ms / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    """ISO-8601 UTC with milliseconds, e.g. ``2026-11-22T10:00:00.000Z`` (decoding keeps event times
+    within what it can write; anything else is written as the number, not raised)."""
+    try:
+        return datetime.fromtimestamp(t_ms / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    except (ValueError, OverflowError, OSError):
+        return f"{t_ms} ms"
 
 
 _SEVERITY = {

@@ -34,6 +34,11 @@ KINDS = frozenset({"post", "share", "quote", "reply"})
 MAX_TEXT_CHARS = 10_000
 #: Longest accepted raw message, in bytes (checked before parsing).
 MAX_EVENT_BYTES = 64_000
+#: Event times from the year 3000 on are rejected (and must be, to be written as ISO-8601 at all).
+MAX_TIME_MS = 32_503_680_000_000
+#: More followers than any account has: above it a count is a producer's error (and the reach sum
+#: of a cascade must stay within 64-bit integers for its stored state).
+MAX_FOLLOWERS = 10_000_000_000
 MAX_ID_CHARS = 256
 MAX_BRANDS = 32
 
@@ -102,8 +107,10 @@ class Event:
         return out
 
 
-def _str(obj: dict, name: str, required: bool, max_chars: int = MAX_ID_CHARS) -> str | None:
+def _str(obj: dict, name: str, required: bool, max_chars: int = MAX_ID_CHARS,
+         label: str | None = None) -> str | None:
     value = obj.get(name)
+    name = label or name
     if value is None:
         if required:
             raise Rejected("missing_field", f"'{name}' is required")
@@ -122,7 +129,7 @@ def parse_time_ms(value: Any) -> int:
     if isinstance(value, bool):
         raise Rejected("wrong_type", "'created_at' must be an ISO-8601 string or epoch milliseconds")
     if isinstance(value, (int, float)):
-        if value != value or not (0 <= value < 32503680000000):  # NaN, or beyond year 3000
+        if value != value or not (0 <= value < MAX_TIME_MS):  # NaN, or beyond year 3000
             raise Rejected("bad_timestamp", f"'created_at' {value!r} is out of range")
         return int(value)
     if isinstance(value, str):
@@ -138,6 +145,8 @@ def parse_time_ms(value: Any) -> int:
         ms = int(parsed.timestamp() * 1000)
         if ms < 0:
             raise Rejected("bad_timestamp", f"'created_at' {value[:40]!r} is before 1970")
+        if ms >= MAX_TIME_MS:
+            raise Rejected("bad_timestamp", f"'created_at' {value[:40]!r} is after the year 3000")
         return ms
     if value is None:
         raise Rejected("missing_field", "'created_at' is required")
@@ -151,11 +160,11 @@ def _opt_str(obj: dict, name: str, max_chars: int = MAX_ID_CHARS) -> str | None:
     return _str(obj, name, False, max_chars)
 
 
-def _req_str(obj: dict, name: str) -> str:
+def _req_str(obj: dict, name: str, label: str | None = None) -> str:
     value = obj.get(name)
     if type(value) is str and 0 < len(value) <= MAX_ID_CHARS and not value.isspace():
         return value
-    return _str(obj, name, True)  # raises with the precise reason
+    return _str(obj, name, True, label=label)  # raises with the precise reason
 
 
 def decode_event(raw: bytes | str | dict) -> Event:
@@ -186,8 +195,11 @@ def decode_event(raw: bytes | str | dict) -> Event:
         if root_id == event_id:
             raise Rejected("bad_value", f"a {kind} cannot be its own root")
     parent_id = _opt_str(obj, "parent_id")
+    if parent_id is not None and (parent_id == event_id or not parent_id.strip()):
+        raise Rejected("bad_value", "'parent_id' must name another event" if parent_id == event_id
+                       else "'parent_id' must not be empty")
     created = obj.get("created_at")
-    if type(created) is int and 0 <= created < 32503680000000:
+    if type(created) is int and 0 <= created < MAX_TIME_MS:
         t_ms = created
     else:
         t_ms = parse_time_ms(created)
@@ -197,12 +209,16 @@ def decode_event(raw: bytes | str | dict) -> Event:
         if author is None:
             raise Rejected("missing_field", "'author' is required")
         raise Rejected("wrong_type", "'author' must be an object")
-    author_id = _req_str(author, "id")
+    author_id = _req_str(author, "id", "author.id")
     followers = author.get("followers")
-    if followers is not None and (type(followers) is not int or followers < 0):
+    if followers is not None and (type(followers) is not int or not 0 <= followers <= MAX_FOLLOWERS):
+        if type(followers) is float and followers > MAX_FOLLOWERS:  # an integer too large for JSON's ints
+            raise Rejected("bad_value", f"'author.followers' is above {MAX_FOLLOWERS:,}")
         if isinstance(followers, bool) or not isinstance(followers, int):
             raise Rejected("wrong_type", "'author.followers' must be an integer")
-        raise Rejected("bad_value", "'author.followers' must not be negative")
+        if followers < 0:
+            raise Rejected("bad_value", "'author.followers' must not be negative")
+        raise Rejected("bad_value", f"'author.followers' is above {MAX_FOLLOWERS:,}")
     handle = _opt_str(author, "handle")
 
     text = obj.get("text")

@@ -23,8 +23,9 @@ Language fallback
     ambiguous word) ``lang_hint`` is used if it names a language we recognise (``nb``/``nn`` become
     ``no``); otherwise ``lang`` is ``'und'``. ``SUPPORTED_LANGS`` have full support; a recognised
     language outside it (``de``, ``fr``, ...) gets emoji/English-fallback sentiment and no
-    complaint vocabulary. For ``'und'`` the stream layer decides (it rejects the event as
-    ``unknown_language``).
+    complaint vocabulary. For ``'und'`` the stream layer decides: it rejects the event as
+    ``unknown_language`` when the event names a language we do not recognise (``"lang": "xx"``),
+    and keeps it as ``und`` when the event names none (an emoji-only post still has sentiment).
 
 Swapping in a heavier model
     Anything with an ``analyze(text, lang_hint=None) -> TextAnalysis`` method satisfies

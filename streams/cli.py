@@ -103,10 +103,11 @@ def cmd_detect(args: argparse.Namespace) -> int:
     # Loading builds hundreds of thousands of objects that live to the end: the cyclic garbage
     # collector would scan them again and again (0.6 s of 1.5 s for 200,000 events), so it is off
     # while loading, and what was loaded is then frozen out of its scans.
+    rejects_file = open(args.rejects, "w") if args.rejects else None  # fail now, not after the run
     gc.disable()
     try:
         rows = event_time_order(args.input, on_reject)
-        partitions = args.partitions or settings.partitions
+        partitions = args.partitions if args.partitions is not None else settings.partitions
         detector = OfflineDetector(settings.chain_config(), load_analyzer(settings.analyzer, dict(settings.brands)),
                                    partitions=partitions)
     finally:
@@ -136,8 +137,8 @@ def cmd_detect(args: argparse.Namespace) -> int:
         if out is not sys.stdout:
             out.close()
     elapsed = time.monotonic() - started
-    if args.rejects:
-        with open(args.rejects, "w") as f:
+    if rejects_file is not None:
+        with rejects_file as f:
             for n, reason, detail in rejects:
                 f.write(orjson.dumps({"line": n, "reason": reason, "detail": detail}).decode() + "\n")
     by_reason: dict[str, int] = {}
@@ -203,7 +204,9 @@ async def _replay(args: argparse.Namespace) -> int:
 
 
 def format_alert(a: dict[str, Any]) -> str:
-    """One alert as a line a person reads on a terminal."""
+    """One alert as a line a person reads on a terminal (TypeError for something else)."""
+    if not isinstance(a, dict):
+        raise TypeError(f"an alert is a JSON object, not {type(a).__name__}")
     icon = {"critical": "!!", "warning": "! ", "info": "  "}.get(a.get("severity"), "  ")
     subject = a.get("root_id") or a.get("brand") or "?"
     brand = f" [{a['brand']}]" if a.get("brand") and a.get("root_id") else ""
@@ -239,7 +242,11 @@ async def _tail(args: argparse.Namespace, stop: asyncio.Event | None = None) -> 
                     except orjson.JSONDecodeError:
                         print(f"(not JSON at offset {rec.offset})", flush=True)
                         continue
-                    print(orjson.dumps(alert).decode() if args.json else format_alert(alert), flush=True)
+                    try:
+                        line = orjson.dumps(alert).decode() if args.json else format_alert(alert)
+                    except (TypeError, AttributeError, KeyError):  # JSON, but not an alert
+                        line = f"(not an alert at offset {rec.offset}: {rec.value[:200]!r})"
+                    print(line, flush=True)
                     seen += 1
                     if args.max and seen >= args.max:
                         return 0
@@ -348,6 +355,8 @@ def cmd_classify(args: argparse.Namespace) -> int:
             obj = orjson.loads(raw)
             if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
                 raise ValueError("needs a string 'text'")
+            if isinstance(obj.get("id"), bool) or not isinstance(obj.get("id"), (str, int)):
+                raise ValueError("needs an 'id' (a string or an integer)")
             if obj.get("lang") is not None and not isinstance(obj["lang"], str):
                 raise ValueError("'lang' must be a string")
         except (ValueError, orjson.JSONDecodeError) as exc:
@@ -403,6 +412,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(args)
 
 
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not positive")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="virality", description="Streaming virality detector for customer complaints.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -422,7 +441,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--input", required=True)
     d.add_argument("--output", default="-")
     d.add_argument("--rejects", default=None, help="write rejected lines with reasons to this JSONL file")
-    d.add_argument("--partitions", type=int, default=None, help="as in the stream (default VIRALITY_PARTITIONS)")
+    d.add_argument("--partitions", type=positive_int, default=None,
+                   help="as in the stream (default VIRALITY_PARTITIONS)")
     d.add_argument("--progress", action="store_true", default=None)
     d.set_defaults(func=cmd_detect)
 
@@ -466,7 +486,7 @@ def main(argv: list[str] | None = None) -> int:
             from aiokafka.errors import KafkaConnectionError
         except ImportError:  # pragma: no cover
             KafkaConnectionError = ()  # type: ignore
-        if isinstance(exc, (SettingsError, TopicMismatch, KafkaConnectionError, FileNotFoundError)):
+        if isinstance(exc, (SettingsError, TopicMismatch, KafkaConnectionError, OSError)):
             print(f"virality {args.command}: {exc}", file=sys.stderr)
             return 2
         raise

@@ -49,10 +49,27 @@ def test_a_post_is_its_own_root_and_times_can_be_epoch_ms_or_offsets() -> None:
     ({"text": "x" * (MAX_TEXT_CHARS + 1)}, "text_too_long"),
     ({"brands": "sj"}, "wrong_type"),
     ({"brands": [1]}, "wrong_type"),
+    # times that land in the year 10000 once their zone is applied (they could not be written back)
+    ({"created_at": "9999-12-31T23:59:59-14:00"}, "bad_timestamp"),
+    ({"created_at": "3000-01-01T00:00:00Z"}, "bad_timestamp"),
+    # follower counts no account has; 2**63 would overflow the cascade's stored reach
+    ({"author": {"id": "u", "followers": 2**63}}, "bad_value"),
+    ({"author": {"id": "u", "followers": 10_000_000_001}}, "bad_value"),
+    ({"parent_id": "s1"}, "bad_value"),
+    ({"parent_id": " "}, "bad_value"),
 ])
 def test_bad_fields_are_rejected_with_their_reason(change, expected) -> None:
     obj = {**GOOD, **change}
     assert reason(obj) == expected
+
+
+def test_rejections_name_the_field() -> None:
+    with pytest.raises(Rejected, match="author.id"):
+        decode_event({**GOOD, "author": {"id": 5}})
+    with pytest.raises(Rejected, match="above 10,000,000,000") as info:
+        decode_event(b'{"id":"s1","kind":"share","root_id":"p1","created_at":0,'
+                     b'"author":{"id":"u","followers":123456789012345678901234567890}}')  # parsed as a float
+    assert info.value.reason == "bad_value"
 
 
 def test_bad_messages_are_rejected_with_their_reason() -> None:

@@ -99,3 +99,40 @@ def test_bad_broker_setting_is_a_clear_error() -> None:
     r = subprocess.run([sys.executable, "-m", "streams.cli", "topics"], cwd=ROOT, capture_output=True, text=True,
                        timeout=60, env={"PATH": "/usr/bin:/bin", "VIRALITY_PARTITIONS": "x"})
     assert r.returncode == 2 and "VIRALITY_PARTITIONS" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_bad_paths_and_arguments_are_clear_errors_not_tracebacks(tmp_path: Path) -> None:
+    src = tmp_path / "in.jsonl"
+    write(src, chatter(3))
+    for args in (("detect", "--input", str(tmp_path)),                       # a directory
+                 ("detect", "--input", str(src), "--output", str(tmp_path)),
+                 ("detect", "--input", str(src), "--rejects", str(tmp_path)),
+                 ("classify", "--input", str(tmp_path))):
+        r = run(*args)
+        assert r.returncode == 2, (args, r.stderr)
+        assert b"Traceback" not in r.stderr and b"Is a directory" in r.stderr, (args, r.stderr)
+    for bad in ("0", "-1", "two"):
+        r = run("detect", "--input", str(src), "--partitions", bad)
+        assert r.returncode == 2 and b"--partitions" in r.stderr and b"Traceback" not in r.stderr
+
+
+def test_classify_names_lines_without_an_id() -> None:
+    lines = b"\n".join(orjson.dumps(x) for x in [
+        {"text": "Tack!"}, {"id": {"x": 1}, "text": "Tack!"}, {"id": "ok", "text": "Tack!"}]) + b"\n"
+    r = run("classify", "--input", "-", stdin=lines)
+    assert r.returncode == 0, r.stderr
+    assert [orjson.loads(line)["id"] for line in r.stdout.decode().splitlines()] == ["ok"]
+    assert b"line 1: needs an 'id'" in r.stderr and b"line 2: needs an 'id'" in r.stderr
+
+
+def test_tail_formats_alerts_and_refuses_what_is_not_one() -> None:
+    import pytest
+
+    from streams.cli import format_alert
+
+    line = format_alert({"severity": "critical", "state": "escalated", "type": "viral_complaint",
+                         "root_id": "c1", "brand": "sj", "reason": "fast", "root_text": "x" * 150})
+    assert "ESCALATED" in line and "[sj]" in line and "..." in line
+    for not_an_alert in (None, [], 5):
+        with pytest.raises(TypeError):
+            format_alert(not_an_alert)

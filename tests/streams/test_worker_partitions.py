@@ -18,7 +18,7 @@ from streams import app as worker_app
 from streams.app import CascadeWorker
 from streams.metrics import Metrics
 from streams.settings import Settings
-from tests.factories import by_time, chatter
+from tests.factories import BASE_MS, by_time, chatter
 
 P = 3
 
@@ -69,10 +69,10 @@ class Table:
         return self.data.get(key)
 
 
-def messages(events, generation=1):
+def messages(events, generation=1, in_time_order=True):
     offsets = {p: 0 for p in range(P)}
     out = []
-    for e in by_time(events):
+    for e in (by_time(events) if in_time_order else events):
         root = e.get("root_id", e["id"])
         p = partition_for(root, P)
         out.append(types.SimpleNamespace(topic="posts", key=root.encode(), value=orjson.dumps(e), partition=p,
@@ -135,3 +135,32 @@ def test_a_rebalance_during_the_table_scan_starts_no_processor(monkeypatch) -> N
     assert sorted(w.processors) == [0]
     stored0 = {k for k in table.data if partition_for(k.decode(), P) == 0}
     assert w.processors[0].store.cold == stored0 and stored0
+
+
+def test_inputs_that_once_stopped_the_worker_are_dead_lettered() -> None:
+    """Each of these raised inside the batch (writing a date past the year 9999, serializing a reach
+    past 64 bits); with the worker now stopping on any agent error they would stop it at every
+    restart. They must be dead letters, and the events around them processed."""
+    poison = [
+        {"id": "p9", "kind": "post", "created_at": "9999-12-31T23:59:59-14:00", "author": {"id": "u"},
+         "text": "hej", "lang": "sv"},
+        {"id": "big", "kind": "post", "created_at": BASE_MS + 60_000, "author": {"id": "u", "followers": 2**63},
+         "text": "hej", "lang": "sv"},
+        {"id": "big-1", "kind": "share", "root_id": "big", "created_at": BASE_MS + 61_000,
+         "author": {"id": "v", "followers": 2**64 - 1}},
+    ]
+    table = Table()
+    w, app = worker(table)
+    good = chatter(10)
+    batch = messages(by_time(good) + poison, in_time_order=False)
+
+    async def go():
+        assert await w.ensure_processors()
+        w.process_batch(batch)
+        await w.flush()
+    asyncio.run(go())
+    dead = [orjson.loads(v) for t, k, v, p in app.producer.sent if t == "posts.deadletter"]
+    assert sorted(d["reason"] for d in dead) == ["bad_timestamp", "bad_value", "bad_value"]
+    assert len(app.consumer.acked) == len(batch)
+    roots = {e["id"].encode() for e in good if e["kind"] == "post"}
+    assert roots <= set(table.data)
