@@ -213,6 +213,23 @@ class PartitionProcessor:
                 arrival_ms: int | None = None, analysis: TextAnalysis | None = None) -> list[dict[str, Any]]:
         """Fold in one event; return the alerts it caused. Raises :class:`Rejected`.
 
+        An unexpected error while processing the event (a bug it triggers, or a plugged-in model's
+        malformed answer) costs that event, as ``internal_error`` with the error in the detail and
+        as the exception's cause, not the worker: stopping would stop on the same event at every
+        restart. The event may have been partly applied to its cascade before the error (counted
+        as a share, its text not folded in).
+        """
+        try:
+            return self._process(event, source, offset, arrival_ms, analysis)
+        except Rejected:
+            raise
+        except Exception as exc:
+            raise Rejected("internal_error", f"{type(exc).__name__}: {str(exc)[:300]}") from exc
+
+    def _process(self, event: Event, source: str | None, offset: int | None,
+                 arrival_ms: int | None, analysis: TextAnalysis | None) -> list[dict[str, Any]]:
+        """:meth:`process` without the guard.
+
         ``analysis``: the analysis of the event's text when the caller made it beforehand (with
         :func:`~detectors.understanding.analyze_many`); otherwise it is made here, if needed.
         """

@@ -57,6 +57,7 @@ REASONS = (
     "too_late",
     "from_the_future",
     "analysis_failed",  # the text model raised on this text (a plugged-in model's error)
+    "internal_error",  # processing the event raised an unexpected error (see the worker's log)
 )
 
 

@@ -348,6 +348,9 @@ class CascadeWorker:
             try:
                 alerts = proc.process(event, source, m.offset, arrival_ms, analysis)
             except Rejected as r:
+                if r.reason == "internal_error":
+                    log.error("event %s (%s[%d]@%d) dead-lettered: processing it failed", event.id[:80],
+                              m.topic, m.partition, m.offset, exc_info=r.__cause__)
                 self.dead_letter(m, r)
                 rejected[r.reason] += 1
                 continue

@@ -169,3 +169,33 @@ def test_a_model_error_costs_its_event_as_analysis_failed_not_the_batch():
     assert det.rejected == {"analysis_failed": len(boom)}
     alerts = list(OfflineDetector(ChainConfig(), model, partitions=2).run(events))
     assert any(a["alert_id"] == "viral_complaint:sj:1" for a in alerts)
+
+
+def test_an_unexpected_error_in_processing_costs_its_event_as_internal_error():
+    """A model whose answer is malformed (here: no sentiment for texts holding WEIRD) breaks the
+    chain after analysis; that event is rejected as internal_error with its cause, the rest go on."""
+    from detectors.chain import ChainConfig, OfflineDetector
+    from detectors.events import Rejected, decode_event
+    from tests.factories import COMPLAINT_SV, by_time, cascade, chatter
+
+    inner = DefaultAnalyzer({"sj": ["SJ", "@SJ_AB"]})
+
+    class Malformed:
+        def analyze(self, text, lang_hint=None):
+            a = inner.analyze(text, lang_hint=lang_hint)
+            return a._replace(sentiment=None) if "WEIRD" in text else a
+
+    raw = by_time(cascade("sj", COMPLAINT_SV, "sv", 1200, brands=["sj"], reply_every=50) + chatter(20, seed=4))
+    replies = [e for e in raw if e["kind"] == "reply"]
+    for e in replies[::3]:
+        e["text"] += " WEIRD"
+    det = OfflineDetector(ChainConfig(), Malformed(), partitions=2)
+    failed = set()
+    for e in raw:
+        try:
+            det.process(decode_event(e))
+        except Rejected as r:
+            assert r.reason == "internal_error" and "TypeError" in r.detail
+            assert isinstance(r.__cause__, TypeError)
+            failed.add(e["id"])
+    assert failed == {e["id"] for e in replies[::3]} and failed
