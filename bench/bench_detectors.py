@@ -125,6 +125,21 @@ def current_rss_mb():
         return int(f.read().split()[1]) * resource.getpagesize() / 2**20
 
 
+def one_cascade(i, shares, root_text=""):
+    """Cascade ``c{i}``: its root post and ``shares`` shares 5 s apart, as the worker holds it
+    (duplicate ids and applied offsets remembered)."""
+    root = f"c{i}"
+    c = CascadeState.new(Event(root, "post", root, None, T0 + i, "a", 1000, None, None, None, (), None))
+    c.root_seen = True
+    c.root_text = root_text
+    for k in range(shares):
+        e = Event(f"{root}-{k}", "share", root, None, T0 + i + k * 5000, "u", 100, None, None, None, (), None)
+        c.learn_share(e)
+        c.remember(e)
+        c.mark_applied("p", i * shares + k)
+    return c
+
+
 def full_cascades(n_cascades, shares=3):
     """RSS growth for ``n_cascades`` whole :class:`CascadeState` objects (root post, ``shares``
     shares each, duplicate ids and applied offsets remembered), in the dict the worker keeps."""
@@ -132,16 +147,8 @@ def full_cascades(n_cascades, shares=3):
     before = current_rss_mb()
     live = {}
     for i in range(n_cascades):
-        root = f"c{i}"
-        c = CascadeState.new(Event(root, "post", root, None, T0 + i, "a", 1000, None, None, None, (), None))
-        c.root_seen = True
-        for k in range(shares):
-            e = Event(f"{root}-{k}", "share", root, None, T0 + i + k * 5000, "u", 100, None, None, None,
-                      (), None)
-            c.learn_share(e)
-            c.remember(e)
-            c.mark_applied("posts.by-root:0", i * shares + k)
-        live[root] = c
+        c = one_cascade(i, shares)
+        live[c.root_id] = c
     gc.collect()
     return current_rss_mb() - before, len(live)
 
@@ -171,19 +178,8 @@ def stored_bytes(n_cascades=20_000, shares=3):
     dict slot) plus its entry in the expiry index (:class:`streams.app.TableScan`), by tracemalloc."""
     from streams.app import TableScan, dumps_kept  # the worker's own code (imports Faust)
 
-    states = []
-    for i in range(n_cascades):
-        root = f"c{i}"
-        c = CascadeState.new(Event(root, "post", root, None, T0 + i, "a", 1000, None, None, None, (), None))
-        c.root_seen = True
-        c.root_text = "Tåget är försenat igen @SJ_AB"
-        for k in range(shares):
-            e = Event(f"{root}-{k}", "share", root, None, T0 + i + k * 5000, "u", 100, None, None, None,
-                      (), None)
-            c.learn_share(e)
-            c.remember(e)
-            c.mark_applied("p", i * shares + k)
-        states.append((root, c.to_state()))
+    states = [(f"c{i}", one_cascade(i, shares, "Tåget är försenat igen @SJ_AB").to_state())
+              for i in range(n_cascades)]
 
     class Table:
         data: dict = {}
