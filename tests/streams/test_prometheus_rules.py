@@ -32,7 +32,8 @@ OPERATIONS_MD = ROOT / "docs" / "operations.md"
 
 ALERTS = {
     "ViralComplaint", "ViralPraise", "BrandSentimentDrop", "ComplaintStorm",
-    "ViralityWorkerDown", "ConsumerLagGrowing", "DeadLetterRateHigh", "NoEventsIngested",
+    "ViralityWorkerDown", "ConsumerLagGrowing", "DeadLetterRateHigh", "EventProcessingErrors",
+    "NoEventsIngested",
 }
 
 
