@@ -375,10 +375,15 @@ def murmur2(data: bytes) -> int:
     return h
 
 
+def partition_of_key(key: bytes, partitions: int) -> int:
+    """The partition Kafka's default partitioner picks for the message key ``key``."""
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
+
+
 @lru_cache(maxsize=65536)
 def partition_for(root_id: str, partitions: int) -> int:
-    """The partition Kafka's default partitioner picks for key ``root_id``."""
-    return (murmur2(root_id.encode("utf-8")) & 0x7FFFFFFF) % partitions
+    """:func:`partition_of_key` for a root id (cached: the per-event path asks for few ids often)."""
+    return partition_of_key(root_id.encode("utf-8"), partitions)
 
 
 class OfflineDetector:

@@ -31,7 +31,8 @@ from prometheus_client import CollectorRegistry
 
 from detectors.brand import BrandAggregator
 from detectors.cascade import CascadeState
-from detectors.chain import PartitionProcessor, brand_alert, murmur2, partition_for, precomputed, severity
+from detectors.chain import (PartitionProcessor, brand_alert, partition_for, partition_of_key, precomputed,
+                             severity)
 from detectors.events import Event, Rejected, decode_event
 from detectors.understanding import TextAnalyzer, load_analyzer
 from streams.batching import BatchingApp, BatchRoute
@@ -188,7 +189,7 @@ class TableScan:
                 value = data.get(key)
                 if not value:
                     continue
-                p = (murmur2(key) & 0x7FFFFFFF) % n
+                p = partition_of_key(key, n)  # uncached: each key is seen once
                 cache = caches.get(p)
                 if cache is None:
                     continue
@@ -226,7 +227,6 @@ class CascadeWorker:
         self.forwarded = 0
         #: a send to Kafka failed: nothing more is acked (see send_out)
         self.failed = False
-        self.flushes = 0
         self.stale = 0
         #: cascades changed lately: the candidates for the top-k gauges (pruned when they cool)
         self.hot: dict[str, TableCache] = {}
@@ -457,7 +457,6 @@ class CascadeWorker:
             consumer.ack(m)
         self.pending.clear()
         self.last_flush = time.monotonic()
-        self.flushes += 1
 
     def write_state(self, root_id: str) -> None:
         """Queue a changed cascade's state for its changelog (and the table's local copy)."""
@@ -538,8 +537,9 @@ class CascadeWorker:
             self.metrics.loaded.inc(loads)
 
     def tombstone(self, key: bytes, partition: int) -> None:
-        self.dirty.pop(key.decode(), None)
-        self.hot.pop(key.decode(), None)
+        root_id = key.decode()
+        self.dirty.pop(root_id, None)
+        self.hot.pop(root_id, None)
         self.table.data.pop(key, None)
         self.out.append((self.changelog, key, None, partition))
 

@@ -333,6 +333,7 @@ def cmd_topics(args: argparse.Namespace) -> int:
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
+    from detectors.chain import BATCH_EVENTS
     from detectors.understanding import analyze_many, load_analyzer
     from streams.settings import Settings
 
@@ -343,7 +344,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
     batch: list[dict[str, Any]] = []
 
     def flush() -> None:
-        # a thousand texts per call: an analyzer with analyze_many (a model on a GPU) takes them at once
+        # BATCH_EVENTS texts per call: an analyzer with analyze_many (a model on a GPU) takes them at once
         for obj, a in zip(batch, analyze_many(analyzer, [(o["text"], o.get("lang")) for o in batch])):
             out.write(orjson.dumps({"id": obj.get("id"), "lang": a.lang, "sentiment": round(a.sentiment, 4),
                                     "label": a.label, "complaint": round(a.complaint, 4), "kind": a.kind,
@@ -364,7 +365,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
             bad += 1
             continue
         batch.append(obj)
-        if len(batch) >= 1000:
+        if len(batch) >= BATCH_EVENTS:
             flush()
     flush()
     return 1 if bad and args.strict else 0
