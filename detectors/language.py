@@ -444,7 +444,12 @@ def _leader(scores: dict[str, float]) -> str:
     Votes are compared at 9 decimals: sums of the same votes in another order can differ in the
     last bit, and that must not decide a tie.
     """
-    return min(scores, key=lambda lang: (-round(scores[lang], 9), lang))
+    top = max(scores.values())
+    # Only languages within a hair of the top can tie with it at 9 decimals; usually that is one.
+    near = [lang for lang, s in scores.items() if s >= top - 1e-8]
+    if len(near) == 1:
+        return near[0]
+    return min(near, key=lambda lang: (-round(scores[lang], 9), lang))
 
 
 def language_scores(words: Sequence[str]) -> dict[str, float]:

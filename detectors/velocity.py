@@ -227,6 +227,44 @@ class ShareVelocity:
         return (self._sum(k, b - BUCKETS_PER_WINDOW + 1, b),
                 self._sum(k, b - 2 * BUCKETS_PER_WINDOW + 1, b - BUCKETS_PER_WINDOW))
 
+    def window_pairs(self, now_ms: int) -> list[tuple[int, int] | None]:
+        """``count_pair(w, now_ms)`` for every window ``w`` of :attr:`windows_s`, in that order, in
+        one pass; None for a window whose :meth:`count_pair` would refuse ``now_ms`` (further back
+        than that window's rings are kept). The decision path reads all windows at once.
+
+        >>> v = ShareVelocity(windows_s=(60, 300))
+        >>> for t in (0, 10_000, 20_000, 65_000):
+        ...     _ = v.learn_one(1_000_000 + t)
+        >>> v.window_pairs(1_069_999)
+        [(3, 1), (4, 0)]
+        """
+        self._settle()
+        rt = self._rt
+        if rt is None:
+            return [(0, 0)] * len(self._layout.rings)
+        counts = self._counts
+        out: list[tuple[int, int] | None] = []
+        for width, size, off in self._layout.rings:
+            b = now_ms // width
+            head = rt // width
+            if b < head - 1:
+                out.append(None)
+                continue
+            oldest = head - size + 1
+            pair = []
+            for first, last in ((b - BUCKETS_PER_WINDOW + 1, b), (b - 2 * BUCKETS_PER_WINDOW + 1, b - BUCKETS_PER_WINDOW)):
+                if first < oldest:
+                    first = oldest
+                if last > head:
+                    last = head
+                if first > last:
+                    pair.append(0)
+                    continue
+                i, j = off + first % size, off + last % size
+                pair.append(sum(counts[i:j + 1]) if i <= j else sum(counts[i:off + size]) + sum(counts[off:j + 1]))
+            out.append((pair[0], pair[1]))
+        return out
+
     def rate_per_min(self, window_s: int, now_ms: int) -> float:
         """Shares per minute in the latest window of ``window_s`` seconds at ``now_ms``."""
         k = self._ring(window_s)

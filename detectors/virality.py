@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 from detectors.forecast import Forecast
 from detectors.velocity import ShareVelocity
@@ -88,10 +87,44 @@ class ViralityThresholds:
         object.__setattr__(self, "decide_from", first)
 
 
-class Assessment(NamedTuple):
-    level: int
-    score: float
-    reason: str
+class Assessment:
+    """A decision's level (0 none, 1 viral, 2 escalated), score (0..1) and one-line reason.
+
+    The reason is written when first read: most assessments change nothing and nobody reads it.
+    """
+
+    __slots__ = ("level", "score", "_reason", "_parts")
+
+    def __init__(self, level: int, score: float, reason: str | None = None, parts: tuple | None = None):
+        if reason is None and parts is None:
+            raise ValueError("an Assessment needs a reason or the parts to write it from")
+        self.level = level
+        self.score = score
+        self._reason = reason
+        self._parts = parts
+
+    @property
+    def reason(self) -> str:
+        if self._reason is None:
+            self._reason = _reason(*self._parts)
+        return self._reason
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Assessment):
+            return NotImplemented
+        return (self.level, self.score, self.reason) == (other.level, other.score, other.reason)
+
+    def __repr__(self) -> str:
+        return f"Assessment(level={self.level}, score={self.score!r}, reason={self.reason!r})"
+
+
+def _reason(shares: int, age_s: float, rate: float, window: int, forecast: Forecast, score: float) -> str:
+    reason = (f"{shares:,} shares in {_age(age_s)}, {rate:.1f}/min over {_age(window)}, "
+              f"forecast {_size(forecast.final)} ({_size(forecast.low)}-{_size(forecast.high)})")
+    if forecast.supercritical:
+        reason += ", supercritical"
+    # the classifier, not the forecast alone, opens alerts: say how sure it is
+    return reason + f", viral probability {score:.0%}"
 
 
 def _age(age_s: float) -> str:
@@ -149,16 +182,15 @@ def flag_features(shares: int, velocity: ShareVelocity, forecast: Forecast, age_
     counts = []
     prevs = []
     windows = velocity.windows_s
+    pairs = velocity.window_pairs(now_ms)  # None where now_ms is further back than a window answers
     for w in FLAG_WINDOWS_S:
         c = p = 0
         if w in windows:
-            try:
-                if w >= 300:
-                    c, p = velocity.count_pair(w, now_ms)
-                else:
-                    c = velocity.count(w, now_ms)
-            except ValueError:  # now_ms further back than the velocity can answer for
-                c = p = 0
+            pair = pairs[windows.index(w)]
+            if pair is not None:
+                c, p = pair
+                if w < 300:
+                    p = 0
         counts.append(c)
         prevs.append(p)
     final = forecast.final if forecast.final > n else n
@@ -218,26 +250,19 @@ def assess(shares: int, velocity: ShareVelocity, forecast: Forecast, age_s: floa
         rate = velocity.rate_per_min(window, now_ms)
     except ValueError:  # now_ms further back than the velocity can answer for
         rate = 0.0
-    final = forecast.final
-    reason = (f"{shares:,} shares in {_age(age_s)}, {rate:.1f}/min over {_age(window)}, "
-              f"forecast {_size(final)} ({_size(forecast.low)}-{_size(forecast.high)})")
-    if forecast.supercritical:
-        reason += ", supercritical"
-
     score = flag_score(flag_features(shares, velocity, forecast, age_s, now_ms, th.viral_final))
-    # the classifier, not the forecast alone, opens alerts: say how sure it is
-    reason += f", viral probability {score:.0%}"
+    reason = (shares, age_s, rate, window, forecast, score)  # written if read (Assessment.reason)
     first = th.decide_from
     if shares < first:
         score *= shares / first if first else 1.0
-        return Assessment(0, min(score, th.open_score), reason)
+        return Assessment(0, min(score, th.open_score), parts=reason)
     opens = (shares >= th.viral_final or 0 < th.open_shares <= shares
              or (score >= th.open_score and shares >= th.min_shares)
              or (score >= th.early_score and 0 < th.early_shares <= shares))
     # the score is the classifier's; an alert's is at least the line, a non-alert's at most
     if ((opens or shares >= th.min_shares)
             and (shares >= th.escalate_final or forecast.low >= th.escalate_final)):
-        return Assessment(2, max(score, th.open_score), reason)
+        return Assessment(2, max(score, th.open_score), parts=reason)
     if opens:
-        return Assessment(1, max(score, th.open_score), reason)
-    return Assessment(0, min(score, th.open_score), reason)
+        return Assessment(1, max(score, th.open_score), parts=reason)
+    return Assessment(0, min(score, th.open_score), parts=reason)

@@ -1,5 +1,7 @@
 """Language identification on hand-made short posts (no data files)."""
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from detectors.language import (
     RECOGNISED_LANGS, SUPPORTED_LANGS, _spelling_votes, identify, language_scores, normalise_hint,
@@ -197,3 +199,15 @@ def test_exact_ties_go_to_the_first_language_alphabetically_whatever_the_word_or
     # the same votes summed in another order may differ in the last bit: still a tie
     assert _leader({"no": 2.1900000000000004, "da": 2.1899999999999995}) == "da"
     assert _leader({"sv": 1.0, "no": 3.0, "da": 2.0}) == "no"
+
+
+@given(st.dictionaries(st.sampled_from(["da", "de", "en", "fi", "no", "pl", "sv"]),
+                       st.one_of(st.floats(-20, 40, allow_nan=False),
+                                 st.sampled_from([2.19, 2.1900000000000004, 2.1899999999999995, 0.0])),
+                       min_size=1))
+def test_leader_is_the_documented_rule_over_all_languages(scores):
+    from detectors.language import _leader
+
+    # the rule as the docstring states it, applied to every language (the function looks only
+    # at those near the top)
+    assert _leader(scores) == min(scores, key=lambda lang: (-round(scores[lang], 9), lang))

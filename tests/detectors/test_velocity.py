@@ -75,6 +75,8 @@ def test_every_statistic_matches_recomputation(events, ahead_ms):
             assert v.rate_per_min(w, now) == pytest.approx(oracle_rate(accepted, w, now), rel=1e-12)
             assert v.acceleration_per_min2(w, now) == pytest.approx(
                 oracle_acceleration(accepted, w, now), rel=1e-12, abs=1e-12)
+        assert v.window_pairs(now) == [(oracle_count(accepted, w, now)[0],
+                                        oracle_count(accepted, w, now, "previous")[0]) for w in WINDOWS]
 
 
 @settings(max_examples=100, deadline=None)
@@ -138,6 +140,10 @@ def test_query_before_the_newest_share_is_refused():
     assert v.rate_per_min(60, T0 + 3_600_000 - 10_000) == 0.0  # one bucket back: still answered
     with pytest.raises(ValueError):
         v.rate_per_min(61, T0 + 3_600_000)
+    # all windows at once: None where the window refuses, answers where it does not
+    pairs = v.window_pairs(T0 + 3_600_000 - 20_000)
+    assert pairs[0] is None and pairs[1:] == [v.count_pair(w, T0 + 3_600_000 - 20_000) for w in v.windows_s[1:]]
+    assert v.window_pairs(T0) == [None] * len(v.windows_s)
 
 
 def test_state_of_a_busy_cascade_is_small():
