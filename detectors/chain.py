@@ -420,11 +420,23 @@ class OfflineDetector:
                 (str(q), *proc_q.brands.drain(), True) for q, proc_q in enumerate(self.processors)))
         return alerts
 
-    def run(self, events: Iterable[Event]) -> Iterable[dict[str, Any]]:
+    def run(self, events: Iterable[Event],
+            on_reject: Callable[[int, Event, Rejected], None] | None = None,
+            on_progress: Callable[[int], None] | None = None) -> Iterable[dict[str, Any]]:
+        """The alerts of ``events`` (in event-time order), in order; rejected events are skipped.
+
+        ``on_reject(i, event, rejection)`` is told of each rejected event (``i``: its position in
+        ``events``); ``on_progress(done)`` after each batch of :data:`BATCH_EVENTS` events.
+        """
         it = iter(events)
+        done = 0
         while chunk := list(islice(it, BATCH_EVENTS)):
-            for e, analysis in zip(chunk, precomputed(self.analyzer, chunk)):
+            for i, (e, analysis) in enumerate(zip(chunk, precomputed(self.analyzer, chunk)), done):
                 try:
                     yield from self.process(e, analysis)
-                except Rejected:
-                    continue
+                except Rejected as r:
+                    if on_reject is not None:
+                        on_reject(i, e, r)
+            done += len(chunk)
+            if on_progress is not None:
+                on_progress(done)

@@ -90,7 +90,7 @@ class Progress:
 
 def cmd_detect(args: argparse.Namespace) -> int:
     whole = time.monotonic()
-    from detectors.chain import BATCH_EVENTS, OfflineDetector, precomputed
+    from detectors.chain import OfflineDetector
     from detectors.understanding import load_analyzer
     from streams.settings import Settings
 
@@ -118,19 +118,11 @@ def cmd_detect(args: argparse.Namespace) -> int:
     n_alerts = 0
     started = time.monotonic()
     try:
-        for start in range(0, len(rows), BATCH_EVENTS):
-            chunk = rows[start:start + BATCH_EVENTS]
-            analyses = precomputed(detector.analyzer, [r[3] for r in chunk])
-            for (_, n, _, event), analysis in zip(chunk, analyses):
-                try:
-                    alerts = detector.process(event, analysis)
-                except Rejected as r:
-                    rejects.append((n, r.reason, r.detail))
-                    continue
-                for a in alerts:
-                    out.write(orjson.dumps(a).decode() + "\n")
-                    n_alerts += 1
-            progress.update(start + len(chunk), f"{n_alerts} alerts")
+        for a in detector.run((r[3] for r in rows),
+                              on_reject=lambda i, _, r: rejects.append((rows[i][1], r.reason, r.detail)),
+                              on_progress=lambda done: progress.update(done, f"{n_alerts} alerts")):
+            out.write(orjson.dumps(a).decode() + "\n")
+            n_alerts += 1
         progress.update(len(rows), f"{n_alerts} alerts")
     finally:
         progress.close()
