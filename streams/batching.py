@@ -88,14 +88,23 @@ class BatchingConsumer(faust_aiokafka.Consumer):
                 if not records or self.should_stop:
                     continue
                 if not self.flow_active:
-                    await self.perform_seek()  # as Faust does: a rebalance paused us; re-read from commits
+                    # A rebalance began while the fetch was out: nothing it returned is delivered.
+                    await self.rewind(records)
+                    await self.perform_seek()  # as Faust does: stream partitions re-read from commits
                     continue
                 generation = app.consumer_generation_id
                 batches: dict[BatchRoute, list[Message]] = {}
-                for tp, recs in records.items():
-                    if not recs or (active is not None and tp not in active and tp not in self._buffered_partitions):
+                batch_records: dict[BatchRoute, dict[Any, list[Any]]] = {}
+                undelivered: dict[Any, list[Any]] = {}
+                items = list(records.items())
+                for i, (tp, recs) in enumerate(items):
+                    if not recs:
+                        continue
+                    if active is not None and tp not in active and tp not in self._buffered_partitions:
+                        undelivered[tp] = recs  # paused since the fetch began (a rebalance, a recovery)
                         continue
                     if app.consumer_generation_id != generation or not self.flow_active:
+                        undelivered.update((t, r) for t, r in items[i:] if r)
                         break
                     app.monitor.track_tp_end_offset(tp, self.highwater(tp))
                     r_offset = read_offset.get(tp)
@@ -107,27 +116,78 @@ class BatchingConsumer(faust_aiokafka.Consumer):
                         if r_offset and recs[0].offset - r_offset > 1 and acks_enabled_for(tp.topic):
                             await self._add_gap(tp, r_offset + 1, recs[0].offset)
                     if route is None:
-                        for rec in recs:
-                            await self.wait_first(callback(to_message(tp, rec)), suspend_wait())
+                        for j, rec in enumerate(recs):
+                            delivery = callback(to_message(tp, rec))
+                            if delivery not in (await self.wait_first(delivery, suspend_wait())).done:
+                                undelivered[tp] = recs[j:]  # suspended by a rebalance first
+                                break
                             read_offset[tp] = rec.offset
                         continue
                     batch = batches.get(route)
                     if batch is None:
                         batch = batches[route] = []
+                        batch_records[route] = {}
                     prev = recs[0].offset
                     for rec in recs:
                         if rec.offset - prev > 1 and acks_enabled_for(tp.topic):
                             await self._add_gap(tp, prev + 1, rec.offset)  # compacted or aborted records
                         prev = rec.offset
                         batch.append(to_message(tp, rec))
+                    batch_records[route][tp] = recs
                     read_offset[tp] = prev
                 for route, batch in batches.items():
-                    await self.wait_first(route.deliver(batch), suspend_wait())
+                    delivery = route.deliver(batch)
+                    if delivery not in (await self.wait_first(delivery, suspend_wait())).done:
+                        undelivered.update(batch_records[route])
+                if undelivered:
+                    await self.rewind(undelivered)
                 if self._commit_every is not None and self._n_acked >= self._commit_every:
                     self._n_acked = 0
                     await self.commit()
         finally:
             self.diag.unset_flag(CONSUMER_FETCHING)
+
+    async def rewind(self, undelivered: dict[Any, list[Any]]) -> dict[Any, int]:
+        """Let the fetcher read again records it handed over that were not delivered.
+
+        aiokafka moves a partition's position past the records it returns. Faust's drain loop
+        drops what a fetch returns once a rebalance has begun (and records of partitions paused
+        meanwhile); for stream partitions Faust seeks back to the committed offsets afterwards, but
+        nothing seeks a changelog partition back once its recovery has started: a dropped changelog
+        record then never reaches the recovery, which waits for it for ever (seen here: a worker
+        that kept partitions 2 and 3 across a rebalance logged "No event received for active tp"
+        until it was killed; its fetcher's position was 1 on a changelog whose only record was 0).
+
+        So each partition whose position is still just past the dropped records (nothing sought it
+        elsewhere since) is sought back to the first of them. Returns ``{tp: offset}`` of those.
+        """
+        spans = {tp: (recs[0].offset, recs[-1].offset) for tp, recs in undelivered.items() if recs}
+        if not spans or self.should_stop:  # stopping: a new start seeks everything anyway
+            return {}
+        thread = cast(Any, self)._thread
+        rewound: dict[Any, int] = await thread.call_thread(_rewind_positions, thread._ensure_consumer(), spans)
+        for tp, first in rewound.items():
+            self._read_offset[tp] = first if first else None  # as Faust's seek does
+        if rewound:
+            self.log.info("rebalance: %d partition(s) handed over records that were not delivered; "
+                          "reading them again from %s", len(rewound),
+                          ", ".join(f"{tp.topic}[{tp.partition}]@{o}" for tp, o in sorted(rewound.items())[:8]))
+        return rewound
+
+
+async def _rewind_positions(consumer: Any, spans: dict[Any, tuple[int, int]]) -> dict[Any, int]:
+    """(in the consumer's thread) Seek each assigned partition whose position is ``last + 1`` back
+    to ``first``; leave any other alone (sought since, revoked, or awaiting a reset)."""
+    sub = consumer._subscription
+    rewound = {}
+    for tp, (first, last) in spans.items():
+        if not sub.is_assigned(tp):
+            continue
+        state = sub.subscription.assignment.state_value(tp)
+        if state.has_valid_position and state.position == last + 1:
+            consumer.seek(tp, first)
+            rewound[tp] = first
+    return rewound
 
 
 class BatchingTransport(faust_aiokafka.Transport):

@@ -282,11 +282,18 @@ def test_replay_and_detect_commands(names: Names, start_worker, tmp_path: Path) 
     assert worker.stop() == 0
 
 
-def test_scaling_out_and_back_in_mid_stream_loses_and_repeats_nothing(start_worker) -> None:
+@pytest.mark.parametrize("env", [{}, {"VIRALITY_EVICT_IDLE_S": "0", "VIRALITY_MAINTAIN_EVERY_S": "0.01",
+                                      "VIRALITY_FLUSH_INTERVAL_S": "0.05", "VIRALITY_BATCH_MAX": "100"}],
+                         ids=["default", "evicting"])
+def test_scaling_out_and_back_in_mid_stream_loses_and_repeats_nothing(start_worker, env) -> None:
     """A second worker joins the group mid-stream (partitions and their table state move to it), then
     the first leaves (everything moves back): the alert topic still holds exactly the offline
-    transitions, none lost and none twice."""
-    names = Names(partitions=4)
+    transitions, none lost and none twice. "evicting": every idle cascade is dropped to its stored
+    form at each flush, so moved partitions come back through the table scan and reloads; its short
+    fetches are what exposed a recovery that waited for ever for changelog records the consumer had
+    fetched and dropped when a rebalance began (see streams.batching.BatchingConsumer.rewind): a
+    worker stuck so never resolves, and this test fails on the missing transitions."""
+    names = Names(partitions=4, **env)
     events = by_time(cascade("sj6", COMPLAINT_SV, "sv", 1500, brands=["sj"], seed=12)
                      + cascade("ik6", PRAISE_EN, "en", 1300, brands=["ikea"], seed=13)
                      + cascade("sj7", COMPLAINT_SV, "sv", 1400, brands=["sj"], seed=14) + chatter(60, seed=15))
@@ -309,4 +316,7 @@ def test_scaling_out_and_back_in_mid_stream_loses_and_repeats_nothing(start_work
     assert_none_lost(got, expected)
     assert_none_repeated(got)
     assert transitions(got) == transitions(expected)
+    if env:
+        loaded = second.metric("virality_cascades_loaded_total")
+        assert loaded > 0, "no cascade came back from its stored form: eviction was not exercised"
     assert second.stop() == 0
