@@ -255,6 +255,9 @@ def _load_tables() -> tuple[dict, dict]:
             return votes, ngrams
     except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError):
         pass
+    # Not an error (the tables built here are the same), but every start now pays about a second.
+    print("detectors.language: no stored language tables for this code; building them (about 1 s "
+          "per start until `python -m detectors.language build` stores them)", file=sys.stderr)
     return _build_tables()
 
 

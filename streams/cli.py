@@ -55,7 +55,7 @@ def event_time_order(path: str, on_reject) -> list[tuple[int, int, bytes, Event]
             on_reject(n, raw, r)
             continue
         rows.append((e.t_ms, n, raw, e))
-    rows.sort(key=lambda r: (r[0], r[1]))
+    rows.sort()  # by (t_ms, line): line numbers are unique, so the raw bytes and events are never compared
     return rows
 
 
