@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from datetime import datetime, timezone
 from itertools import islice
-from typing import Any, Callable, Iterable, MutableMapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, MutableMapping, Sequence
 
 from detectors.brand import BrandAggregator, BrandAlert, BrandPartials, BrandRules
 from detectors.cascade import RECENT_IDS, CascadeState, Decision, id_hash
@@ -422,16 +422,20 @@ class OfflineDetector:
 
     def run(self, events: Iterable[Event],
             on_reject: Callable[[int, Event, Rejected], None] | None = None,
-            on_progress: Callable[[int], None] | None = None) -> Iterable[dict[str, Any]]:
+            on_progress: Callable[[int], None] | None = None,
+            analyses: Iterator[Sequence[TextAnalysis | None]] | None = None) -> Iterable[dict[str, Any]]:
         """The alerts of ``events`` (in event-time order), in order; rejected events are skipped.
 
         ``on_reject(i, event, rejection)`` is told of each rejected event (``i``: its position in
         ``events``); ``on_progress(done)`` after each batch of :data:`BATCH_EVENTS` events.
+        ``analyses``: the analyses of each batch's texts made elsewhere (one sequence per batch, one
+        entry per event, None where the event is to analyse its own text, as :meth:`process` does).
         """
         it = iter(events)
         done = 0
         while chunk := list(islice(it, BATCH_EVENTS)):
-            for i, (e, analysis) in enumerate(zip(chunk, precomputed(self.analyzer, chunk)), done):
+            made = next(analyses) if analyses is not None else precomputed(self.analyzer, chunk)
+            for i, (e, analysis) in enumerate(zip(chunk, made), done):
                 try:
                     yield from self.process(e, analysis)
                 except Rejected as r:

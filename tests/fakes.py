@@ -58,3 +58,21 @@ class OversizedBrandAnalyzer:
         if "OVERSIZE" in text:
             return a._replace(brands=("x" * 1_200_000,))
         return a
+
+
+class BoomAnalyzer:
+    """The built-in analyzer through single-text ``analyze`` only, except that a text holding
+    ``BOOM`` makes it raise. Each call appends the calling process's id to the file named by
+    ``VIRALITY_TEST_PID_LOG``, if set, so a test can tell which process analysed the texts."""
+
+    def __init__(self, brands: Mapping[str, list[str]] | None = None) -> None:
+        self.inner = DefaultAnalyzer(brands)
+        self.log = os.environ.get("VIRALITY_TEST_PID_LOG")
+
+    def analyze(self, text: str, lang_hint: str | None = None) -> TextAnalysis:
+        if self.log:
+            with open(self.log, "a") as f:
+                f.write(f"{os.getpid()}\n")
+        if "BOOM" in text:
+            raise RuntimeError("model failed on this input")
+        return self.inner.analyze(text, lang_hint=lang_hint)

@@ -136,3 +136,44 @@ def test_tail_formats_alerts_and_refuses_what_is_not_one() -> None:
     for not_an_alert in (None, [], 5):
         with pytest.raises(TypeError):
             format_alert(not_an_alert)
+
+
+def test_detect_in_two_processes_gives_what_one_gives(tmp_path: Path) -> None:
+    # one process analyses the texts ahead of the other; a text whose analysis fails is dead-lettered
+    # as in one process (the main process tries it again and records why)
+    events = by_time(cascade("c", COMPLAINT_SV, "sv", 1500, brands=["sj"]) + chatter(40))
+    events.append({"id": "boom", "kind": "reply", "root_id": "c", "parent_id": "c", "text": "BOOM @SJ_AB",
+                   "created_at": events[-1]["created_at"], "author": {"id": "b", "followers": 1}})
+    src = tmp_path / "in.jsonl"
+    write(src, events)
+    with open(src, "ab") as f:
+        f.write(b"not json\n")
+    results = {}
+    for jobs in ("1", "2"):
+        out, rej, pids = tmp_path / f"a{jobs}.jsonl", tmp_path / f"r{jobs}.jsonl", tmp_path / f"p{jobs}.txt"
+        r = run("detect", "--input", str(src), "--output", str(out), "--rejects", str(rej), "--jobs", jobs,
+                VIRALITY_ANALYZER="tests.fakes:BoomAnalyzer", VIRALITY_TEST_PID_LOG=str(pids))
+        assert r.returncode == 0, r.stderr
+        assert f"{jobs} process(es)".encode() in r.stderr
+        results[jobs] = (out.read_bytes(), rej.read_bytes(), len(set(pids.read_text().split())))
+    assert results["1"][:2] == results["2"][:2]
+    assert b"viral_complaint" in results["1"][0]
+    reasons = sorted(orjson.loads(line)["reason"] for line in results["1"][1].splitlines())
+    assert reasons == ["analysis_failed", "malformed_json"]
+    assert results["1"][2] == 1 and results["2"][2] >= 2   # with 2, texts were analysed in another process
+
+
+def test_detect_uses_a_second_process_only_where_it_pays(monkeypatch) -> None:
+    from detectors.understanding import DefaultAnalyzer
+    from streams import cli
+    from tests.fakes import BatchOnlyAnalyzer, BoomAnalyzer
+
+    builtin = DefaultAnalyzer({})
+    monkeypatch.setattr(cli.os, "cpu_count", lambda: 2)
+    assert cli.detect_jobs(None, builtin, 200_000) == 2
+    assert cli.detect_jobs(None, builtin, 5_000) == 1           # forking costs more than it saves
+    assert cli.detect_jobs(None, BoomAnalyzer({}), 200_000) == 1  # a plugged-in model: only if asked
+    assert cli.detect_jobs(3, BoomAnalyzer({}), 10) == 3
+    assert cli.detect_jobs(2, BatchOnlyAnalyzer({}), 200_000) == 1  # batches go to one model
+    monkeypatch.setattr(cli.os, "cpu_count", lambda: 1)
+    assert cli.detect_jobs(None, builtin, 200_000) == 1
