@@ -692,6 +692,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None,
     registry = registry if registry is not None else CollectorRegistry()
     metrics = Metrics(registry, faust_version=faust.__version__)
     app.metrics = metrics
+    metrics.state.recovery_seconds = lambda: recovery_seconds(app, time.monotonic())
     analyzer = analyzer if analyzer is not None else load_analyzer(s.analyzer, dict(s.brands))
 
     def raw_topic(name: str, partitions: int) -> Any:
@@ -766,6 +767,21 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None,
         worker.publish_metrics()
 
     return app
+
+
+def recovery_seconds(app: Any, now: float) -> float:
+    """How long ``app`` has been restoring its tables at monotonic time ``now`` (0 when it is not).
+
+    Faust marks a recovery with ``app.in_recovery`` and keeps its start (``time.monotonic()``) on the
+    table manager's recovery service; read from the scrape thread, both are plain attributes.
+    """
+    if not getattr(app, "in_recovery", False):
+        return 0.0
+    try:
+        started = app.tables.recovery._recovery_started_at
+    except AttributeError:
+        return 0.0
+    return max(0.0, now - started) if started is not None else 0.0
 
 
 class ViralityApp(BatchingApp):

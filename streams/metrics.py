@@ -16,7 +16,7 @@ import platform
 import threading
 from bisect import bisect_left
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Callable, Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
@@ -48,6 +48,9 @@ class StateCollector(Collector):
     def __init__(self) -> None:
         self._snapshot = Snapshot()
         self._lock = threading.Lock()
+        #: Seconds the worker has been restoring its tables (0 when it is not), read at each scrape:
+        #: the snapshot is refreshed by a timer, and a worker stuck in recovery must still say so.
+        self.recovery_seconds: Callable[[], float] = lambda: 0.0
 
     def publish(self, snapshot: Snapshot) -> None:
         with self._lock:
@@ -105,6 +108,10 @@ class StateCollector(Collector):
         for (topic, part), n in sorted(s.lag.items()):
             lag.add_metric([topic, str(part)], n)
         yield lag
+        yield GaugeMetricFamily("virality_table_recovery_seconds",
+                                "Seconds this worker has been restoring its tables after a start or a "
+                                "rebalance (0 when it is not); it processes no event meanwhile.",
+                                value=self.recovery_seconds())
         if s.last_event_s is not None:
             yield GaugeMetricFamily("virality_last_event_timestamp_seconds",
                                     "Unix time at which the worker last processed an event.",

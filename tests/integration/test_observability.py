@@ -103,6 +103,9 @@ def test_viral_complaint_pages_on_call_and_every_panel_has_data(start_worker, tm
               f"(rule `for: 1m`, scrape and evaluation every 1s here, Alertmanager group_wait as configured)")
         labels = page["labels"]
         assert labels["alert_id"] == "viral_complaint:sj-e2e:1"
+        # a ready worker is not restoring tables, and Prometheus has the series TableRecoveryStuck reads
+        assert "\nvirality_table_recovery_seconds 0.0\n" in worker.metrics()
+        assert promstack.prometheus_query(prom_url, "virality_table_recovery_seconds == 0")["data"]["result"]
         assert labels["brand"] == "sj" and labels["service"] == "virality"
         assert labels["severity"] in ("warning", "critical")
         assert page["status"] == "firing" and page["annotations"]["summary"]

@@ -33,7 +33,7 @@ OPERATIONS_MD = ROOT / "docs" / "operations.md"
 ALERTS = {
     "ViralComplaint", "ViralPraise", "BrandSentimentDrop", "ComplaintStorm",
     "ViralityWorkerDown", "ConsumerLagGrowing", "DeadLetterRateHigh", "EventProcessingErrors",
-    "NoEventsIngested",
+    "NoEventsIngested", "TableRecoveryStuck",
 }
 
 
@@ -89,6 +89,7 @@ MUTATIONS = {
     "dead letters without rate floor": ("pipeline.yml", "sum(rate(virality_events_rejected_total[5m])) > 0.1", "sum(rate(virality_events_rejected_total[5m])) > 0"),
     "worker down too slow": ("pipeline.yml", "for: 2m", "for: 10m"),
     "stale last event ignored": ("pipeline.yml", "> 600", "> 6000"),
+    "stuck recovery tolerated an hour": ("pipeline.yml", "virality_table_recovery_seconds) > 900", "virality_table_recovery_seconds) > 3600"),
     "zero intake ignored": ("pipeline.yml", "sum(rate(virality_events_consumed_total[10m])) == 0", "sum(rate(virality_events_consumed_total[10m])) == -1"),
 }
 
