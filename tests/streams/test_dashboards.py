@@ -50,7 +50,7 @@ WORKER_METRICS = {
     "virality_alert_cascade_predicted_high",
     "virality_brand_sentiment", "virality_brand_complaint_share", "virality_brand_events_total",
     "virality_alerts_total", "virality_open_alerts", "virality_kafka_consumer_lag_messages",
-    "virality_last_event_timestamp_seconds", "virality_build_info",
+    "virality_last_event_timestamp_seconds", "virality_build_info", "virality_table_recovery_seconds",
 }
 HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
 
@@ -194,6 +194,9 @@ class SyntheticWorker:
         g = GaugeMetricFamily("virality_live_cascades", "in memory")
         g.add_metric([], 12)
         yield g
+        g = GaugeMetricFamily("virality_table_recovery_seconds", "restoring")
+        g.add_metric([], 0.0)
+        yield g
         for name in ("virality_cascades_evicted", "virality_cascades_expired", "virality_cascades_loaded"):
             c = CounterMetricFamily(name, name)
             c.add_metric([], k)
@@ -301,3 +304,35 @@ def test_check_queries_reports_broken_and_empty_queries(prometheus, tmp_path):
     assert [(r.ok, r.n_series) for r in results.values()] == [(False, 0), (True, 0), (False, 0), (True, 1)]
     panel, expr, ok, n_series = results["broken / fine [A]"]  # the lead's e2e unpacks 4-tuples
     assert (expr, ok, n_series) == ('up{job="virality"}', True, 1)
+
+
+def test_the_metric_contract_is_what_the_worker_exposes():
+    # the synthetic exporter above serves WORKER_METRICS; they must be the worker's own names
+    from prometheus_client import CollectorRegistry, generate_latest
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from streams.metrics import Metrics, Snapshot
+
+    registry = CollectorRegistry()
+    metrics = Metrics(registry)
+    metrics.state.publish(Snapshot(last_event_s=1.0))
+    metrics.consumed.labels("share", "sv").inc()
+    metrics.rejected.labels("duplicate").inc()
+    metrics.brand_events.labels("sj", "sv").inc()
+    metrics.alerts.labels("viral_complaint", "open", "warning").inc()
+    names = set()
+    for fam in text_string_to_metric_families(generate_latest(registry).decode()):
+        for sample in fam.samples:
+            name = sample.name
+            if name.endswith("_created"):
+                continue
+            for suffix in HISTOGRAM_SUFFIXES:
+                if name.endswith(suffix) and name[:-len(suffix)] in WORKER_METRICS:
+                    name = name[:-len(suffix)]
+            names.add(name)
+    # per-cascade, per-brand and lag series exist only while there is such a cascade, brand or lag
+    conditional = {m for m in WORKER_METRICS if m.startswith(("virality_top_cascade_", "virality_alert_cascade_"))}
+    conditional |= {"virality_brand_sentiment", "virality_brand_complaint_share", "virality_open_alerts",
+                    "virality_kafka_consumer_lag_messages"}
+    assert names - WORKER_METRICS == set()
+    assert WORKER_METRICS - conditional <= names, (WORKER_METRICS - conditional) - names
