@@ -20,6 +20,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import os
+import threading
 import time
 from collections import Counter as Tally
 from typing import Any, Callable, Iterator
@@ -34,7 +36,7 @@ from detectors.cascade import CascadeState
 from detectors.chain import (PartitionProcessor, brand_alert, partition_for, partition_of_key, precomputed,
                              severity)
 from detectors.events import Event, Rejected, decode_event
-from detectors.understanding import TextAnalyzer, load_analyzer
+from detectors.understanding import TextAnalysis, TextAnalyzer, load_analyzer
 from streams.batching import BatchingApp, BatchRoute
 from streams.metrics import TOP_K, Metrics, Snapshot
 from streams.settings import Settings
@@ -303,8 +305,12 @@ class CascadeWorker:
 
     # -- the batch ------------------------------------------------------------------------------
 
-    def process_batch(self, messages: list[Any]) -> None:
+    def process_batch(self, messages: list[Any], analyses: list[TextAnalysis | None] | None = None) -> None:
+        """Process a batch. ``analyses``: one per message, made ahead by :class:`TextHelpers` (None
+        where the event is to analyse its own text), or None."""
         s = self.settings
+        ahead = ({id(m): a for m, a in zip(messages, analyses)}
+                 if analyses is not None and len(analyses) == len(messages) else None)
         posts_topic = s.posts_topic
         partitions = s.partitions
         consumed: Tally = Tally()
@@ -338,9 +344,13 @@ class CascadeWorker:
                 self.forwarded += 1
                 continue
             mine.append((m, event))
-        # an analyzer with analyze_many (a model on a GPU) gets the batch's texts in one call
-        analyses = precomputed(self.analyzer, [e for _, e in mine], self._batch_analysis_failed)
-        for (m, event), analysis in zip(mine, analyses):
+        if ahead is not None:
+            made = [ahead.get(id(m)) for m, _ in mine]
+            self.metrics.analysed_ahead.inc(sum(a is not None for a in made))
+        else:
+            # an analyzer with analyze_many (a model on a GPU) gets the batch's texts in one call
+            made = precomputed(self.analyzer, [e for _, e in mine], self._batch_analysis_failed)
+        for (m, event), analysis in zip(mine, made):
             source = "p" if m.topic == posts_topic else "r"
             arrival_ms = int(m.timestamp * 1000) if m.timestamp else None
             proc = self.processor(m.partition)
@@ -693,6 +703,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None,
     metrics = Metrics(registry, faust_version=faust.__version__)
     app.metrics = metrics
     metrics.state.recovery_seconds = lambda: recovery_seconds(app, time.monotonic())
+    own_analyzer = analyzer is None  # built from the settings, as helper processes can build it too
     analyzer = analyzer if analyzer is not None else load_analyzer(s.analyzer, dict(s.brands))
 
     def raw_topic(name: str, partitions: int) -> Any:
@@ -716,7 +727,14 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None,
     worker.brands = brands
     app.cascade_worker = worker
     app.brand_worker = brands
-    route: BatchRoute = app.batch_route(s.posts_topic, s.repartition_topic)
+    # helpers build the configured analyzer themselves; a batch model gets its batches here instead
+    n_helpers = s.text_helper_processes if own_analyzer and getattr(analyzer, "analyze_many", None) is None else 0
+    helpers = TextHelpers(n_helpers, s.analyzer, dict(s.brands)) if n_helpers > 0 else None
+    app.text_helpers = helpers
+    if helpers is not None:
+        log.info("texts are analysed ahead in %d helper process(es)", n_helpers)
+    route: BatchRoute = app.batch_route(s.posts_topic, s.repartition_topic,
+                                        prepare=helpers.submit if helpers is not None else None)
     worker.route = route
 
     @app.agent(app.topic(s.posts_topic, s.repartition_topic, key_serializer="raw", value_serializer="raw"),
@@ -729,14 +747,17 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None,
         """
         try:
             while True:
-                batch = await route.get(s.flush_interval_s)
+                item = await route.get(s.flush_interval_s)
+                batch, ahead = item if item is not None else (None, None)
+                # the helpers' analyses first: the checks below must hold when the batch is processed
+                analyses = await helpers.result(ahead) if helpers is not None and batch else None
                 while app.in_recovery or app.rebalancing:
                     # state is being restored: never decide on a cascade before its state is back
                     await asyncio.sleep(0.05)
                 if not await worker.ensure_processors():
                     continue  # a rebalance began: the batch is dropped, its messages come again
                 if batch:
-                    worker.process_batch(batch)
+                    worker.process_batch(batch, analyses)
                     await worker.send_out()
                 if worker.due() or (batch is None and worker.pending):
                     await worker.flush()
@@ -769,6 +790,101 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None,
     return app
 
 
+#: The analyzer of a text-analysis helper process (built there by :func:`_init_text_helper`).
+_HELPER_ANALYZER: TextAnalyzer | None = None
+
+
+def _init_text_helper(spec: str | None, brands: dict[str, list[str]]) -> None:
+    global _HELPER_ANALYZER
+    _HELPER_ANALYZER = load_analyzer(spec, brands)
+    # A worker killed with SIGKILL cannot stop its helpers, and they would wait for work for ever:
+    # each leaves once its parent is gone.
+    parent = os.getppid()
+
+    def leave_with_parent() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(0)
+
+    threading.Thread(target=leave_with_parent, name="leave-with-parent", daemon=True).start()
+
+
+def analyze_values(values: list[bytes | None], analyzer: TextAnalyzer | None = None) -> list[TextAnalysis | None]:
+    """The analyses of the texts of raw event values, one per value; None for a value that does not
+    decode, has no text, or whose analysis fails (the agent then analyses that event itself, as it
+    does without helpers, and dead-letters it if that fails too). Runs in a helper process."""
+    analyzer = analyzer if analyzer is not None else _HELPER_ANALYZER
+    out: list[TextAnalysis | None] = []
+    for raw in values:
+        try:
+            event = decode_event(raw if raw is not None else b"")
+        except Rejected:
+            out.append(None)
+            continue
+        if not event.text or event.text.isspace():
+            out.append(None)
+            continue
+        try:
+            out.append(analyzer.analyze(event.text, lang_hint=event.lang))
+        except Exception:
+            out.append(None)
+    return out
+
+
+class TextHelpers:
+    """Processes that analyse each batch's texts as the consumer hands the batch over, so the
+    analyses are ready (or nearly) when the agent takes it: text analysis is the largest cost per
+    event, and this moves it off the process that runs the chain. Text analysis is a pure function
+    of the text, its language hint and the configured brands, so the answers are the agent's own.
+
+    Any failure of the helpers (a process killed, a timeout) costs only speed: the agent analyses
+    the batch itself, and after a broken pool it stops using the helpers (logged)."""
+
+    def __init__(self, processes: int, spec: str | None, brands: dict[str, list[str]], timeout_s: float = 60.0):
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        # spawn, not fork: the worker runs threads (the consumer's, the metrics server's)
+        self.pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=_init_text_helper, initargs=(spec, dict(brands)))
+        self.timeout_s = timeout_s
+        self.broken = False
+
+    def submit(self, messages: list[Any]) -> asyncio.Future | None:
+        if self.broken:
+            return None
+        try:
+            return asyncio.get_running_loop().run_in_executor(self.pool, analyze_values, [m.value for m in messages])
+        except Exception as exc:  # BrokenProcessPool, or shutting down
+            self._broke(exc)
+            return None
+
+    async def result(self, ahead: asyncio.Future | None) -> list[TextAnalysis | None] | None:
+        """The analyses made for a batch, or None (the agent then analyses it itself)."""
+        if ahead is None:
+            return None
+        try:
+            return await asyncio.wait_for(asyncio.shield(ahead), self.timeout_s)
+        except asyncio.CancelledError:
+            raise
+        except asyncio.TimeoutError:
+            log.warning("text helpers took more than %.0fs for a batch; analysing it here", self.timeout_s)
+            return None
+        except Exception as exc:
+            self._broke(exc)
+            return None
+
+    def _broke(self, exc: BaseException) -> None:
+        if not self.broken:
+            self.broken = True
+            log.error("text helper processes failed (%s: %s); texts are analysed in the worker from now on",
+                      type(exc).__name__, exc)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
 def recovery_seconds(app: Any, now: float) -> float:
     """How long ``app`` has been restoring its tables at monotonic time ``now`` (0 when it is not).
 
@@ -788,6 +904,9 @@ class ViralityApp(BatchingApp):
     """Flushes the cascades worker before Faust stops its consumer and commits."""
 
     async def on_stop(self) -> None:
+        helpers = getattr(self, "text_helpers", None)
+        if helpers is not None:
+            helpers.close()
         worker = getattr(self, "cascade_worker", None)
         if worker is not None and worker.failed:
             log.critical("not committing on the way out: a send failed, the unsent events are read again")

@@ -16,7 +16,7 @@ after its effects were written, so Faust commits only offsets whose state is in 
 from __future__ import annotations
 
 import asyncio
-from typing import Any, AsyncIterator, Sequence, cast
+from typing import Any, AsyncIterator, Callable, cast
 
 import faust
 from faust.transport.consumer import CONSUMER_FETCHING
@@ -26,16 +26,23 @@ from mode import Service
 
 
 class BatchRoute:
-    """A bounded queue of message batches for one agent (backpressure: at most ``depth`` batches)."""
+    """A bounded queue of message batches for one agent (backpressure: at most ``depth`` batches).
 
-    def __init__(self, depth: int = 4):
-        self.queue: asyncio.Queue[list[Message]] = asyncio.Queue(maxsize=depth)
+    ``prepare``, if given, is called with each batch as the consumer hands it over, and what it
+    returns travels with the batch (the worker starts analysing the batch's texts in helper
+    processes there, so that they are ready when the agent takes the batch).
+    """
+
+    def __init__(self, depth: int = 4, prepare: Callable[[list[Message]], Any] | None = None):
+        self.queue: asyncio.Queue[tuple[list[Message], Any]] = asyncio.Queue(maxsize=depth)
+        self.prepare = prepare
 
     async def deliver(self, messages: list[Message]) -> None:
-        await self.queue.put(messages)
+        ahead = self.prepare(messages) if self.prepare is not None else None
+        await self.queue.put((messages, ahead))
 
-    async def get(self, timeout: float) -> list[Message] | None:
-        """The next batch, or None after ``timeout`` seconds without one."""
+    async def get(self, timeout: float) -> tuple[list[Message], Any] | None:
+        """The next batch and what ``prepare`` made of it, or None after ``timeout`` seconds without one."""
         try:
             return await asyncio.wait_for(self.queue.get(), timeout)
         except asyncio.TimeoutError:
@@ -46,7 +53,7 @@ class BatchRoute:
         dropped = 0
         while True:
             try:
-                dropped += len(self.queue.get_nowait())
+                dropped += len(self.queue.get_nowait()[0])
             except asyncio.QueueEmpty:
                 return dropped
 
@@ -204,14 +211,15 @@ class BatchingApp(faust.App):
     def _new_transport(self) -> Any:
         return BatchingTransport(self.conf.broker_consumer, self)
 
-    def batch_route(self, *topics: str, depth: int = 4) -> BatchRoute:
-        route = BatchRoute(depth)
+    def batch_route(self, *topics: str, depth: int = 4,
+                    prepare: Callable[[list[Message]], Any] | None = None) -> BatchRoute:
+        route = BatchRoute(depth, prepare)
         for name in topics:
             self.batch_routes[name] = route
         return route
 
 
-async def iterate_batches(route: BatchRoute, idle: float) -> AsyncIterator[Sequence[Message] | None]:
-    """Yield batches as they come, and None every ``idle`` seconds without one."""
+async def iterate_batches(route: BatchRoute, idle: float) -> AsyncIterator[tuple[list[Message], Any] | None]:
+    """Yield ``(batch, prepared)`` as they come, and None every ``idle`` seconds without one."""
     while True:
         yield await route.get(idle)

@@ -188,6 +188,9 @@ class Metrics:
                               "for an open alert.", registry=registry)
         self.expired = Counter("virality_cascades_expired", "Cascades forgotten after VIRALITY_EXPIRE_S of "
                                "event time without an event (a tombstone on the changelog).", registry=registry)
+        self.analysed_ahead = Counter("virality_texts_analysed_ahead", "Texts analysed by the helper "
+                                      "processes ahead of the agent (VIRALITY_ANALYSIS_PROCESSES).",
+                                      registry=registry)
         self.build = Gauge("virality_build_info", "Build information (always 1).",
                            ["version", "python", "faust"], registry=registry)
         self.build.labels(VERSION, platform.python_version(), faust_version).set(1)

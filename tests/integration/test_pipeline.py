@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import os
 import json
 import signal
 import subprocess
@@ -121,14 +122,17 @@ def test_malformed_events_are_dead_lettered_and_the_worker_keeps_going(names: Na
 @pytest.mark.parametrize("env", [{}, {"VIRALITY_ANALYZER": "tests.fakes:BatchOnlyAnalyzer"},
                                  {"VIRALITY_EVICT_IDLE_S": "0", "VIRALITY_MAINTAIN_EVERY_S": "0.01",
                                   "VIRALITY_FLUSH_INTERVAL_S": "0.02", "VIRALITY_BATCH_MAX": "50",
-                                  "VIRALITY_PARTITIONS": "1"}],
-                         ids=["built-in", "batching", "evicting"])
+                                  "VIRALITY_PARTITIONS": "1"},
+                                 {"VIRALITY_ANALYSIS_PROCESSES": "0"}],
+                         ids=["built-in", "batching", "evicting", "no-helpers"])
 def test_stream_decisions_equal_offline_detect(start_worker, env) -> None:
     # "batching": a model that takes texts only through analyze_many (its analyze() fails), so the
     # worker must hand it each fetched batch's texts at once; it answers as the built-in one does.
     # "evicting": small batches and a flush every 20 ms, at which every cascade not at the watermark
     # is dropped to its stored form, to be read back on its next event; decisions must not change.
     # One partition, so the two big cascades take turns at the watermark and are evicted in turn.
+    # By default (2 or more cores) a helper process analyses each batch's texts as the consumer
+    # hands it over; "no-helpers": the agent analyses every text itself.
     names = Names(**env)
     events = by_time(cascade("sj2", COMPLAINT_SV, "sv", 1300, brands=["sj"], seed=3)
                      + cascade("ik2", PRAISE_EN, "en", 1200, start_ms=cascade("x", "x", "en", 0)[0]["created_at"] + 1_800_000,
@@ -148,6 +152,12 @@ def test_stream_decisions_equal_offline_detect(start_worker, env) -> None:
     if "VIRALITY_EVICT_IDLE_S" in env:
         loaded = worker.metric("virality_cascades_loaded_total")
         assert loaded > 100, loaded
+    ahead = worker.metric("virality_texts_analysed_ahead_total")
+    texts = sum(1 for e in events if e.get("text"))
+    if env.get("VIRALITY_ANALYSIS_PROCESSES") == "0" or "VIRALITY_ANALYZER" in env:
+        assert ahead == 0   # off, or a plugged-in model (helpers build only the configured analyzer)
+    elif (os.cpu_count() or 1) >= 2:
+        assert ahead >= 0.9 * texts, f"only {ahead} of {texts} texts were analysed by the helper"
     assert worker.stop() == 0
 
 

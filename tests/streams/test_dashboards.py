@@ -51,6 +51,7 @@ WORKER_METRICS = {
     "virality_brand_sentiment", "virality_brand_complaint_share", "virality_brand_events_total",
     "virality_alerts_total", "virality_open_alerts", "virality_kafka_consumer_lag_messages",
     "virality_last_event_timestamp_seconds", "virality_build_info", "virality_table_recovery_seconds",
+    "virality_texts_analysed_ahead_total",
 }
 HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
 
@@ -197,6 +198,9 @@ class SyntheticWorker:
         g = GaugeMetricFamily("virality_table_recovery_seconds", "restoring")
         g.add_metric([], 0.0)
         yield g
+        c = CounterMetricFamily("virality_texts_analysed_ahead", "ahead")
+        c.add_metric([], k)
+        yield c
         for name in ("virality_cascades_evicted", "virality_cascades_expired", "virality_cascades_loaded"):
             c = CounterMetricFamily(name, name)
             c.add_metric([], k)

@@ -39,3 +39,18 @@ def test_bad_values_are_clear_errors(env, words) -> None:
 
 def test_parse_brands_skips_blanks() -> None:
     assert parse_brands(" ; a=A ;; ") == {"a": ["A"]}
+
+
+def test_text_helpers_default_to_one_for_the_built_in_analyzer_on_two_cores(monkeypatch) -> None:
+    from streams import settings as settings_module
+
+    monkeypatch.setattr(settings_module.os, "cpu_count", lambda: 2)
+    assert Settings.from_env({}).text_helper_processes == 1
+    assert Settings.from_env({"VIRALITY_ANALYZER": "tests.fakes:BoomAnalyzer"}).text_helper_processes == 0
+    assert Settings.from_env({"VIRALITY_ANALYZER": "tests.fakes:BoomAnalyzer",
+                              "VIRALITY_ANALYSIS_PROCESSES": "2"}).text_helper_processes == 2
+    assert Settings.from_env({"VIRALITY_ANALYSIS_PROCESSES": "0"}).text_helper_processes == 0
+    monkeypatch.setattr(settings_module.os, "cpu_count", lambda: 1)
+    assert Settings.from_env({}).text_helper_processes == 0
+    with pytest.raises(SettingsError):
+        Settings.from_env({"VIRALITY_ANALYSIS_PROCESSES": "-1"})
