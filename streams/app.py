@@ -867,6 +867,9 @@ class TextHelpers:
         try:
             return await asyncio.wait_for(asyncio.shield(ahead), self.timeout_s)
         except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if ahead.cancelled() and task is not None and not task.cancelling():
+                return None  # the helpers were shut down under it (the worker stops): analyse here
             raise
         except asyncio.TimeoutError:
             log.warning("text helpers took more than %.0fs for a batch; analysing it here", self.timeout_s)
@@ -904,9 +907,6 @@ class ViralityApp(BatchingApp):
     """Flushes the cascades worker before Faust stops its consumer and commits."""
 
     async def on_stop(self) -> None:
-        helpers = getattr(self, "text_helpers", None)
-        if helpers is not None:
-            helpers.close()
         worker = getattr(self, "cascade_worker", None)
         if worker is not None and worker.failed:
             log.critical("not committing on the way out: a send failed, the unsent events are read again")
@@ -919,3 +919,6 @@ class ViralityApp(BatchingApp):
             except Exception:  # never block shutdown on this
                 log.exception("final flush failed; unflushed events will be read again")
         await super().on_stop()
+        helpers = getattr(self, "text_helpers", None)
+        if helpers is not None:
+            helpers.close()

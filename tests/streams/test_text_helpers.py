@@ -93,3 +93,26 @@ def test_helpers_leave_when_their_worker_is_killed(tmp_path) -> None:
     alive = [p for p in helpers if Path(f"/proc/{p}").exists()
              and "spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes().decode(errors="replace")]
     assert not alive, f"helper process(es) {alive} outlived their killed worker"
+
+
+def test_a_batch_whose_helpers_were_shut_down_is_analysed_by_the_agent() -> None:
+    async def run() -> None:
+        helpers = TextHelpers(1, None, BRANDS)
+        loop = asyncio.get_running_loop()
+        ahead = loop.create_future()
+        ahead.cancel()   # what shutting the pool down does to a batch still waiting
+        assert await helpers.result(ahead) is None
+        helpers.close()
+        # but the agent's own cancellation is not swallowed
+        pending = loop.create_future()
+        task = asyncio.ensure_future(helpers.result(pending))
+        await asyncio.sleep(0)
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        else:
+            raise AssertionError("the agent's cancellation was swallowed")
+
+    asyncio.run(run())
