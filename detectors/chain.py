@@ -160,7 +160,7 @@ def precomputed(analyzer: TextAnalyzer, events: Sequence[Event],
     out: list[TextAnalysis | None] = [None] * len(events)
     if getattr(analyzer, "analyze_many", None) is None:
         return out
-    idx = [i for i, e in enumerate(events) if e.text and not e.text.isspace()]
+    idx = [i for i, e in enumerate(events) if e.has_text]
     try:
         analyses = analyze_many(analyzer, [(events[i].text, events[i].lang) for i in idx])
     except Exception as exc:  # one bad text must not cost the batch: each is tried alone instead
@@ -251,8 +251,7 @@ class PartitionProcessor:
                 return []
             if (is_root and c.root_seen) or h in c.recent:
                 raise Rejected("duplicate", f"event {event.id[:80]!r} was already seen in cascade {root_id[:80]!r}")
-        text = event.text
-        analysis = self.analyze(event, analysis) if text and not text.isspace() else None
+        analysis = self.analyze(event, analysis) if event.has_text else None
         if c is None:
             c = CascadeState.new(event, cfg.lateness_s)
             self.store[root_id] = c

@@ -89,6 +89,11 @@ class Event:
     def is_root(self) -> bool:
         return self.kind == "post"
 
+    @property
+    def has_text(self) -> bool:
+        """A text to analyse (not missing, not blank)."""
+        return bool(self.text) and not self.text.isspace()
+
     def to_json(self) -> dict[str, Any]:
         """The event back in the wire format (``created_at`` as epoch ms)."""
         author: dict[str, Any] = {"id": self.author_id}

@@ -61,6 +61,7 @@ from detectors.language import MAX_WORDS, RECOGNISED_LANGS, SUPPORTED_LANGS, ide
 from detectors.sentiment import SentimentScorer, label_of, tokens
 
 __all__ = ["TextAnalysis", "TextAnalyzer", "DefaultAnalyzer", "load_analyzer", "make_analysis", "analyze_many",
+           "analyze_each",
            "SUPPORTED_LANGS", "RECOGNISED_LANGS", "KINDS", "LABELS"]
 
 #: Tokens looked at for language id (it reads at most MAX_WORDS words of them anyway).
@@ -133,6 +134,26 @@ def analyze_many(analyzer: TextAnalyzer, items: Sequence[tuple[str, str | None]]
     if len(out) != len(items):
         raise ValueError(f"{type(analyzer).__name__}.analyze_many returned {len(out)} analyses "
                          f"for {len(items)} texts")
+    return out
+
+
+def analyze_each(analyzer: TextAnalyzer, items: Sequence[tuple[str, str | None] | None]) -> list[TextAnalysis | None]:
+    """One analysis per ``(text, lang_hint)`` by ``analyzer.analyze``, in order; None for a missing
+    item and for a text whose analysis raises (for work done ahead: the event then analyses its own
+    text, and is dead-lettered if that fails too).
+
+    >>> [a and a.lang for a in analyze_each(DefaultAnalyzer(), [("Tåget är sent", None), None])]
+    ['sv', None]
+    """
+    out: list[TextAnalysis | None] = []
+    for item in items:
+        if item is None:
+            out.append(None)
+            continue
+        try:
+            out.append(analyzer.analyze(item[0], lang_hint=item[1]))
+        except Exception:
+            out.append(None)
     return out
 
 

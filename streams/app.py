@@ -36,7 +36,7 @@ from detectors.cascade import CascadeState
 from detectors.chain import (PartitionProcessor, brand_alert, partition_for, partition_of_key, precomputed,
                              severity)
 from detectors.events import Event, Rejected, decode_event
-from detectors.understanding import TextAnalysis, TextAnalyzer, load_analyzer
+from detectors.understanding import TextAnalysis, TextAnalyzer, analyze_each, load_analyzer
 from streams.batching import BatchingApp, BatchRoute
 from streams.metrics import TOP_K, Metrics, Snapshot
 from streams.settings import Settings
@@ -814,22 +814,15 @@ def analyze_values(values: list[bytes | None], analyzer: TextAnalyzer | None = N
     """The analyses of the texts of raw event values, one per value; None for a value that does not
     decode, has no text, or whose analysis fails (the agent then analyses that event itself, as it
     does without helpers, and dead-letters it if that fails too). Runs in a helper process."""
-    analyzer = analyzer if analyzer is not None else _HELPER_ANALYZER
-    out: list[TextAnalysis | None] = []
+    items: list[tuple[str, str | None] | None] = []
     for raw in values:
         try:
             event = decode_event(raw if raw is not None else b"")
         except Rejected:
-            out.append(None)
+            items.append(None)
             continue
-        if not event.text or event.text.isspace():
-            out.append(None)
-            continue
-        try:
-            out.append(analyzer.analyze(event.text, lang_hint=event.lang))
-        except Exception:
-            out.append(None)
-    return out
+        items.append((event.text, event.lang) if event.has_text else None)
+    return analyze_each(analyzer if analyzer is not None else _HELPER_ANALYZER, items)
 
 
 class TextHelpers:

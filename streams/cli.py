@@ -93,18 +93,10 @@ _FORKED_ANALYZER: Any = None
 
 
 def _analyze_batch(items: list[tuple[str, str | None] | None]) -> list[Any]:
-    """(in an analysing process) The analyses of one batch's texts; None for an event without text
-    and for a text whose analysis fails (its event analyses it again and is dead-lettered then)."""
-    out: list[Any] = []
-    for item in items:
-        if item is None:
-            out.append(None)
-            continue
-        try:
-            out.append(_FORKED_ANALYZER.analyze(item[0], lang_hint=item[1]))
-        except Exception:
-            out.append(None)
-    return out
+    """(in an analysing process) :func:`~detectors.understanding.analyze_each` by the forked analyzer."""
+    from detectors.understanding import analyze_each
+
+    return analyze_each(_FORKED_ANALYZER, items)
 
 
 def detect_jobs(requested: int | None, analyzer: Any, n_events: int) -> int:
@@ -131,7 +123,7 @@ def analyses_in_processes(analyzer: Any, events: list[Event], processes: int) ->
 
     global _FORKED_ANALYZER
     _FORKED_ANALYZER = analyzer
-    batches = ([(e.text, e.lang) if e.text and not e.text.isspace() else None for e in events[i:i + BATCH_EVENTS]]
+    batches = ([(e.text, e.lang) if e.has_text else None for e in events[i:i + BATCH_EVENTS]]
                for i in range(0, len(events), BATCH_EVENTS))
     with multiprocessing.get_context("fork").Pool(processes) as pool:
         yield from pool.imap(_analyze_batch, batches)
