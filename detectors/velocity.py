@@ -240,29 +240,14 @@ class ShareVelocity:
         """
         self._settle()
         rt = self._rt
-        if rt is None:
-            return [(0, 0)] * len(self._layout.rings)
-        counts = self._counts
         out: list[tuple[int, int] | None] = []
-        for width, size, off in self._layout.rings:
+        for k, width in enumerate(self._layout.widths):
             b = now_ms // width
-            head = rt // width
-            if b < head - 1:
+            if rt is not None and b < rt // width - 1:  # what _check_now refuses
                 out.append(None)
                 continue
-            oldest = head - size + 1
-            pair = []
-            for first, last in ((b - BUCKETS_PER_WINDOW + 1, b), (b - 2 * BUCKETS_PER_WINDOW + 1, b - BUCKETS_PER_WINDOW)):
-                if first < oldest:
-                    first = oldest
-                if last > head:
-                    last = head
-                if first > last:
-                    pair.append(0)
-                    continue
-                i, j = off + first % size, off + last % size
-                pair.append(sum(counts[i:j + 1]) if i <= j else sum(counts[i:off + size]) + sum(counts[off:j + 1]))
-            out.append((pair[0], pair[1]))
+            out.append((self._sum(k, b - BUCKETS_PER_WINDOW + 1, b),
+                        self._sum(k, b - 2 * BUCKETS_PER_WINDOW + 1, b - BUCKETS_PER_WINDOW)))
         return out
 
     def rate_per_min(self, window_s: int, now_ms: int) -> float:
