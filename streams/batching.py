@@ -16,7 +16,7 @@ after its effects were written, so Faust commits only offsets whose state is in 
 from __future__ import annotations
 
 import asyncio
-from typing import Any, AsyncIterator, Callable, cast
+from typing import Any, Callable, cast
 
 import faust
 from faust.transport.consumer import CONSUMER_FETCHING
@@ -217,9 +217,3 @@ class BatchingApp(faust.App):
         for name in topics:
             self.batch_routes[name] = route
         return route
-
-
-async def iterate_batches(route: BatchRoute, idle: float) -> AsyncIterator[tuple[list[Message], Any] | None]:
-    """Yield ``(batch, prepared)`` as they come, and None every ``idle`` seconds without one."""
-    while True:
-        yield await route.get(idle)
