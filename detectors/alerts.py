@@ -73,7 +73,31 @@ class AlertLifecycle:
         return [self.state, self.seq, self.opened_ms, self.changed_ms, self.peak_rate]
 
     @classmethod
-    def from_state(cls, s: list[Any]) -> "AlertLifecycle":
+    def from_state(cls, s: list[Any], idle: "AlertLifecycle | None" = None) -> "AlertLifecycle":
+        """Rebuild from :meth:`to_state`; a subject that never alerted gets ``idle`` if given (the
+        shared :data:`IDLE_ALERT`) instead of an object of its own."""
+        if idle is not None and s[0] == NONE and s[1] == 0:
+            return idle
         life = cls()
         life.state, life.seq, life.opened_ms, life.changed_ms, life.peak_rate = s
         return life
+
+
+class _IdleAlert(AlertLifecycle):
+    """A lifecycle that never alerted, shared by every subject that has not: read-only."""
+
+    __slots__ = ()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("IDLE_ALERT is shared and read-only: give the subject its own "
+                             "AlertLifecycle before stepping it")
+
+
+#: The state of every subject that never alerted, one object for all of them (most never alert):
+#: a subject holds it until its first alert, then its own :class:`AlertLifecycle`. Stepping it with
+#: a level above 0 raises ``AttributeError`` (level 0 and :meth:`~AlertLifecycle.resolve` change
+#: nothing and work).
+IDLE_ALERT: AlertLifecycle = _IdleAlert.__new__(_IdleAlert)
+for _name, _value in zip(AlertLifecycle.__slots__, AlertLifecycle().to_state()):
+    object.__setattr__(IDLE_ALERT, _name, _value)
+del _name, _value

@@ -25,7 +25,7 @@ import zlib
 from array import array
 from typing import Any, NamedTuple
 
-from detectors.alerts import AlertLifecycle
+from detectors.alerts import IDLE_ALERT, AlertLifecycle
 from detectors.events import Event
 from detectors.forecast import CascadeForecast, Forecast
 from detectors.understanding import TextAnalysis
@@ -43,8 +43,6 @@ CHECK_EVERY_MS = 60_000
 REOPEN_RATE_RATIO = 0.5
 
 
-_KIND_INDEX = {"share": 0, "quote": 1, "reply": 2}
-_NO_KINDS = (0, 0, 0)
 
 
 class Decision(NamedTuple):
@@ -62,10 +60,13 @@ def id_hash(event_id: str) -> int:
 class CascadeState:
     """The state of one cascade. Build with :meth:`new`, fold events in with :meth:`learn_one`."""
 
+    # Memory: a live cascade is mostly these slots and the detectors' arrays. What most cascades
+    # never need costs nothing: the alert is a shared idle one until the first alert, brands an
+    # empty tuple, applied offsets None until the first tracked one (then a flat list, not a dict).
     __slots__ = ("root_id", "root_ms", "root_seen", "root_text", "root_lang", "root_kind",
                  "root_complaint", "root_sentiment", "brands", "platform", "sent", "compl",
-                 "text_ms", "n_text", "velocity", "forecast", "alert", "recent", "offsets",
-                 "last_ms", "kind_counts", "next_check", "check_ms", "alert_type")
+                 "text_ms", "n_text", "velocity", "forecast", "alert", "recent", "_applied",
+                 "last_ms", "quotes", "replies", "next_check", "check_ms", "alert_type")
 
     def __init__(self, root_id: str, root_ms: int, lateness_s: int):
         self.root_id = root_id
@@ -76,7 +77,7 @@ class CascadeState:
         self.root_kind = "other"
         self.root_complaint = 0.0
         self.root_sentiment = 0.0
-        self.brands: list[str] = []
+        self.brands: tuple[str, ...] = ()
         self.platform: str | None = None
         self.sent = 0.0                 # decayed mean sentiment of the cascade's texts
         self.compl = 0.0                # decayed mean complaint probability
@@ -84,11 +85,12 @@ class CascadeState:
         self.n_text = 0
         self.velocity = ShareVelocity(lateness_s=lateness_s)
         self.forecast = CascadeForecast()
-        self.alert = AlertLifecycle()
+        self.alert = IDLE_ALERT          # replaced by its own AlertLifecycle at the first alert
         self.recent = array("I")       # CRC-32s of the last RECENT_IDS ids (4 bytes each)
-        self.offsets: dict[str, int] = {}
+        self._applied: list | None = None   # [source, offset, source, offset, ...]
         self.last_ms = root_ms
-        self.kind_counts = array("q", _NO_KINDS)    # shares, quotes, replies
+        self.quotes = 0                 # of the shares counted by velocity, how many were quotes ...
+        self.replies = 0                # ... and replies
         self.next_check = 0             # assess again at this many shares ...
         self.check_ms = 0               # ... or this much event time after the last assessment
         self.alert_type = ""            # the type an alert opened with: kept until it resolves
@@ -103,11 +105,42 @@ class CascadeState:
         """True when this input offset was applied before (a re-read after a restart)."""
         if source is None or offset is None:
             return False
-        return offset <= self.offsets.get(source, -1)
+        return offset <= self.applied_offset(source)
+
+    def applied_offset(self, source: str) -> int:
+        """The highest offset applied from ``source``, -1 if none."""
+        a = self._applied
+        if a:
+            # sources sit at even positions; offsets are ints, so a source never matches one
+            for i in range(0, len(a), 2):
+                if a[i] == source:
+                    return a[i + 1]
+        return -1
 
     def mark_applied(self, source: str | None, offset: int | None) -> None:
-        if source is not None and offset is not None:
-            self.offsets[source] = offset
+        if source is None or offset is None:
+            return
+        a = self._applied
+        if a is None:
+            self._applied = [source, offset]
+            return
+        for i in range(0, len(a), 2):
+            if a[i] == source:
+                a[i + 1] = offset
+                return
+        a += (source, offset)
+
+    @property
+    def offsets(self) -> dict[str, int]:
+        """The applied offsets as a dict ``{source: offset}`` (a copy)."""
+        a = self._applied or ()
+        return dict(zip(a[0::2], a[1::2]))
+
+    @property
+    def kind_counts(self) -> tuple[int, int, int]:
+        """``(shares, quotes, replies)`` counted so far (late ones excluded)."""
+        q, r = self.quotes, self.replies
+        return (self.velocity.shares - q - r, q, r)
 
     def is_duplicate(self, event: Event, h: int | None = None) -> bool:
         """True for a root seen before, or an id among the last :data:`RECENT_IDS` (``h``: the
@@ -149,9 +182,8 @@ class CascadeState:
             self.root_kind = analysis.kind
             self.root_complaint = analysis.complaint
             self.root_sentiment = analysis.sentiment
-        for brand in list(event.brands) + list(analysis.brands if analysis else ()):
-            if brand not in self.brands:
-                self.brands.append(brand)
+        brands = (*self.brands, *event.brands, *(analysis.brands if analysis else ()))
+        self.brands = tuple(dict.fromkeys(brands))  # first mention first, no repeats
 
     @property
     def shares(self) -> int:
@@ -177,7 +209,11 @@ class CascadeState:
         if t_ms < self.root_ms and not self.root_seen:
             self.root_ms = t_ms
         self.forecast.learn_one((t_ms - self.root_ms) / 1000.0, event.followers)  # clamps at 0
-        self.kind_counts[_KIND_INDEX[event.kind]] += 1
+        kind = event.kind
+        if kind == "quote":
+            self.quotes += 1
+        elif kind == "reply":
+            self.replies += 1
         if t_ms > self.last_ms:
             self.last_ms = t_ms
         return True
@@ -199,12 +235,15 @@ class CascadeState:
         forecast = self.forecast.predict(age_s)
         assessment = assess(self.shares, self.velocity, forecast, age_s, now_ms, thresholds)
         level = assessment.level
-        if self.alert.state == "resolved" and level and self.rate(now_ms) < REOPEN_RATE_RATIO * self.alert.peak_rate:
+        alert = self.alert
+        if alert.state == "resolved" and level and self.rate(now_ms) < REOPEN_RATE_RATIO * alert.peak_rate:
             level = 0  # past its peak: a cascade reopens only when it comes back fast
-        state = self.alert.step(level, now_ms, cooldown_s)
+        if level and alert is IDLE_ALERT:
+            alert = self.alert = AlertLifecycle()
+        state = alert.step(level, now_ms, cooldown_s)
         rate = self.rate(now_ms)
-        if self.alert.active and rate > self.alert.peak_rate:
-            self.alert.peak_rate = rate
+        if alert.active and rate > alert.peak_rate:
+            alert.peak_rate = rate
         if state is None:
             return None
         return Decision(state, assessment, forecast)
@@ -253,10 +292,10 @@ class CascadeState:
         return {
             "r": self.root_id, "rm": self.root_ms, "rs": self.root_seen, "rt": self.root_text,
             "rl": self.root_lang, "rk": self.root_kind, "rc": self.root_complaint,
-            "rn": self.root_sentiment, "b": self.brands, "p": self.platform,
+            "rn": self.root_sentiment, "b": list(self.brands), "p": self.platform,
             "s": self.sent, "c": self.compl, "tm": self.text_ms, "nt": self.n_text,
             "v": self.velocity.to_state(), "f": self.forecast.to_state(), "a": self.alert.to_state(),
-            "id": self.recent.tolist(), "o": self.offsets, "lm": self.last_ms, "k": self.kind_counts.tolist(),
+            "id": self.recent.tolist(), "o": self.offsets, "lm": self.last_ms, "k": list(self.kind_counts),
             "nc": self.next_check, "cm": self.check_ms, "at": self.alert_type,
         }
 
@@ -265,12 +304,13 @@ class CascadeState:
         c = cls.__new__(cls)
         c.root_id, c.root_ms, c.root_seen, c.root_text = d["r"], d["rm"], d["rs"], d["rt"]
         c.root_lang, c.root_kind, c.root_complaint, c.root_sentiment = d["rl"], d["rk"], d["rc"], d["rn"]
-        c.brands, c.platform, c.sent, c.compl = d["b"], d["p"], d["s"], d["c"]
+        c.brands, c.platform, c.sent, c.compl = tuple(d["b"]), d["p"], d["s"], d["c"]
         c.text_ms, c.n_text = d["tm"], d["nt"]
         c.velocity = ShareVelocity.from_state(d["v"])
         c.forecast = CascadeForecast.from_state(d["f"])
-        c.alert = AlertLifecycle.from_state(d["a"])
-        c.recent, c.offsets, c.last_ms = array("I", d["id"]), d["o"], d["lm"]
-        c.kind_counts = array("q", d["k"])
+        c.alert = AlertLifecycle.from_state(d["a"], idle=IDLE_ALERT)
+        c.recent, c.last_ms = array("I", d["id"]), d["lm"]
+        c._applied = [x for kv in d["o"].items() for x in kv] or None
+        c.quotes, c.replies = d["k"][1], d["k"][2]
         c.next_check, c.check_ms, c.alert_type = d["nc"], d["cm"], d["at"]
         return c

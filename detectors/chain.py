@@ -87,8 +87,8 @@ def cascade_alert(c: CascadeState, d: Decision, t_ms: int) -> dict[str, Any]:
         "opened_at": iso_ms(c.alert.opened_ms),
         "root_created_at": iso_ms(c.root_ms),
         "shares": c.shares,
-        "quotes": c.kind_counts[1],
-        "replies": c.kind_counts[2],
+        "quotes": c.quotes,
+        "replies": c.replies,
         "reach": c.velocity.reach,
         "velocity_per_min": round(c.velocity_or_zero(t_ms), 3),
         "acceleration_per_min2": round(c.acceleration(t_ms), 3),
@@ -234,7 +234,7 @@ class PartitionProcessor:
         :func:`~detectors.understanding.analyze_many`); otherwise it is made here, if needed.
         """
         # The per-event path: CascadeState's small checks (already_applied, is_duplicate,
-        # remember, mark_applied) are inlined here; they stay the reference for what they do.
+        # remember) are inlined here; they stay the reference for what they do.
         cfg = self.config
         t_ms = event.t_ms
         if arrival_ms is not None and t_ms > arrival_ms + cfg.max_future_s * 1000:
@@ -246,7 +246,7 @@ class PartitionProcessor:
         c = self.store.get(root_id)
         h = id_hash(event.id)
         if c is not None:
-            if tracked and offset <= c.offsets.get(source, -1):
+            if tracked and offset <= c.applied_offset(source):
                 self.reapplied += 1
                 return []
             if (is_root and c.root_seen) or h in c.recent:
@@ -272,7 +272,7 @@ class PartitionProcessor:
         if len(recent) > RECENT_IDS:
             del recent[0]
         if tracked:
-            c.offsets[source] = offset
+            c.mark_applied(source, offset)
         self.on_change(root_id)
 
         self._brand(t_ms, c, analysis)

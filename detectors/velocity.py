@@ -3,8 +3,10 @@
 A cascade's shares are counted in a few rings of time buckets, one ring per window length. The
 ring for a window of ``W`` seconds has buckets of ``W / 6`` seconds (10 s for the 1-minute window,
 10 min for the 1-hour window) and keeps two windows of them plus one bucket. So memory is fixed per
-cascade (52 counts with the default windows, in one flat array of 32-bit integers; the layout of
-the rings is shared by all cascades with the same windows). Shares are added per *unit*, the
+cascade (52 counts with the default windows, in one flat array; the layout of the rings is shared
+by all cascades with the same windows). The array starts with one byte per count and is widened
+to 16 and then 32 bits the first time a bucket outgrows it: most cascades never have 256 shares in
+one bucket, so most cost 52 bytes of counts, a busy one 208. Shares are added per *unit*, the
 largest span that lies inside one bucket of every ring (10 s by default): shares of the same unit
 are counted once and added to every ring together when the next unit starts or an answer is read.
 A share that arrives out of order but within the lateness lands in the bucket it belongs to;
@@ -33,6 +35,16 @@ RING_SIZE = 2 * BUCKETS_PER_WINDOW + 1
 #: No pending unit.
 _EMPTY = -(1 << 62)
 _LAYOUTS: dict[tuple[tuple[int, ...], int], "_Layout"] = {}
+#: Widths of the counts array, narrowest first, and the next wider one of each.
+_WIDER = {"B": "H", "H": "i", "i": "q"}
+_MAX_COUNT = {"B": 255, "H": 65_535, "i": 2**31 - 1, "q": 2**63 - 1}
+
+
+def _wide_enough(counts: array, value: int) -> array:
+    """``counts``, or a wider copy of it if ``value`` does not fit its item type."""
+    while value > _MAX_COUNT[counts.typecode]:
+        counts = array(_WIDER[counts.typecode], counts)
+    return counts
 
 
 class _Layout:
@@ -102,7 +114,7 @@ class ShareVelocity:
         if lateness_s < 0:
             raise ValueError("lateness_s must not be negative")
         self._layout = lay = _layout(windows, int(lateness_s))
-        self._counts = array("i", [0]) * lay.total   # all rings back to back
+        self._counts = array("B", bytes(lay.total))   # all rings back to back, widened as needed
         self._rt: int | None = None   # newest time applied to the rings (their heads derive from it)
         self._pg = _EMPTY             # the pending unit (number of a bucket of ``unit_ms``) ...
         self._pn = 0                  # ... and the shares in it not yet added to the rings
@@ -162,7 +174,12 @@ class ShareVelocity:
                         counts[off + j % size] = 0
             elif b <= head - size:
                 continue  # older than any window a query can still ask about
-            counts[off + b % size] += n
+            i = off + b % size
+            try:
+                counts[i] += n
+            except OverflowError:  # the bucket outgrew the item type: widen the whole array
+                counts = self._counts = _wide_enough(counts, counts[i] + n)
+                counts[i] += n
         if rt is None or t > rt:
             self._rt = t
 
@@ -293,6 +310,8 @@ class ShareVelocity:
                 v._rt = v.last_t_ms // unit * unit
             width, size, off = rings[k]
             oldest = v._rt // width - size
+            if counts:
+                v._counts = _wide_enough(v._counts, max(counts))
             for i, c in enumerate(counts):
                 if head - i > oldest:
                     v._counts[off + (head - i) % size] = c

@@ -1,3 +1,4 @@
+import pytest
 from hypothesis import given, strategies as st
 
 from detectors.alerts import AlertLifecycle
@@ -36,3 +37,18 @@ def test_state_round_trip_and_no_repeated_transitions(steps) -> None:
         if a is not None:
             assert a != last
             last = a
+
+
+def test_the_shared_idle_alert_is_read_only_and_stands_for_never_alerted_states() -> None:
+    from detectors.alerts import IDLE_ALERT
+    assert IDLE_ALERT.to_state() == AlertLifecycle().to_state()
+    assert IDLE_ALERT.step(0, 5, 60) is None and IDLE_ALERT.resolve(5) is None
+    with pytest.raises(AttributeError):
+        IDLE_ALERT.step(1, 5, 60)          # would open an alert on every subject sharing it
+    assert IDLE_ALERT.to_state() == AlertLifecycle().to_state()
+    assert AlertLifecycle.from_state(AlertLifecycle().to_state(), idle=IDLE_ALERT) is IDLE_ALERT
+    life = AlertLifecycle()
+    life.step(1, 0, 60)
+    life.resolve(10)
+    back = AlertLifecycle.from_state(life.to_state(), idle=IDLE_ALERT)
+    assert back is not IDLE_ALERT and back.to_state() == life.to_state()

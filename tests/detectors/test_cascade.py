@@ -100,3 +100,27 @@ def test_out_of_order_within_lateness_gives_the_same_counts() -> None:
     assert ca.shares == cb.shares and ca.velocity.reach == cb.velocity.reach
     now = ca.velocity.last_t_ms
     assert ca.velocity_or_zero(now) == cb.velocity_or_zero(now)
+
+
+def test_what_most_cascades_never_need_is_shared_until_needed() -> None:
+    """A cascade that never alerts holds the shared idle alert; one that alerts gets its own.
+    Offsets of two sources and the kind counts survive a round trip in their JSON form."""
+    from detectors.alerts import IDLE_ALERT
+    quiet = by_time(cascade("q1", COMPLAINT_SV, "sv", 40, reply_every=4))
+    loud = by_time(cascade("c1", COMPLAINT_SV, "sv", 1500, brands=["sj"], reply_every=9))
+    proc = PartitionProcessor(ChainConfig(), ANALYZER)
+    for offset, raw in enumerate(quiet + loud):
+        proc.process(decode_event(raw), "p" if offset % 3 else "r", offset)
+    q, c = proc.store["q1"], proc.store["c1"]
+    assert q.alert is IDLE_ALERT and c.alert is not IDLE_ALERT and c.alert.seq == 1
+    assert set(q.offsets) == {"p", "r"} and q.offsets["p"] == max(o for o in range(len(quiet)) if o % 3)
+    shares, quotes, replies = q.kind_counts
+    assert replies == 10 and shares + quotes + replies == q.shares == 40
+    for before in (q, c):
+        state = orjson.loads(orjson.dumps(before.to_state()))
+        assert state["o"] == before.offsets and state["k"] == list(before.kind_counts)
+        after = CascadeState.from_state(state)
+        assert after.to_state() == before.to_state()
+        assert (after.alert is IDLE_ALERT) == (before.alert is IDLE_ALERT)
+        assert after.applied_offset("r") == before.applied_offset("r") >= 0
+        assert after.applied_offset("x") == -1 and not after.already_applied("x", 0)

@@ -176,9 +176,29 @@ def test_live_cascade_holds_no_per_instance_dict_and_few_objects():
             x.learn_one(T0 + i + k * 5000, 100)
     per = (tracemalloc.get_traced_memory()[0] - before - sys.getsizeof(live)) / len(live)
     tracemalloc.stop()
-    # 52 four-byte counts and the counters; was about 1.9 KB with a ring object per window, and
-    # about 800 bytes with rings that also kept the lateness and a head per ring
-    assert per < 650
+    # 52 one-byte counts and the counters; was about 1.9 KB with a ring object per window, about
+    # 800 bytes with rings that also kept the lateness and a head per ring, and about 600 with
+    # four-byte counts
+    assert per < 500
+
+
+@pytest.mark.parametrize("per_bucket", [100, 170, 255, 43_000, 65_535, 70_000])
+def test_counts_too_big_for_the_array_widen_it_and_stay_exact(per_bucket):
+    # Counts start as bytes; a bucket that outgrows them widens the array (to 16, then 32 bits).
+    v = ShareVelocity()
+    events = [T0 + 3_000] * per_bucket + [T0 + 15_000] * 3 + [T0 + 200_000] * (per_bucket // 2)
+    for t in events:
+        v.learn_one(t, 1)
+    now = T0 + 205_000
+    accepted = [(t, 1) for t in events]
+    for w in WINDOWS:
+        for which, got in (("latest", v.count(w, now)), ("previous", v.count_previous(w, now))):
+            assert got == oracle_count(accepted, w, now, which)[0], (w, which)
+    biggest = per_bucket + 3 + per_bucket // 2  # all of them in one 10-minute bucket of the 1-h ring
+    assert v._counts.typecode == ("B" if biggest <= 255 else "H" if biggest <= 65_535 else "i")
+    restored = ShareVelocity.from_state(json.loads(json.dumps(v.to_state())))
+    assert restored.to_state() == v.to_state() and restored._counts.typecode == v._counts.typecode
+    assert [restored.count(w, now) for w in WINDOWS] == [v.count(w, now) for w in WINDOWS]
 
 
 def test_state_written_with_longer_rings_loads_and_answers_the_same():
