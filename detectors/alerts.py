@@ -44,6 +44,13 @@ class AlertLifecycle:
     def active(self) -> bool:
         return self.state in (OPEN, ESCALATED)
 
+    @property
+    def next_level(self) -> int | None:
+        """The lowest level at which :meth:`step` can change the state: 1 before an alert (or after
+        one resolved), 2 while it is open, None once escalated (no level changes it then)."""
+        state = self.state
+        return 2 if state == OPEN else None if state == ESCALATED else 1
+
     def step(self, level: int, t_ms: int, cooldown_s: float) -> str | None:
         """Fold in a new assessment level (0, 1, 2); return the new state if it changed."""
         if level <= 0:

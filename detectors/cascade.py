@@ -30,7 +30,7 @@ from detectors.events import Event
 from detectors.forecast import CascadeForecast, Forecast
 from detectors.understanding import TextAnalysis
 from detectors.velocity import ShareVelocity
-from detectors.virality import Assessment, ViralityThresholds, assess
+from detectors.virality import Assessment, ViralityThresholds, assess, may_escalate
 
 RECENT_IDS = 16
 SENTIMENT_HALF_LIFE_S = 900.0
@@ -231,22 +231,38 @@ class CascadeState:
         self.next_check = shares + max(1, shares // 25)
         self.check_ms = now_ms
         now_ms = max(now_ms, self.velocity.last_t_ms or now_ms)
+        alert = self.alert
+        # The busiest cascades are the ones alerting: what cannot change their alert is skipped
+        # (exactly: the same transitions come out). Escalated, no level changes it; open, only
+        # level 2 does, and the forecast alone can rule that out without the classifier's score.
+        # Only the alert's peak rate is kept up to date then.
+        need = alert.next_level
+        if need is None:
+            self._track_peak(alert, now_ms)
+            return None
         age_s = max(0.0, (now_ms - self.root_ms) / 1000.0)
         forecast = self.forecast.predict(age_s)
-        assessment = assess(self.shares, self.velocity, forecast, age_s, now_ms, thresholds)
+        if need == 2 and not may_escalate(shares, forecast, thresholds):
+            self._track_peak(alert, now_ms)
+            return None
+        assessment = assess(shares, self.velocity, forecast, age_s, now_ms, thresholds)
         level = assessment.level
-        alert = self.alert
         if alert.state == "resolved" and level and self.rate(now_ms) < REOPEN_RATE_RATIO * alert.peak_rate:
             level = 0  # past its peak: a cascade reopens only when it comes back fast
         if level and alert is IDLE_ALERT:
             alert = self.alert = AlertLifecycle()
         state = alert.step(level, now_ms, cooldown_s)
-        rate = self.rate(now_ms)
-        if alert.active and rate > alert.peak_rate:
-            alert.peak_rate = rate
+        self._track_peak(alert, now_ms)
         if state is None:
             return None
         return Decision(state, assessment, forecast)
+
+    def _track_peak(self, alert: AlertLifecycle, now_ms: int) -> None:
+        """Raise an active alert's peak rate to the current one (what the cool-down compares with)."""
+        if alert.active:
+            rate = self.rate(now_ms)
+            if rate > alert.peak_rate:
+                alert.peak_rate = rate
 
     def maybe_resolve(self, now_ms: int, quiet_s: float, cool_ratio: float) -> Decision | None:
         """Resolve an active alert once the cascade has cooled down at watermark ``now_ms``.

@@ -211,6 +211,22 @@ def flag_features(shares: int, velocity: ShareVelocity, forecast: Forecast, age_
     ]
 
 
+def may_escalate(shares: int, forecast: Forecast, thresholds: ViralityThresholds) -> bool:
+    """False when :func:`assess` cannot answer level 2 for these shares and this forecast, whatever
+    the classifier's score: a caller that only cares about escalation then needs no assessment.
+
+    >>> from detectors.forecast import Forecast
+    >>> th = ViralityThresholds()
+    >>> may_escalate(900, Forecast(4200.0, 2900.0, 6100.0, 0.009, False), th)
+    False
+    >>> may_escalate(900, Forecast(8000.0, 5100.0, 12000.0, 0.009, False), th)
+    True
+    """
+    # assess's level 2 needs this (and an alert-worthy score or min_shares); it is the part that
+    # needs no score
+    return shares >= thresholds.escalate_final or forecast.low >= thresholds.escalate_final
+
+
 def assess(shares: int, velocity: ShareVelocity, forecast: Forecast, age_s: float, now_ms: int,
            thresholds: ViralityThresholds = ViralityThresholds()) -> Assessment:
     """Decide whether a cascade is going viral.

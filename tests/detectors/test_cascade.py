@@ -8,7 +8,7 @@ from detectors.cascade import CascadeState
 from detectors.chain import ChainConfig, PartitionProcessor
 from detectors.events import Rejected, decode_event
 from detectors.understanding import DefaultAnalyzer
-from tests.factories import COMPLAINT_SV, by_time, cascade
+from tests.factories import BASE_MS, COMPLAINT_SV, by_time, cascade
 
 ANALYZER = DefaultAnalyzer({"sj": ["SJ", "@SJ_AB"]})
 
@@ -124,3 +124,41 @@ def test_what_most_cascades_never_need_is_shared_until_needed() -> None:
         assert (after.alert is IDLE_ALERT) == (before.alert is IDLE_ALERT)
         assert after.applied_offset("r") == before.applied_offset("r") >= 0
         assert after.applied_offset("x") == -1 and not after.already_applied("x", 0)
+
+
+def test_skipping_assessments_that_cannot_change_an_alert_changes_no_alert(monkeypatch) -> None:
+    """decide() skips the classifier for an open alert the forecast cannot escalate, and the whole
+    assessment once escalated; the alerts must be exactly those of assessing every time."""
+    import detectors.cascade as cascade_module
+    from detectors.alerts import AlertLifecycle
+
+    def events():
+        out = []
+        for k, (shares, hours) in enumerate([(7000, 2), (1800, 3), (600, 3), (3000, 1)]):
+            out += cascade(f"v{k}", COMPLAINT_SV, "sv", shares, seed=k, duration_s=hours * 3600)
+        # the second cascade comes back a day later, fast: reopen after resolution
+        again = cascade("v1", COMPLAINT_SV, "sv", 2500, start_ms=BASE_MS + 86_400_000, seed=9,
+                        duration_s=1800)
+        out += [dict(e, id=f"again-{e['id']}") for e in again if e["kind"] != "post"]
+        return by_time(out)
+
+    def alerts():
+        proc = PartitionProcessor(ChainConfig(), ANALYZER)
+        out = []
+        for offset, raw in enumerate(events()):
+            try:
+                out += proc.process(decode_event(raw), "p", offset)
+            except Rejected:
+                pass
+        out += proc.sweep(BASE_MS + 10 * 86_400_000)
+        return out, proc
+
+    fast, proc = alerts()
+    states = {a["transition_id"].rsplit(":", 1)[-1] for a in fast}
+    assert {"open", "escalated", "resolved"} <= states, states       # every path was taken
+    assert any(a["transition_id"].startswith("viral_complaint:v1:2:") for a in fast)  # reopened
+    monkeypatch.setattr(AlertLifecycle, "next_level", property(lambda self: 1))
+    monkeypatch.setattr(cascade_module, "may_escalate", lambda *a: True)
+    slow, _ = alerts()
+    assert [a["transition_id"] for a in fast] == [a["transition_id"] for a in slow]
+    assert fast == slow
