@@ -67,8 +67,10 @@ def cascade_throughput(events):
     """The detector's own per-event path: :class:`CascadeState` ``learn_share`` + ``decide``.
 
     Every cascade is a complaint (so every one is a candidate for an alert) and decisions follow the
-    detector's policy: none below ``min_shares``, then on 4 % growth or a minute of event time.
-    Events are decoded beforehand (decoding and text analysis are measured by ``virality detect``).
+    detector's policy: none below ``min_shares``, then a check on 4 % growth or a minute of event
+    time. A check of an open alert that the forecast cannot escalate skips the classifier, and one
+    of an escalated alert skips the assessment (see ``CascadeState.decide``); both are counted as
+    checks. Events are decoded beforehand (decoding and text analysis are measured by ``virality detect``).
     """
     decoded = [Event(f"e{i}", "share", f"c{c}", None, t, "u", f, None, None, None, (), None)
                for i, (c, t, f) in enumerate(events)]
@@ -222,7 +224,7 @@ def main(argv=None):
     print(f"events/s, learn + assess once per 10 s/cascade:  {per10s:>10,.0f}")
     print(f"events/s, learn only (velocity + forecast):      {learn_only:>10,.0f}")
     print(f"events/s, CascadeState learn_share + decide:     {product:>10,.0f}  (200 cascades, "
-          f"{decisions:,} assessments, {transitions} alert transitions)")
+          f"{decisions:,} checks, {transitions} alert transitions)")
     print(f"events/s, the same over 1,000 quieter cascades:  {quiet_product:>10,.0f}  (one share per 5 s "
           f"each, none reaches min_shares)")
     print(f"state JSON bytes per cascade: quiet (20 shares) {quiet}, busy (100,000 shares) {busy}")
