@@ -161,10 +161,13 @@ FLAG_COEF = (2.5489, 2.8974, 1.1066, 3.2556, -0.3736, 2.6336, 1.0960, -0.0549, -
              0.2241, 0.3305, -0.1624, -0.4710)
 
 
+_FLAG_SLOPES = FLAG_COEF[1:]
+
+
 def flag_score(features: list[float]) -> float:
     """Probability-like score of the early-flag classifier for :func:`flag_features`."""
     z = FLAG_COEF[0]
-    for b, x in zip(FLAG_COEF[1:], features):
+    for b, x in zip(_FLAG_SLOPES, features):
         z += b * x
     if z < -30.0:
         return 0.0
@@ -179,35 +182,26 @@ def flag_features(shares: int, velocity: ShareVelocity, forecast: Forecast, age_
     features mean the same for another viral threshold (the coefficients were fitted at 1,000).
     """
     n = float(max(shares, 1))
-    counts = []
-    prevs = []
     windows = velocity.windows_s
     pairs = velocity.window_pairs(now_ms)  # None where now_ms is further back than a window answers
-    for w in FLAG_WINDOWS_S:
-        c = p = 0
-        if w in windows:
-            pair = pairs[windows.index(w)]
-            if pair is not None:
-                c, p = pair
-                if w < 300:
-                    p = 0
-        counts.append(c)
-        prevs.append(p)
+    if windows != FLAG_WINDOWS_S:  # other windows: the ones the classifier reads, (0, 0) if missing
+        pairs = [pairs[windows.index(w)] if w in windows else (0, 0) for w in FLAG_WINDOWS_S]
+    (c1, _), (c5, p5), (c15, p15), (c60, p60) = [pair or (0, 0) for pair in pairs]
     final = forecast.final if forecast.final > n else n
     known = velocity.shares - velocity.unknown_followers
-    # speed-up over window k: latest against previous window, in -1..1
-    speedup = [(c - p) / (c + p + 1.0) for c, p in zip(counts, prevs)]
+    log1p = math.log1p
+    # speed-up over a window: latest against previous window, in -1..1 (not read for 1 min)
     return [
         math.log(n / viral_final),
         min(math.log(final / viral_final), 7.0),
-        *(math.log1p(c / n) for c in counts),
-        speedup[1],
-        math.log1p(max(age_s, 0.0) / 60.0),
+        log1p(c1 / n), log1p(c5 / n), log1p(c15 / n), log1p(c60 / n),
+        (c5 - p5) / (c5 + p5 + 1.0),
+        log1p(max(age_s, 0.0) / 60.0),
         1.0 if forecast.supercritical else 0.0,
-        math.log1p(100.0 * max(forecast.infectiousness, 0.0)),
-        math.log1p(velocity.reach / known) if known > 0 else 0.0,
-        speedup[2],
-        speedup[3],
+        log1p(100.0 * max(forecast.infectiousness, 0.0)),
+        log1p(velocity.reach / known) if known > 0 else 0.0,
+        (c15 - p15) / (c15 + p15 + 1.0),
+        (c60 - p60) / (c60 + p60 + 1.0),
     ]
 
 
