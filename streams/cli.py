@@ -99,18 +99,17 @@ def _analyze_batch(items: list[tuple[str, str | None] | None]) -> list[Any]:
     return analyze_each(_FORKED_ANALYZER, items)
 
 
-def detect_jobs(requested: int | None, analyzer: Any, n_events: int) -> int:
-    """Processes for ``detect``: as asked, or by default 2 on a machine with 2 or more cores for the
-    built-in analyzer and 20,000 events or more (one analyses texts ahead of the other), else 1. An
-    analyzer with its own ``analyze_many`` (a batch model) always runs in the one process."""
-    from detectors.understanding import DefaultAnalyzer
-
+def detect_jobs(requested: int | None, analyzer: Any, n_events: int, helpers: int) -> int:
+    """Processes for ``detect``: as asked (``--jobs``), or else for 20,000 events or more the main
+    one plus ``helpers``, the worker's text helpers (``Settings.text_helper_processes``: 1 for the
+    built-in analyzer on 2 or more cores unless ``VIRALITY_ANALYSIS_PROCESSES`` says otherwise), one
+    policy for both; fewer events, 1. An analyzer with its own ``analyze_many`` (a batch model)
+    always runs in the one process."""
     if getattr(analyzer, "analyze_many", None) is not None:
         return 1
     if requested is not None:
         return requested
-    builtin = type(analyzer) is DefaultAnalyzer
-    return 2 if builtin and n_events >= 20_000 and (os.cpu_count() or 1) >= 2 else 1
+    return 1 + helpers if n_events >= 20_000 else 1
 
 
 def analyses_in_processes(analyzer: Any, events: list[Event], processes: int) -> Iterator[list[Any]]:
@@ -158,7 +157,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
     progress = Progress(len(rows), "detect", enabled=args.progress)
     n_alerts = 0
     started = time.monotonic()
-    jobs = detect_jobs(args.jobs, detector.analyzer, len(rows))
+    jobs = detect_jobs(args.jobs, detector.analyzer, len(rows), settings.text_helper_processes)
     analyses = analyses_in_processes(detector.analyzer, [r[3] for r in rows], jobs - 1) if jobs > 1 else None
     try:
         for a in detector.run((r[3] for r in rows),
@@ -484,8 +483,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="as in the stream (default VIRALITY_PARTITIONS)")
     d.add_argument("--progress", action="store_true", default=None)
     d.add_argument("--jobs", type=positive_int, default=None,
-                   help="processes (default: 2 with 2 or more cores for the built-in analyzer and "
-                        "20,000 events or more, one of them analysing texts ahead; else 1)")
+                   help="processes (default: from 20,000 events, 1 plus the worker's text helpers, "
+                        "VIRALITY_ANALYSIS_PROCESSES: 2 in all with 2 or more cores and the built-in "
+                        "analyzer; the others analyse texts ahead; else 1)")
     d.set_defaults(func=cmd_detect)
 
     t = sub.add_parser("tail", help="print alerts as they arrive")

@@ -19,7 +19,7 @@ VIRALITY_METRICS_PORT               9108                        Prometheus /metr
 VIRALITY_METRICS_HOST               0.0.0.0                     address the metrics server binds
 VIRALITY_BRANDS                     (empty)                     brands: ``sj=SJ,@SJ_AB;ikea=IKEA,@IKEA``
 VIRALITY_ANALYZER                   (built-in)                  ``package.module:Class`` text analyzer to use
-VIRALITY_ANALYSIS_PROCESSES         1 (built-in, 2+ cores)      helper processes analysing texts ahead (0: none)
+VIRALITY_ANALYSIS_PROCESSES         1 (built-in, 2+ cores)      helper processes analysing texts ahead, worker and detect (0: none)
 VIRALITY_VIRAL_FINAL                1000                        forecast final size that opens an alert
 VIRALITY_ESCALATE_FINAL             5000                        size (seen or forecast low) that escalates
 VIRALITY_MIN_SHARES                 0.4 x VIRAL_FINAL (400)     from here a score of 0.8 opens an alert

@@ -166,14 +166,22 @@ def test_detect_in_two_processes_gives_what_one_gives(tmp_path: Path) -> None:
 def test_detect_uses_a_second_process_only_where_it_pays(monkeypatch) -> None:
     from detectors.understanding import DefaultAnalyzer
     from streams import cli
+    from streams.settings import Settings
     from tests.fakes import BatchOnlyAnalyzer, BoomAnalyzer
+
+    def helpers(env):
+        return Settings.from_env(env).text_helper_processes
 
     builtin = DefaultAnalyzer({})
     monkeypatch.setattr(cli.os, "cpu_count", lambda: 2)
-    assert cli.detect_jobs(None, builtin, 200_000) == 2
-    assert cli.detect_jobs(None, builtin, 5_000) == 1           # forking costs more than it saves
-    assert cli.detect_jobs(None, BoomAnalyzer({}), 200_000) == 1  # a plugged-in model: only if asked
-    assert cli.detect_jobs(3, BoomAnalyzer({}), 10) == 3
-    assert cli.detect_jobs(2, BatchOnlyAnalyzer({}), 200_000) == 1  # batches go to one model
+    assert cli.detect_jobs(None, builtin, 200_000, helpers({})) == 2
+    assert cli.detect_jobs(None, builtin, 5_000, helpers({})) == 1           # forking costs more than it saves
+    plugged = {"VIRALITY_ANALYZER": "tests.fakes:BoomAnalyzer"}
+    assert cli.detect_jobs(None, BoomAnalyzer({}), 200_000, helpers(plugged)) == 1  # a plugged-in model: only if asked
+    assert cli.detect_jobs(None, BoomAnalyzer({}), 200_000,
+                           helpers({**plugged, "VIRALITY_ANALYSIS_PROCESSES": "2"})) == 3  # asked: as the worker
+    assert cli.detect_jobs(None, builtin, 200_000, helpers({"VIRALITY_ANALYSIS_PROCESSES": "0"})) == 1
+    assert cli.detect_jobs(3, BoomAnalyzer({}), 10, 0) == 3
+    assert cli.detect_jobs(2, BatchOnlyAnalyzer({}), 200_000, 1) == 1  # batches go to one model
     monkeypatch.setattr(cli.os, "cpu_count", lambda: 1)
-    assert cli.detect_jobs(None, builtin, 200_000) == 1
+    assert cli.detect_jobs(None, builtin, 200_000, helpers({})) == 1
