@@ -99,6 +99,16 @@ class _IdleAlert(AlertLifecycle):
         raise AttributeError("IDLE_ALERT is shared and read-only: give the subject its own "
                              "AlertLifecycle before stepping it")
 
+    # Copies and pickles of a subject keep sharing the one object (and so stay `is IDLE_ALERT`).
+    def __copy__(self) -> "_IdleAlert":
+        return self
+
+    def __deepcopy__(self, memo: dict) -> "_IdleAlert":
+        return self
+
+    def __reduce__(self) -> str:
+        return "IDLE_ALERT"
+
 
 #: The state of every subject that never alerted, one object for all of them (most never alert):
 #: a subject holds it until its first alert, then its own :class:`AlertLifecycle`. Stepping it with

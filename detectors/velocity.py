@@ -5,8 +5,8 @@ ring for a window of ``W`` seconds has buckets of ``W / 6`` seconds (10 s for th
 10 min for the 1-hour window) and keeps two windows of them plus one bucket. So memory is fixed per
 cascade (52 counts with the default windows, in one flat array; the layout of the rings is shared
 by all cascades with the same windows). The array starts with one byte per count and is widened
-to 16 and then 32 bits the first time a bucket outgrows it: most cascades never have 256 shares in
-one bucket, so most cost 52 bytes of counts, a busy one 208. Shares are added per *unit*, the
+to 16, 32 and then 64 bits the first time a bucket outgrows it: most cascades never have 256 shares
+in one bucket, so most cost 52 bytes of counts, a busy one 104 or 208. Shares are added per *unit*, the
 largest span that lies inside one bucket of every ring (10 s by default): shares of the same unit
 are counted once and added to every ring together when the next unit starts or an answer is read.
 A share that arrives out of order but within the lateness lands in the bucket it belongs to;

@@ -52,3 +52,15 @@ def test_the_shared_idle_alert_is_read_only_and_stands_for_never_alerted_states(
     life.resolve(10)
     back = AlertLifecycle.from_state(life.to_state(), idle=IDLE_ALERT)
     assert back is not IDLE_ALERT and back.to_state() == life.to_state()
+
+
+def test_copies_and_pickles_of_a_never_alerted_cascade_share_the_idle_alert() -> None:
+    import copy
+    import pickle
+
+    from detectors.alerts import IDLE_ALERT
+    from detectors.cascade import CascadeState
+
+    c = CascadeState("r", 0, 300)
+    for other in (copy.copy(c), copy.deepcopy(c), pickle.loads(pickle.dumps(c))):
+        assert other.alert is IDLE_ALERT and other.to_state() == c.to_state()
