@@ -308,3 +308,22 @@ def test_unrolled_statistics_equal_the_plain_ones_bit_for_bit(events, scale, ahe
     newest = max((max(t, 0.0) for t, _ in events), default=0.0)
     for now in (newest + ahead, newest, newest - 5.0):
         assert s.stats(now) == s.stats_reference(now)
+
+
+sums = st.lists(st.floats(0.0, 1e9, allow_nan=False), min_size=12, max_size=12)
+
+
+@given(sums, st.floats(0.0, 1e6), st.floats(0.0, 1e5), st.integers(1, 50),
+       st.floats(0.0, 1e8, allow_nan=False))
+def test_a_batch_folded_at_its_own_time_takes_the_short_way_to_the_same_bits(S, t_ref, dt, n, f):
+    """_folded skips its exp calls for a batch folded at its own time (one share): the answer must
+    be the general formula's, bit for bit (advance to the batch, then add with exp(-0 * r))."""
+    from detectors.forecast import _RATES, _advanced, _folded
+    t = t_ref + dt
+    got, got_ref = _folded(tuple(S), t_ref, n, f, t, t, t)
+    A = _advanced(tuple(S), t - t_ref) if t > t_ref else tuple(S)
+    x = [math.exp(-0.0 * r) for r in _RATES]
+    want = (*(A[j] + f * x[j] for j in range(6)), *(A[6 + k] + n * x[k] for k in range(3)),
+            *(A[9 + k] + (f * 0.0) * x[k] for k in range(3)))
+    assert got_ref == max(t, t_ref)
+    assert [v.hex() for v in got] == [float(v).hex() for v in want]
