@@ -270,8 +270,7 @@ def assess(shares: int, velocity: ShareVelocity, forecast: Forecast, age_s: floa
              or (score >= th.open_score and shares >= th.min_shares)
              or (score >= th.early_score and 0 < th.early_shares <= shares))
     # the score is the classifier's; an alert's is at least the line, a non-alert's at most
-    if ((opens or shares >= th.min_shares)
-            and (shares >= th.escalate_final or forecast.low >= th.escalate_final)):
+    if (opens or shares >= th.min_shares) and may_escalate(shares, forecast, th):
         return Assessment(2, max(score, th.open_score), parts=reason)
     if opens:
         return Assessment(1, max(score, th.open_score), parts=reason)
