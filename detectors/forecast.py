@@ -169,16 +169,10 @@ class _ExposureState:
         return _fold(X, t_ref, *self._batch())
 
     def _flush(self) -> None:
-        """Fold the open batch into the sums and empty it: :meth:`_fold_batch` written out, since
-        it runs for every 10 s of every cascade's shares (the same operations in the same order)."""
-        n = self.b_n
-        if n:
+        """Fold the open batch into the sums and empty it."""
+        if self.b_n:
             A = self.A
-            bf = A[_BF]
-            t_c = A[_BT] / n
-            S, A[_TREF] = _folded(_SUMS.unpack_from(A), A[_TREF], n, bf,
-                                  A[_BFT] / bf if bf > 0 else t_c, t_c, A[_BMAX])
-            _SUMS.pack_into(A, 0, *S)
+            A[_TREF] = _fold(A, A[_TREF], *self._batch())
             self.b_n = 0
             A[_BF:_BMAX + 1] = _NO_BATCH
 

@@ -257,23 +257,14 @@ class ShareVelocity:
         """
         self._settle()
         rt = self._rt
-        if rt is None:
-            return [(0, 0)] * len(self._layout.rings)
-        counts = self._counts
         out: list[tuple[int, int] | None] = []
-        for width, size, off in self._layout.rings:
-            head = rt // width
-            d = now_ms // width - head
-            if d < -1:  # what _check_now refuses
+        for k, width in enumerate(self._layout.widths):
+            b = now_ms // width
+            if rt is not None and b < rt // width - 1:  # what _check_now refuses
                 out.append(None)
                 continue
-            # the ring's buckets head - size + 1 .. head, oldest first: bucket x at x - head + size - 1
-            s = off + (head + 1) % size
-            ring = counts[s:off + size] + counts[off:s]
-            # latest window: buckets b - 5 .. b, previous: b - 11 .. b - 6 (b = head + d >= head - 1,
-            # so neither starts before the oldest bucket kept; slices past the head are empty)
-            mid = d + size - BUCKETS_PER_WINDOW
-            out.append((sum(ring[mid:mid + BUCKETS_PER_WINDOW]), sum(ring[mid - BUCKETS_PER_WINDOW:mid])))
+            out.append((self._sum(k, b - BUCKETS_PER_WINDOW + 1, b),
+                        self._sum(k, b - 2 * BUCKETS_PER_WINDOW + 1, b - BUCKETS_PER_WINDOW)))
         return out
 
     def rate_per_min(self, window_s: int, now_ms: int) -> float:
