@@ -107,28 +107,30 @@ class CascadeState:
             return False
         return offset <= self.applied_offset(source)
 
-    def applied_offset(self, source: str) -> int:
-        """The highest offset applied from ``source``, -1 if none."""
+    def _offset_at(self, source: str) -> int:
+        """Where ``source``'s offset sits in ``_applied`` (``[source, offset, ...]``), -1 if absent."""
         a = self._applied
         if a:
-            # sources sit at even positions; offsets are ints, so a source never matches one
             for i in range(0, len(a), 2):
                 if a[i] == source:
-                    return a[i + 1]
+                    return i + 1
         return -1
+
+    def applied_offset(self, source: str) -> int:
+        """The highest offset applied from ``source``, -1 if none."""
+        i = self._offset_at(source)
+        return self._applied[i] if i >= 0 else -1
 
     def mark_applied(self, source: str | None, offset: int | None) -> None:
         if source is None or offset is None:
             return
-        a = self._applied
-        if a is None:
+        i = self._offset_at(source)
+        if i >= 0:
+            self._applied[i] = offset
+        elif self._applied is None:
             self._applied = [source, offset]
-            return
-        for i in range(0, len(a), 2):
-            if a[i] == source:
-                a[i + 1] = offset
-                return
-        a += (source, offset)
+        else:
+            self._applied += (source, offset)
 
     @property
     def offsets(self) -> dict[str, int]:
