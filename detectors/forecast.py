@@ -55,6 +55,10 @@ BATCH_S = 10.0
 MIN_COUNT = 5.0
 #: z of the 10th/90th percentile of a normal, for the ~80 % intervals.
 Z80 = 1.2815515655446004
+#: An exposure at or below this counts as none (infectiousness 0): dividing by a subnormal one
+#: (shares a few 1e-300 s apart) would give an infinite infectiousness and NaN forecasts. Real
+#: exposures are many orders of magnitude larger (event times are whole milliseconds).
+_TINY = 1e-290
 
 _NW = len(WINDOWS)
 _RATES = tuple(1.0 / t for t in TAUS)
@@ -196,7 +200,7 @@ class _ExposureState:
         if exposure > fsum:
             exposure = fsum
         reached = fsum - exposure
-        p_all = (n - 1) / reached if reached > 0 else 0.0
+        p_all = (n - 1) / reached if reached > _TINY else 0.0
         ps, counts = self._per_window(F, C, G, now)
         raw_counts = tuple(counts)
         # window of mean age age/6 in [tau_0, tau_last], log-interpolated between neighbours;
@@ -233,7 +237,7 @@ class _ExposureState:
                 if j != k:
                     den += coef[j] * (F[j] - Fk)
             counts.append(num if num > 0 else 0.0)
-            ps.append(num / den if den > 0 and num > 0 else 0.0)
+            ps.append(num / den if den > _TINY and num > 0 else 0.0)
         return ps, counts
 
     def snapshot(self, now_s: float):
@@ -377,7 +381,7 @@ def _fast_stats(s: _ExposureState, now_s: float) -> _Stats:
     if exposure > fsum:
         exposure = fsum
     reached = fsum - exposure
-    p_all = (n - 1) / reached if reached > 0 else 0.0
+    p_all = (n - 1) / reached if reached > _TINY else 0.0
     # per window: shares after the first, and the exposure integral (see _per_window)
     age0 = now - A[_TMIN]
     num0 = C0 - _exp(-age0 * _R0)
@@ -392,9 +396,9 @@ def _fast_stats(s: _ExposureState, now_s: float) -> _Stats:
     c0 = num0 if num0 > 0 else 0.0
     c1 = num1 if num1 > 0 else 0.0
     c2 = num2 if num2 > 0 else 0.0
-    p0 = num0 / den0 if den0 > 0 and num0 > 0 else 0.0
-    p1 = num1 / den1 if den1 > 0 and num1 > 0 else 0.0
-    p2 = num2 / den2 if den2 > 0 and num2 > 0 else 0.0
+    p0 = num0 / den0 if den0 > _TINY and num0 > 0 else 0.0
+    p1 = num1 / den1 if den1 > _TINY and num1 > 0 else 0.0
+    p2 = num2 / den2 if den2 > _TINY and num2 > 0 else 0.0
     raw_counts = (c0, c1, c2)
     if c2 < MIN_COUNT:
         p2, c2 = p_all, float(n - 1)

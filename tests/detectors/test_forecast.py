@@ -327,3 +327,19 @@ def test_a_batch_folded_at_its_own_time_takes_the_short_way_to_the_same_bits(S, 
             *(A[9 + k] + (f * 0.0) * x[k] for k in range(3)))
     assert got_ref == max(t, t_ref)
     assert [v.hex() for v in got] == [float(v).hex() for v in want]
+
+
+@pytest.mark.parametrize("cls", [CascadeForecast, SeismicForecast])
+def test_shares_a_subnormal_time_apart_give_finite_answers(cls):
+    # Found by the property test above: five shares at 0 s and one 4.45e-315 s later made the
+    # exposure subnormal, the infectiousness infinite and p_window NaN (inf * 0 when interpolating).
+    fc = cls()
+    for t in (0.0,) * 5 + (4.450147715e-315,):
+        fc.learn_one(t, None)
+    for now in (4.450147715e-315, 1.0, 3600.0):
+        st_ = fc.stats(now)
+        assert math.isfinite(st_.p_window) and math.isfinite(st_.p_all)
+        f = fc.predict(now)
+        assert math.isfinite(f.infectiousness) and not any(map(math.isnan, f[:3]))
+        if cls is CascadeForecast:  # (SEISMIC as published answers inf when supercritical)
+            assert all(map(math.isfinite, f[:3]))
