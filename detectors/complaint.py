@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import math
 import re
+from itertools import compress
 from typing import NamedTuple, Sequence
 
 from detectors.lexicons import LanguagePack, WeightedVocab, language_pack
@@ -85,7 +86,7 @@ def _phrase_at(vocab: WeightedVocab, low: Sequence[str], i: int) -> tuple[int, f
     return 0, 0.0
 
 
-_NO_CUE = (0.0, 0.0)
+_NO_CUE = ()  # falsy, so compress() skips it
 
 
 def _cue_scores(pack: LanguagePack, low: Sequence[str], cache: dict[str, tuple[float, float]]
@@ -104,7 +105,7 @@ def _cue_scores(pack: LanguagePack, low: Sequence[str], cache: dict[str, tuple[f
     cws = cached_lookup(cache, low, cue)
     prob = topic = p_total = 0.0
     c_until = p_until = 0  # words before these indices belong to a phrase already counted
-    for i in [i for i, cw in enumerate(cws) if cw is not _NO_CUE]:
+    for i in compress(range(len(cws)), cws):
         cw = cws[i]
         w = low[i]
         if i >= c_until:
