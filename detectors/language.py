@@ -242,9 +242,21 @@ def _tables_path() -> str:
     return os.path.join(_BUILT_DIR, f"langid-{_tables_key()}.pickle")
 
 
+def _shared_values(table: dict) -> dict:
+    """``table`` with equal values (and equal ``(lang, vote)`` pairs inside them) made one object.
+
+    74,541 words have only about 9,000 distinct vote lists: shared, they take far less memory and
+    the common ones stay in the CPU cache. Pickle keeps the sharing (it stores a repeated object once).
+    """
+    pairs: dict = {}
+    values: dict = {}
+    return {k: values.setdefault(v, v) for k, v in
+            ((k, tuple(pairs.setdefault(p, p) for p in v)) for k, v in table.items())}
+
+
 def _build_tables() -> tuple[dict, dict]:
-    votes = _build_votes(CUES)
-    return votes, _build_ngrams(votes)
+    votes = _shared_values(_build_votes(CUES))
+    return votes, _shared_values(_build_ngrams(votes))
 
 
 def _load_tables() -> tuple[dict, dict]:
