@@ -26,6 +26,9 @@ after every event; its verdict is whether it flagged the cascade before the casc
 time of the flag, over true positives. Each method's median is over its own true positives, so a
 rule that flags nearly everything early also counts the slow cascades' long leads; the lines under
 each table compare ours with each other method on the viral cascades that both flagged in time.
+Under the all-sources table, 90 % bootstrap intervals (:mod:`bench.stats`, resampling the
+evaluation cascades): ours' F1, its paired difference from each other method's F1, and ours' median
+APE at each age.
 """
 from __future__ import annotations
 
@@ -37,6 +40,7 @@ import time
 import numpy as np
 
 from bench.cascade_data import Cascade, load_all
+from bench.stats import BOOTSTRAP, bootstrap_f1, bootstrap_median, interval
 from detectors.baselines import SpikeRule
 from detectors.forecast import (CALIBRATION, CascadeForecast, SeismicForecast, _ExposureState,
                                 calibration_features)
@@ -253,6 +257,16 @@ def paired_leads(trajs, flag_a, flag_b):
     return float(np.median(a)), float(np.median(b)), len(a)
 
 
+def outcomes(trajs, flag_fn):
+    """Per cascade, what ``flag_fn`` scored: 1 true positive, 2 false positive, 3 false negative,
+    0 true negative (the counts :func:`score` adds up)."""
+    out = np.zeros(len(trajs), np.int8)
+    for i, tr in enumerate(trajs):
+        flagged = tr.first(flag_fn(tr)) is not None
+        out[i] = (1 if flagged else 3) if tr.viral else (2 if flagged else 0)
+    return out
+
+
 def tune(trajs, grid, make_flag):
     best = None
     for params in grid:
@@ -367,7 +381,29 @@ def main(argv=None):
         print()
         print(f"== {source or 'all sources'}: {len(sub)} cascades, {n_v} viral ==")
         _print_table(sub, methods, ape_ours, ape_seis, source)
+        if source is None:
+            _print_intervals(sub, methods, ape_ours)
     print(f"({time.time() - t0:.0f} s)", file=sys.stderr)
+
+
+def _print_intervals(trajs, methods, ape_ours):
+    """How much the figures above could move with another draw of cascades: 90 % bootstrap
+    intervals over the evaluation cascades (F1 of ours and its paired difference from each other
+    method; ours' median APE)."""
+    f = bootstrap_f1([outcomes(trajs, flag) for _, flag, _ in methods])
+    lo, hi = interval(f[:, 0])
+    parts = [f"ours F1 {lo:.3f}-{hi:.3f}"]
+    for j, (name, _, _) in enumerate(methods[1:], 1):
+        lo, hi = interval(f[:, 0] - f[:, j])
+        parts.append(f"ours - {name} {lo:+.3f} to {hi:+.3f}")
+    print(f"  90% bootstrap intervals ({BOOTSTRAP:,} resamples of these {len(trajs)} cascades): "
+          + "; ".join(parts))
+    apes = []
+    for a in APE_AGES:
+        v = [e for _, e, _ in ape_ours[a]]
+        lo, hi = interval(bootstrap_median(v))
+        apes.append(f"{a // 60} min {_fmt_pct(lo)}-{_fmt_pct(hi)}")
+    print(f"  ours' median APE, 90% bootstrap interval: " + ", ".join(apes))
 
 
 def _print_table(trajs, methods, ape_ours, ape_seis, source):

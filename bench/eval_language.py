@@ -12,7 +12,9 @@ accuracy on the positive/negative items, where a score of exactly 0 counts as wr
 bounded by ``cover``, the share of those items with a non-zero score); ``bin_acc0`` the same with
 zero scored as the set's majority class (the usual lexicon-baseline convention); ``macro_f1``
 over positive/negative with zero counted wrong; ``cmp_f1`` complaint F1 (complaint set only);
-``texts/s`` end-to-end analyze() throughput on that set.
+``texts/s`` end-to-end analyze() throughput on that set. Under the table, 90 % bootstrap intervals
+of ``bin_acc0`` and the complaint F1s (:mod:`bench.stats`): how far another sample of the same
+kind of texts could move them.
 """
 from __future__ import annotations
 
@@ -27,8 +29,11 @@ import zlib
 from collections import Counter
 from dataclasses import dataclass
 
+import numpy as np
+
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
+from bench.stats import bootstrap_f1, bootstrap_mean, interval  # noqa: E402
 from detectors.language import WORD_RE  # noqa: E402
 from detectors.understanding import DefaultAnalyzer  # noqa: E402
 
@@ -98,7 +103,10 @@ def evaluate(name: str, items: list[Item], analyzer: DefaultAnalyzer) -> dict[st
         pred = ["positive" if r.sentiment > 0 else "negative" if r.sentiment < 0 else "zero" for r, _ in pairs]
         gold = [it.polarity for _, it in pairs]
         row["bin_acc"] = f"{sum(p == g for p, g in zip(pred, gold)) / len(gold):.3f}"
-        row["bin_acc0"] = f"{sum((majority if p == 'zero' else p) == g for p, g in zip(pred, gold)) / len(gold):.3f}"
+        right0 = [(majority if p == 'zero' else p) == g for p, g in zip(pred, gold)]
+        row["bin_acc0"] = f"{sum(right0) / len(gold):.3f}"
+        lo, hi = interval(bootstrap_mean(right0))
+        row["_ci"] = f"bin_acc0 {lo:.3f}-{hi:.3f}"
         row["cover"] = f"{sum(p != 'zero' for p in pred) / len(pred):.3f}"
         f1s = []
         for c in ("positive", "negative"):
@@ -115,6 +123,10 @@ def evaluate(name: str, items: list[Item], analyzer: DefaultAnalyzer) -> dict[st
             fp = sum(r.kind == "complaint" and it.complaint == 0 for r, it in sub)
             fn = sum(r.kind != "complaint" and it.complaint == 1 for r, it in sub)
             row[label] = f"{f1(tp, fp, fn):.3f}"
+            outs = np.array([(1 if it.complaint == 1 else 2) if r.kind == "complaint"
+                             else (3 if it.complaint == 1 else 0) for r, it in sub], np.int8)
+            lo, hi = interval(bootstrap_f1([outs])[:, 0])
+            row["_ci"] = f"{row.get('_ci', '')}; {label} {lo:.3f}-{hi:.3f}".lstrip("; ")
     row["texts/s"] = f"{len(items) / dt:,.0f}"
     return row
 
@@ -129,12 +141,16 @@ def main() -> None:
     cols = ["set", "n", "lang_acc", "lang_5w", "bin_acc", "bin_acc0", "cover", "macro_f1", "cmp_f1", "cmp_f1_brand", "texts/s"]
     print(f"half={args.half}")
     print(" | ".join(f"{c:>16}" if i == 0 else f"{c:>8}" for i, c in enumerate(cols)))
+    intervals = []
     for name, items in load_sets(args.data_dir).items():
         if args.only and args.only not in name:
             continue
         items = [it for it in items if half_of(it.text) == args.half]
         row = evaluate(name, items, analyzer)
         print(" | ".join(f"{row.get(c, '-'):>16}" if i == 0 else f"{row.get(c, '-'):>8}" for i, c in enumerate(cols)))
+        intervals.append(f"  {name}: {row.get('_ci', '-')}")
+    print("90% bootstrap intervals (2,000 resamples of each set's texts):")
+    print("\n".join(intervals))
 
 
 if __name__ == "__main__":

@@ -343,3 +343,34 @@ def test_shares_a_subnormal_time_apart_give_finite_answers(cls):
         assert math.isfinite(f.infectiousness) and not any(map(math.isnan, f[:3]))
         if cls is CascadeForecast:  # (SEISMIC as published answers inf when supercritical)
             assert all(map(math.isfinite, f[:3]))
+
+
+def test_outcomes_add_up_to_score_and_the_bootstrap_brackets_the_f1():
+    from bench.eval_cascades import Trajectory, outcomes, score
+    from bench.stats import bootstrap_f1, bootstrap_mean, bootstrap_median, interval
+
+    rng = random.Random(3)
+    trajs = []
+    for i in range(60):
+        tr = object.__new__(Trajectory)
+        tr.viral, tr.t_cross, tr.t = i % 3 == 0, 9000.0, np.arange(0.0, 6000.0, 600.0)
+        tr.key = rng.random()
+        trajs.append(tr)
+
+    def flag(tr):  # catches most viral cascades and some others
+        return np.full(len(tr.t), tr.key < (0.8 if tr.viral else 0.3))
+
+    o = outcomes(trajs, flag)
+    p, r, f1, _, (tp, fp, fn) = score(trajs, flag, counts=True)
+    assert ((o == 1).sum(), (o == 2).sum(), (o == 3).sum()) == (tp, fp, fn)
+    assert (o == 0).sum() == len(trajs) - tp - fp - fn
+    f = bootstrap_f1([o, o], n=500, seed=1)
+    assert f.shape == (500, 2) and (f[:, 0] == f[:, 1]).all()   # same resamples for every method
+    lo, hi = np.percentile(f[:, 0], [5, 95])
+    assert lo < f1 < hi and hi - lo > 0.05                      # a real spread around the F1
+    assert (bootstrap_f1([np.ones(20, np.int8)], n=50)[:, 0] == 1.0).all()
+    assert (bootstrap_f1([np.zeros(20, np.int8)], n=50)[:, 0] == 0.0).all()
+    m = bootstrap_median([1.0, 2.0, 3.0, 4.0, 100.0], n=300)
+    assert m.min() >= 1.0 and m.max() <= 100.0 and np.median(m) == 3.0
+    lo, hi = interval(bootstrap_mean([1] * 80 + [0] * 20, n=1000))
+    assert 0.72 < lo < 0.8 < hi < 0.88   # about 0.8 +- 1.645 * 0.04 (binomial)
