@@ -13,7 +13,17 @@ from streams.settings import Settings
 
 
 class TopicMismatch(RuntimeError):
-    pass
+    """A topic the app needs cannot be used as it is (wrong partition count, refused, missing)."""
+
+
+_ALREADY_EXISTS = 36  # Kafka's TOPIC_ALREADY_EXISTS
+
+
+def _topic_errors(response) -> list[tuple[str, int, str | None]]:
+    """``(topic, error code, message)`` per topic of a CreateTopics response (v0 has no message)."""
+    if response is None:
+        return []
+    return [(e[0], e[1], e[2] if len(e) > 2 else None) for e in response.topic_errors]
 
 
 def topic_specs(s: Settings) -> dict[str, tuple[int, dict[str, str]]]:
@@ -48,19 +58,30 @@ async def ensure_topics(s: Settings, timeout: float = 30.0) -> dict[str, int]:
                    for name, (n, cfg) in specs.items() if name not in existing]
         if missing:
             try:
-                await admin.create_topics(missing)
+                response = await admin.create_topics(missing)
             except TopicAlreadyExistsError:
-                pass
-        # Metadata of topics created a moment ago can lag behind: look again for a few seconds
-        # before calling a partition count wrong.
-        for attempt in range(20):
+                response = None
+            for name, code, message in _topic_errors(response):
+                if code not in (0, _ALREADY_EXISTS):  # (another worker may have just created it)
+                    raise TopicMismatch(f"the broker refused to create topic {name!r}: "
+                                        f"{message or f'Kafka error code {code}'}")
+        # Metadata of topics created a moment ago can lag behind, for many seconds on a broker
+        # busy with thousands of partitions: look again until the deadline before calling a
+        # partition count wrong.
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
             described = await admin.describe_topics(list(specs))
             found = {d["topic"]: len(d["partitions"]) for d in described if not d.get("error_code")}
             wrong = {name: found.get(name) for name, (n, _) in specs.items() if found.get(name) != n}
             if not wrong:
                 return found
+            if asyncio.get_running_loop().time() > deadline:
+                break
             await asyncio.sleep(0.5)
         name, got = next(iter(wrong.items()))
+        if got is None:
+            raise TopicMismatch(f"topic {name!r} does not show in the broker's metadata after "
+                                f"{timeout:.0f} s; the broker may be starting or busy: try again")
         raise TopicMismatch(f"topic {name!r} has {got} partitions, the app needs {specs[name][0]}; "
                             f"recreate it or set VIRALITY_PARTITIONS={got}")
     finally:

@@ -36,14 +36,36 @@ def _broker_up() -> bool:
         return False
 
 
+#: The run prefixes of this session's topics (see :class:`Names`), deleted at its end.
+_RUNS: list[str] = []
+
+
 @pytest.fixture(scope="session", autouse=True)
-def kafka_broker() -> str:
+def kafka_broker():
     if not _broker_up():
         msg = f"no Kafka broker at {BROKER}: run scripts/kafka start (or set VIRALITY_TEST_BROKER)"
         if os.environ.get("CI"):
             pytest.fail(msg)
         pytest.skip(msg)
-    return BROKER
+    yield BROKER
+    # Delete the session's topics (the workers' changelogs too): a broker kept across many runs
+    # would otherwise hold thousands of them, and slow down (metadata of new topics lags).
+    asyncio.run(_delete_topics(tuple(_RUNS)))
+
+
+async def _delete_topics(prefixes: tuple[str, ...]) -> None:
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    if not prefixes:
+        return
+    admin = AIOKafkaAdminClient(bootstrap_servers=BROKER)
+    await admin.start()
+    try:
+        ours = [t for t in await admin.list_topics() if t.startswith(prefixes)]
+        if ours:
+            await admin.delete_topics(ours)
+    finally:
+        await admin.close()
 
 
 def free_port() -> int:
@@ -57,6 +79,7 @@ class Names:
 
     def __init__(self, partitions: int = 2, **extra: str):
         run = "it" + uuid.uuid4().hex[:10]
+        _RUNS.append(run)
         self.run = run
         self.partitions = partitions
         self.posts = f"{run}.posts"

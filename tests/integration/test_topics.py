@@ -1,0 +1,37 @@
+"""``ensure_topics`` (``virality topics`` and every worker start) against the real broker."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from streams.settings import Settings
+from streams.topics import TopicMismatch, ensure_topics
+from tests.integration.conftest import Names
+
+
+def _settings(names: Names, **extra: str) -> Settings:
+    return Settings.from_env({**names.env, **extra})
+
+
+def test_creates_every_topic_with_its_partition_count_and_accepts_them_on_the_next_start() -> None:
+    names = Names(partitions=3)
+    s = _settings(names)
+    found = asyncio.run(ensure_topics(s))
+    assert found[names.posts] == 3 and found[f"{names.run}.byroot"] == 3 and found[f"{names.run}.brand"] == 1
+    assert asyncio.run(ensure_topics(s)) == found          # existing and right: nothing to do
+
+
+def test_a_topic_with_another_partition_count_is_a_clear_error() -> None:
+    names = Names(partitions=2)
+    asyncio.run(ensure_topics(_settings(names)))
+    with pytest.raises(TopicMismatch, match=r"has 2 partitions, the app needs 5.*VIRALITY_PARTITIONS=2"):
+        asyncio.run(ensure_topics(_settings(names, VIRALITY_PARTITIONS="5"), timeout=3.0))
+
+
+def test_a_topic_the_broker_refuses_is_reported_with_the_brokers_reason() -> None:
+    # A single-node broker cannot hold three replicas: before, the refusal was ignored and the
+    # command waited for the topics and then blamed their partition count ("has None partitions").
+    names = Names(partitions=2)
+    with pytest.raises(TopicMismatch, match=r"refused to create topic .*replication factor"):
+        asyncio.run(ensure_topics(_settings(names, VIRALITY_REPLICATION="3"), timeout=3.0))
