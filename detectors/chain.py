@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
-from datetime import datetime, timezone
+from datetime import datetime, timedelta
 from itertools import islice
 from typing import Any, Callable, Iterable, Iterator, MutableMapping, Sequence
 
@@ -41,12 +41,15 @@ class ChainConfig:
     expire_s: int = 72 * 3600
 
 
+EPOCH_NAIVE = datetime(1970, 1, 1)
+
+
 def iso_ms(t_ms: int) -> str:
     """ISO-8601 UTC with milliseconds, e.g. ``2026-11-22T10:00:00.000Z`` (decoding keeps event times
     within what it can write; anything else is written as the number, not raised)."""
-    try:
-        return datetime.fromtimestamp(t_ms / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-    except (ValueError, OverflowError, OSError):
+    try:  # integer milliseconds, exactly (t_ms / 1000 as a float is off by one for far years)
+        return (EPOCH_NAIVE + timedelta(milliseconds=t_ms)).isoformat(timespec="milliseconds") + "Z"
+    except (ValueError, OverflowError, TypeError):
         return f"{t_ms} ms"
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import orjson
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 KINDS = frozenset({"post", "share", "quote", "reply"})
@@ -36,6 +36,8 @@ MAX_TEXT_CHARS = 10_000
 MAX_EVENT_BYTES = 64_000
 #: Event times from the year 3000 on are rejected (and must be, to be written as ISO-8601 at all).
 MAX_TIME_MS = 32_503_680_000_000
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_ONE_MS = timedelta(milliseconds=1)
 #: More followers than any account has: above it a count is a producer's error (and the reach sum
 #: of a cascade must stay within 64-bit integers for its stored state).
 MAX_FOLLOWERS = 10_000_000_000
@@ -148,9 +150,12 @@ def parse_time_ms(value: Any) -> int:
             raise Rejected("bad_timestamp", f"'created_at' {value[:40]!r} is not ISO-8601") from None
         if parsed.tzinfo is None:
             raise Rejected("bad_timestamp", f"'created_at' {value[:40]!r} has no time zone")
-        ms = int(parsed.timestamp() * 1000)
-        if ms < 0:
+        since = parsed - EPOCH
+        if since < timedelta(0):
             raise Rejected("bad_timestamp", f"'created_at' {value[:40]!r} is before 1970")
+        # Whole milliseconds in integer arithmetic: timestamp() * 1000 is a float product that
+        # lands a millisecond low for many times, so ISO and epoch-ms input of one instant differed.
+        ms = since // _ONE_MS
         if ms >= MAX_TIME_MS:
             raise Rejected("bad_timestamp", f"'created_at' {value[:40]!r} is after the year 3000")
         return ms
