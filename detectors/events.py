@@ -43,6 +43,12 @@ _ONE_MS = timedelta(milliseconds=1)
 MAX_FOLLOWERS = 10_000_000_000
 MAX_ID_CHARS = 256
 MAX_BRANDS = 32
+MAX_BRAND_CHARS = 100
+#: Language tags that name no language: undetermined (``und``), no linguistic content (``zxx``),
+#: several (``mul``), and X/Twitter's own for posts of only media links, mentions, hashtags,
+#: cashtags or very short text (``qme``, ``qam``, ``qht``, ``qct``, ``qst``). Such a tag is no hint
+#: (as if absent), not an unknown language: the text decides.
+NO_LANGUAGE_TAGS = frozenset({"und", "zxx", "mul", "qme", "qam", "qht", "qct", "qst"})
 
 # Rejection reasons: a closed set, so they can be a metric label.
 REASONS = (
@@ -241,6 +247,8 @@ def decode_event(raw: bytes | str | dict) -> Event:
     lang = _opt_str(obj, "lang", max_chars=35)
     if lang is not None:
         lang = lang.strip().lower() or None
+        if lang is not None and lang.split("-")[0] in NO_LANGUAGE_TAGS:
+            lang = None  # "undetermined" and the like: no hint, the text decides
 
     brands_raw = obj.get("brands")
     brands: tuple[str, ...] = ()
@@ -250,6 +258,8 @@ def decode_event(raw: bytes | str | dict) -> Event:
         if len(brands_raw) > MAX_BRANDS:
             raise Rejected("bad_value", f"'brands' has more than {MAX_BRANDS} entries")
         brands = tuple(dict.fromkeys(b.strip().lower() for b in brands_raw if b.strip()))
+        if any(len(b) > MAX_BRAND_CHARS for b in brands):
+            raise Rejected("bad_value", f"a brand in 'brands' is longer than {MAX_BRAND_CHARS} characters")
     platform = _opt_str(obj, "platform")
     if kind == "post" and (not text or text.isspace()):
         raise Rejected("bad_value", "a post needs a non-empty 'text'")

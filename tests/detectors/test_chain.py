@@ -112,3 +112,25 @@ def test_processor_bookkeeping_matches_the_cascade_state_methods() -> None:
                 assert c.recent == ref.recent and c.offsets == ref.offsets
             assert c.recent[-1] == id_hash(e.id) and c.offsets[src] == off
     assert min(seen.values()) > 0, seen
+
+
+def test_a_tag_that_names_no_language_is_no_hint_but_an_unknown_language_is_rejected() -> None:
+    # X/Twitter tags emoji-only posts "und" (or "zxx", "qme"...): they were rejected as
+    # unknown_language, while the same post without a tag was kept as "und".
+    import pytest
+    from detectors.chain import PartitionProcessor
+    from detectors.events import Rejected
+
+    def post(i: int, lang: str | None) -> dict:
+        return {"id": f"p{i}", "kind": "post", "created_at": 1767261600000 + i, "text": "😀🔥🔥",
+                "author": {"id": "u"}, **({"lang": lang} if lang else {})}
+
+    proc = PartitionProcessor(ChainConfig(), ANALYZER)
+    for i, lang in enumerate([None, "und", "UND", "zxx", "qme", "mul", "und-Latn"]):
+        event = decode_event(post(i, lang))
+        assert event.lang is None
+        proc.process(event)
+        assert proc.store[f"p{i}"].root_lang == "und"
+    with pytest.raises(Rejected) as info:
+        proc.process(decode_event(post(99, "xx")))
+    assert info.value.reason == "unknown_language"

@@ -115,3 +115,8 @@ def test_times_just_outside_1970_to_3000_are_rejected_and_just_inside_accepted()
     assert parse_time_ms("1970-01-01T00:00:00.0009Z") == 0
     assert parse_time_ms("2999-12-31T23:59:59.999999Z") == 32_503_679_999_999  # was rejected
     assert reason({**GOOD, "created_at": "3000-01-01T00:00:00Z"}) == "bad_timestamp"
+
+
+def test_a_brand_tag_longer_than_100_characters_is_rejected() -> None:
+    assert decode_event(orjson.dumps({**GOOD, "brands": [" SJ ", "b" * 100, "sj"]})).brands == ("sj", "b" * 100)
+    assert reason({**GOOD, "brands": ["b" * 101]}) == "bad_value"
