@@ -35,6 +35,7 @@ from detectors.alerts import AlertLifecycle
 
 #: Index of the fields of one bucket: events, texts, sentiment sum, complaints.
 N, TEXTS, SENT, COMPLAINTS = 0, 1, 2, 3
+BRAND_ALERT_TYPES = ("brand_sentiment_drop", "complaint_storm")
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,12 @@ class BrandRules:
     baseline_alpha: float = 0.1
     cooldown_s: float = 3600.0
     keep_buckets: int = 24
+    #: Brands tracked at most. Brands come from producers' tags too, so their number is not ours to
+    #: choose; the whole aggregator is one table value (about 1 KB per brand), and every closed
+    #: bucket visits every brand. Beyond the limit, brands silent for the whole kept history
+    #: (``keep_buckets``) with no open alert are forgotten; if none is, a new brand's events are
+    #: counted in ``untracked`` and not tracked.
+    max_brands: int = 500
 
 
 class BrandPartials:
@@ -127,6 +134,7 @@ class BrandAggregator:
         self.watermarks: dict[str, int] = {}
         self.closed_until = -1                             # every bucket starting before this is closed
         self.late = 0
+        self.untracked = 0                                 # events of brands beyond rules.max_brands
         self.offsets: dict[str, int] = {}
 
     def merge(self, source: str, partials: dict[str, dict[int, list]], watermark_ms: int | None,
@@ -154,8 +162,19 @@ class BrandAggregator:
                 self.watermarks[source] = watermark_ms
         return self._close()
 
+    def tracked(self) -> set[str]:
+        """The brands this aggregator keeps anything for."""
+        return self.buckets.keys() | self.closed.keys() | self.baseline.keys()
+
     def _add(self, partials: dict[str, dict[int, list]]) -> None:
+        tracked = None
         for brand, per_bucket in partials.items():
+            if brand not in self.buckets and brand not in self.closed and brand not in self.baseline:
+                tracked = self.tracked() if tracked is None else tracked
+                if len(tracked) >= self.rules.max_brands:
+                    self.untracked += sum(vals[N] for vals in per_bucket.values())
+                    continue
+                tracked.add(brand)
             mine = self.buckets.setdefault(brand, {})
             for start, vals in per_bucket.items():
                 start = int(start)
@@ -212,7 +231,24 @@ class BrandAggregator:
         self.closed_until = close_until
         for brand in [b for b, per in self.buckets.items() if not per]:
             del self.buckets[brand]
+        if len(self.tracked()) >= self.rules.max_brands:
+            self._forget_silent()
         return alerts
+
+    def _forget_silent(self) -> None:
+        """Forget the brands with no event in the whole kept history and no open alert."""
+        for brand in list(self.closed.keys() | self.baseline.keys()):
+            hist = self.closed.get(brand, ())
+            if (brand in self.buckets or len(hist) < self.rules.keep_buckets
+                    or any(h[1] for h in hist)):
+                continue
+            keys = [k for k in (f"{kind}:{brand}" for kind in BRAND_ALERT_TYPES) if k in self.alerts]
+            if any(self.alerts[k].active for k in keys):
+                continue
+            self.closed.pop(brand, None)
+            self.baseline.pop(brand, None)
+            for k in keys:
+                del self.alerts[k]
 
     def _close_bucket(self, brand: str, start: int, vals: list | None) -> list[BrandAlert]:
         r = self.rules
@@ -307,7 +343,8 @@ class BrandAggregator:
         return {"b": {k: {str(s): v for s, v in per.items()} for k, per in self.buckets.items()},
                 "c": self.closed, "bl": self.baseline,
                 "a": {k: v.to_state() for k, v in self.alerts.items()},
-                "w": self.watermarks, "cu": self.closed_until, "l": self.late, "o": self.offsets,
+                "w": self.watermarks, "cu": self.closed_until, "l": self.late, "u": self.untracked,
+                "o": self.offsets,
                 "src": self.sources, "up": self.caught_up}
 
     @classmethod
@@ -317,5 +354,6 @@ class BrandAggregator:
         agg.closed, agg.baseline = d["c"], d["bl"]
         agg.alerts = {k: AlertLifecycle.from_state(v) for k, v in d["a"].items()}
         agg.watermarks, agg.closed_until, agg.late, agg.offsets = d["w"], d["cu"], d["l"], d["o"]
+        agg.untracked = d.get("u", 0)  # (states stored before the limit have none)
         agg.sources, agg.caught_up = d["src"], d["up"]
         return agg

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
 VERSION = "0.1.0"
@@ -41,6 +41,7 @@ class Snapshot:
     brands: dict[str, tuple[float, float]] = field(default_factory=dict)        # brand -> sentiment, complaint share
     open_alerts: dict[tuple[str, str], int] = field(default_factory=dict)       # (type, severity) -> n
     lag: dict[tuple[str, int], int] = field(default_factory=dict)               # (topic, partition) -> messages
+    brand_untracked: int = 0      # events of brands beyond VIRALITY_MAX_BRANDS (since the state began)
     last_event_s: float | None = None
 
 
@@ -108,6 +109,10 @@ class StateCollector(Collector):
         for (topic, part), n in sorted(s.lag.items()):
             lag.add_metric([topic, str(part)], n)
         yield lag
+        yield CounterMetricFamily("virality_brand_untracked_events",
+                                  "Events of brands the brand windows did not track because "
+                                  "VIRALITY_MAX_BRANDS brands were tracked already (read from the "
+                                  "brand state: it survives restarts).", value=s.brand_untracked)
         yield GaugeMetricFamily("virality_table_recovery_seconds",
                                 "Seconds this worker has been restoring its tables after a start or a "
                                 "rebalance (0 when it is not); it processes no event meanwhile.",

@@ -18,6 +18,7 @@ VIRALITY_REPLICATION                1                           replication fact
 VIRALITY_METRICS_PORT               9108                        Prometheus /metrics port (0 disables)
 VIRALITY_METRICS_HOST               0.0.0.0                     address the metrics server binds
 VIRALITY_BRANDS                     (empty)                     brands: ``sj=SJ,@SJ_AB;ikea=IKEA,@IKEA``
+VIRALITY_MAX_BRANDS                 500                         brands the brand windows track (tags included); silent ones make room
 VIRALITY_ANALYZER                   (built-in)                  ``package.module:Class`` text analyzer to use
 VIRALITY_ANALYSIS_PROCESSES         1 (built-in, 2+ cores)      helper processes analysing texts ahead, worker and detect (0: none)
 VIRALITY_VIRAL_FINAL                1000                        forecast final size that opens an alert
@@ -95,6 +96,7 @@ class Settings:
     metrics_port: int = 9108
     metrics_host: str = "0.0.0.0"
     brands: Mapping[str, list[str]] = field(default_factory=dict)
+    max_brands: int = 500
     analyzer: str | None = None
     analysis_processes: int | None = None  # None: 1 on a machine with 2 or more cores, else 0
     # the decision's own defaults (detectors/virality.py), so there is one place for thresholds
@@ -147,7 +149,8 @@ class Settings:
         return ChainConfig(
             thresholds=ViralityThresholds(viral_final=self.viral_final, escalate_final=self.escalate_final,
                                           min_shares=self.min_shares, early_shares=self.early_shares),
-            brand_rules=BrandRules(lateness_s=self.lateness_s, cooldown_s=self.cooldown_s),
+            brand_rules=BrandRules(lateness_s=self.lateness_s, cooldown_s=self.cooldown_s,
+                                   max_brands=self.max_brands),
             lateness_s=self.lateness_s, max_future_s=self.max_future_s, cooldown_s=self.cooldown_s,
             quiet_s=self.quiet_s, expire_s=self.expire_s,
         )
@@ -196,6 +199,9 @@ class Settings:
                                 "must be positive")
         if self.analysis_processes is not None and self.analysis_processes < 0:
             raise SettingsError("VIRALITY_ANALYSIS_PROCESSES must not be negative")
+        if self.max_brands < max(1, len(self.brands)):
+            raise SettingsError(f"VIRALITY_MAX_BRANDS must be at least 1 and at least the {len(self.brands)} "
+                                "configured brands (VIRALITY_BRANDS)")
         if self.gc_gen0 < 0:
             raise SettingsError("VIRALITY_GC_GEN0 must not be negative")
         if self.escalate_final < self.viral_final:

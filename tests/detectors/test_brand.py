@@ -101,3 +101,46 @@ def test_reason_counts_read_as_english() -> None:
     from detectors.brand import _count
 
     assert (_count(1, "text"), _count(0, "post"), _count(1500, "complaint")) == ("1 text", "0 posts", "1,500 complaints")
+
+
+def test_brands_beyond_the_limit_are_counted_and_silent_ones_make_room() -> None:
+    # Producers can tag any brand: the aggregator (one table value, visited for every closed bucket)
+    # tracks at most max_brands. A fuzzing review fed 20,000 new brands: state 13.5 MB and rising.
+    from dataclasses import replace
+
+    rules = replace(RULES, max_brands=3, keep_buckets=4)
+    minute = 60_000
+    first = [(0, b, t * minute + i, -0.9, True) for t in range(3) for i, b in enumerate("abc") for _ in range(3)]
+    agg, _ = feed(first, rules=rules)
+    assert agg.tracked() == {"a", "b", "c"} and agg.untracked == 0
+    agg.merge_many([("0", {"d": {3 * minute: [4, 4, -2.0, 4]}}, 3 * minute + 1, True)])
+    assert "d" not in agg.tracked() and agg.untracked == 4          # full: counted, not tracked
+    # "a" keeps posting (and is storming: its alerts stay open); "b" and "c" fall silent for
+    # the whole kept history, then are forgotten, and a new brand gets their room.
+    for t in range(4, 12):
+        agg.merge_many([("0", {"a": {t * minute: [6, 6, -5.4, 6]}}, t * minute + 1, True)])
+    assert agg.tracked() == {"a"} and "complaint_storm:b" not in agg.alerts
+    agg.merge_many([("0", {"e": {12 * minute: [1, 1, 0.5, 0]}}, 12 * minute + 1, True),
+                    ("1", {}, 12 * minute + 1, True)])
+    assert "e" in agg.tracked() and agg.untracked == 4
+    state = orjson.loads(orjson.dumps(agg.to_state(), option=orjson.OPT_NON_STR_KEYS))
+    assert BrandAggregator.from_state(state, rules).untracked == 4
+    del state["u"]                                                   # stored before the limit
+    assert BrandAggregator.from_state(state, rules).untracked == 0
+
+
+def test_a_brand_with_an_open_alert_is_not_forgotten() -> None:
+    from dataclasses import replace
+
+    from detectors.alerts import AlertLifecycle
+
+    rules = replace(RULES, max_brands=2, keep_buckets=3)
+    agg = BrandAggregator(rules, sources=["0"])
+    for brand in ("a", "b"):                      # both silent for the whole kept history ...
+        agg.closed[brand] = [[t * 60_000, 0, 0, 0.0, 0] for t in range(3)]
+        agg.baseline[brand] = [1.0, 0.0, 0.0, 9.0]
+    life = agg.alerts["complaint_storm:a"] = AlertLifecycle()
+    life.step(1, 0, rules.cooldown_s)             # ... but "a" is still alerting
+    agg.alerts["complaint_storm:b"] = AlertLifecycle()
+    agg._forget_silent()
+    assert agg.tracked() == {"a"} and list(agg.alerts) == ["complaint_storm:a"]

@@ -42,8 +42,9 @@ def test_names_units_and_bounded_labels() -> None:
     m.state.publish(Snapshot(active_cascades=7, live_cascades=3, top=[("sj", 12.5, 300.0, 2000.0)] * (TOP_K + 5),
                              alerts=[("viral_complaint:p1:1", "viral_complaint", "sj", "open", 12.5, 300.0, 2000.0, 1500.0, 3000.0)],
                              brands={"sj": (-0.4, 0.6)}, open_alerts={("viral_complaint", "warning"): 1},
-                             lag={("posts", 0): 42}, last_event_s=1.7e9))
+                             lag={("posts", 0): 42}, last_event_s=1.7e9, brand_untracked=5))
     s = samples(reg)
+    assert s[("virality_brand_untracked_events_total", ())] == 5
     assert s[("virality_events_consumed_total", (("kind", "share"), ("lang", "sv")))] == 3
     assert s[("virality_events_rejected_total", (("reason", "malformed_json"),))] == 1
     assert s[("virality_active_cascades", ())] == 7
