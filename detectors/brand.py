@@ -58,6 +58,8 @@ class BrandRules:
     #: (``keep_buckets``) with no open alert are forgotten; if none is, a new brand's events are
     #: counted in ``untracked`` and not tracked.
     max_brands: int = 500
+    #: Brands always tracked and never forgotten (the configured ones): the limit is for the others.
+    pinned: frozenset[str] = frozenset()
 
 
 class BrandPartials:
@@ -171,7 +173,7 @@ class BrandAggregator:
         for brand, per_bucket in partials.items():
             if brand not in self.buckets and brand not in self.closed and brand not in self.baseline:
                 tracked = self.tracked() if tracked is None else tracked
-                if len(tracked) >= self.rules.max_brands:
+                if len(tracked) >= self.rules.max_brands and brand not in self.rules.pinned:
                     self.untracked += sum(vals[N] for vals in per_bucket.values())
                     continue
                 tracked.add(brand)
@@ -239,7 +241,7 @@ class BrandAggregator:
         """Forget the brands with no event in the whole kept history and no open alert."""
         for brand in list(self.closed.keys() | self.baseline.keys()):
             hist = self.closed.get(brand, ())
-            if (brand in self.buckets or len(hist) < self.rules.keep_buckets
+            if (brand in self.buckets or brand in self.rules.pinned or len(hist) < self.rules.keep_buckets
                     or any(h[1] for h in hist)):
                 continue
             keys = [k for k in (f"{kind}:{brand}" for kind in BRAND_ALERT_TYPES) if k in self.alerts]

@@ -96,7 +96,7 @@ def _cue_scores(pack: LanguagePack, low: Sequence[str], cache: dict[str, tuple[f
     Problem cues are complaint words of weight 2 or more; topic cues the weight-1 words.
     """
     comp, praise = pack.complaint, pack.praise
-    # Most words are no cue and start no phrase: the cache says so with _NO_CUE (by identity), so
+    # Most words are no cue and start no phrase: the cache says so with _NO_CUE (falsy), so
     # one C-level pass finds the few words worth a look.
     def cue(w: str) -> tuple[float, float]:
         c, p = comp.lookup(w) or 0.0, praise.lookup(w) or 0.0

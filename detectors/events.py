@@ -257,9 +257,9 @@ def decode_event(raw: bytes | str | dict) -> Event:
             raise Rejected("wrong_type", "'brands' must be a list of strings")
         if len(brands_raw) > MAX_BRANDS:
             raise Rejected("bad_value", f"'brands' has more than {MAX_BRANDS} entries")
-        brands = tuple(dict.fromkeys(b.strip().lower() for b in brands_raw if b.strip()))
-        if any(len(b) > MAX_BRAND_CHARS for b in brands):
+        if any(len(b) > MAX_BRAND_CHARS for b in brands_raw):  # as the schema's maxLength counts
             raise Rejected("bad_value", f"a brand in 'brands' is longer than {MAX_BRAND_CHARS} characters")
+        brands = tuple(dict.fromkeys(b.strip().lower() for b in brands_raw if b.strip()))
     platform = _opt_str(obj, "platform")
     if kind == "post" and (not text or text.isspace()):
         raise Rejected("bad_value", "a post needs a non-empty 'text'")

@@ -611,7 +611,7 @@ class CascadeWorker:
             active_cascades=sum(p.store.count() for p in self.processors.values()),
             live_cascades=sum(len(p.store) for p in self.processors.values()), top=top, alerts=alerts,
             brands=brands, open_alerts=dict(open_alerts), lag=lag, last_event_s=self.last_event_s,
-            brand_untracked=self.brands.agg.untracked if self.brands is not None and self.brands.agg else 0))
+            brand_untracked=self.brands.agg.untracked if self.brands is not None and self.brands.agg else None))
 
 
 def _num(x: float) -> float:

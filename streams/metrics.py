@@ -41,7 +41,9 @@ class Snapshot:
     brands: dict[str, tuple[float, float]] = field(default_factory=dict)        # brand -> sentiment, complaint share
     open_alerts: dict[tuple[str, str], int] = field(default_factory=dict)       # (type, severity) -> n
     lag: dict[tuple[str, int], int] = field(default_factory=dict)               # (topic, partition) -> messages
-    brand_untracked: int = 0      # events of brands beyond VIRALITY_MAX_BRANDS (since the state began)
+    # events of brands beyond VIRALITY_MAX_BRANDS (since the state began); None until this worker
+    # has loaded the brand state: then there is no series, not a 0 that would read as a reset
+    brand_untracked: int | None = None
     last_event_s: float | None = None
 
 
@@ -109,10 +111,11 @@ class StateCollector(Collector):
         for (topic, part), n in sorted(s.lag.items()):
             lag.add_metric([topic, str(part)], n)
         yield lag
-        yield CounterMetricFamily("virality_brand_untracked_events",
-                                  "Events of brands the brand windows did not track because "
-                                  "VIRALITY_MAX_BRANDS brands were tracked already (read from the "
-                                  "brand state: it survives restarts).", value=s.brand_untracked)
+        if s.brand_untracked is not None:
+            yield CounterMetricFamily("virality_brand_untracked_events",
+                                      "Events of brands the brand windows did not track because "
+                                      "VIRALITY_MAX_BRANDS brands were tracked already (read from the "
+                                      "brand state: it survives restarts).", value=s.brand_untracked)
         yield GaugeMetricFamily("virality_table_recovery_seconds",
                                 "Seconds this worker has been restoring its tables after a start or a "
                                 "rebalance (0 when it is not); it processes no event meanwhile.",

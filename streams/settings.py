@@ -150,7 +150,7 @@ class Settings:
             thresholds=ViralityThresholds(viral_final=self.viral_final, escalate_final=self.escalate_final,
                                           min_shares=self.min_shares, early_shares=self.early_shares),
             brand_rules=BrandRules(lateness_s=self.lateness_s, cooldown_s=self.cooldown_s,
-                                   max_brands=self.max_brands),
+                                   max_brands=self.max_brands, pinned=frozenset(self.brands)),
             lateness_s=self.lateness_s, max_future_s=self.max_future_s, cooldown_s=self.cooldown_s,
             quiet_s=self.quiet_s, expire_s=self.expire_s,
         )

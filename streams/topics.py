@@ -17,6 +17,7 @@ class TopicMismatch(RuntimeError):
 
 
 _ALREADY_EXISTS = 36  # Kafka's TOPIC_ALREADY_EXISTS
+_REQUEST_TIMED_OUT = 7
 
 
 def _topic_errors(response) -> list[tuple[str, int, str | None]]:
@@ -62,7 +63,8 @@ async def ensure_topics(s: Settings, timeout: float = 30.0) -> dict[str, int]:
             except TopicAlreadyExistsError:
                 response = None
             for name, code, message in _topic_errors(response):
-                if code not in (0, _ALREADY_EXISTS):  # (another worker may have just created it)
+                # (already exists: another worker just created it; timed out: still being created)
+                if code not in (0, _ALREADY_EXISTS, _REQUEST_TIMED_OUT):
                     raise TopicMismatch(f"the broker refused to create topic {name!r}: "
                                         f"{message or f'Kafka error code {code}'}")
         # Metadata of topics created a moment ago can lag behind, for many seconds on a broker
@@ -75,10 +77,11 @@ async def ensure_topics(s: Settings, timeout: float = 30.0) -> dict[str, int]:
             wrong = {name: found.get(name) for name, (n, _) in specs.items() if found.get(name) != n}
             if not wrong:
                 return found
-            if asyncio.get_running_loop().time() > deadline:
+            settled = [n for n, got in wrong.items() if n in existing and got is not None]
+            if settled or asyncio.get_running_loop().time() > deadline:  # (an old topic will not change)
                 break
             await asyncio.sleep(0.5)
-        name, got = next(iter(wrong.items()))
+        name, got = next(((n, wrong[n]) for n in settled), next(iter(wrong.items())))
         if got is None:
             raise TopicMismatch(f"topic {name!r} does not show in the broker's metadata after "
                                 f"{timeout:.0f} s; the broker may be starting or busy: try again")

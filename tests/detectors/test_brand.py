@@ -144,3 +144,21 @@ def test_a_brand_with_an_open_alert_is_not_forgotten() -> None:
     agg.alerts["complaint_storm:b"] = AlertLifecycle()
     agg._forget_silent()
     assert agg.tracked() == {"a"} and list(agg.alerts) == ["complaint_storm:a"]
+
+
+def test_configured_brands_are_tracked_past_the_limit_and_never_forgotten() -> None:
+    # A configured brand quiet for a while must not lose its place to producers' stray tags.
+    from dataclasses import replace
+
+    rules = replace(RULES, max_brands=2, keep_buckets=3, pinned=frozenset({"sj"}))
+    minute = 60_000
+    agg = BrandAggregator(rules, sources=["0"])
+    agg.merge_many([("0", {"sj": {0: [2, 2, 0.2, 0]}, "x": {0: [1, 1, 0.0, 0]}}, 1, True)])
+    for t in range(1, 8):   # sj falls silent; stray tags keep coming
+        agg.merge_many([("0", {f"tag{t}": {t * minute: [1, 1, 0.0, 0]}}, t * minute + 1, True)])
+    assert "sj" in agg.tracked()
+    agg.merge_many([("0", {"sj": {8 * minute: [3, 3, -1.0, 3]}}, 8 * minute + 1, True)])
+    assert "sj" in agg.buckets or agg.closed["sj"][-1][1] == 3
+    full = BrandAggregator(replace(rules, max_brands=1), sources=["0"])
+    full.merge_many([("0", {"x": {0: [1, 1, 0.0, 0]}, "sj": {0: [5, 5, 0.0, 0]}}, 1, True)])
+    assert {"x", "sj"} <= full.tracked() and full.untracked == 0

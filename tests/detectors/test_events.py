@@ -120,3 +120,8 @@ def test_times_just_outside_1970_to_3000_are_rejected_and_just_inside_accepted()
 def test_a_brand_tag_longer_than_100_characters_is_rejected() -> None:
     assert decode_event(orjson.dumps({**GOOD, "brands": [" SJ ", "b" * 100, "sj"]})).brands == ("sj", "b" * 100)
     assert reason({**GOOD, "brands": ["b" * 101]}) == "bad_value"
+
+
+def test_the_brand_length_limit_counts_the_raw_string_as_the_schema_does() -> None:
+    assert decode_event(orjson.dumps({**GOOD, "brands": ["İ" * 100]})).brands  # lower() doubles it
+    assert reason({**GOOD, "brands": ["  " + "b" * 100 + "  "]}) == "bad_value"

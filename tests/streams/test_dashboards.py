@@ -337,6 +337,6 @@ def test_the_metric_contract_is_what_the_worker_exposes():
     # per-cascade, per-brand and lag series exist only while there is such a cascade, brand or lag
     conditional = {m for m in WORKER_METRICS if m.startswith(("virality_top_cascade_", "virality_alert_cascade_"))}
     conditional |= {"virality_brand_sentiment", "virality_brand_complaint_share", "virality_open_alerts",
-                    "virality_kafka_consumer_lag_messages"}
+                    "virality_kafka_consumer_lag_messages", "virality_brand_untracked_events_total"}
     assert names - WORKER_METRICS == set()
     assert WORKER_METRICS - conditional <= names, (WORKER_METRICS - conditional) - names

@@ -45,6 +45,8 @@ def test_names_units_and_bounded_labels() -> None:
                              lag={("posts", 0): 42}, last_event_s=1.7e9, brand_untracked=5))
     s = samples(reg)
     assert s[("virality_brand_untracked_events_total", ())] == 5
+    m.state.publish(Snapshot())   # brand state not loaded here (yet): no series, not a reset to 0
+    assert not any(k[0].startswith("virality_brand_untracked") for k in samples(reg))
     assert s[("virality_events_consumed_total", (("kind", "share"), ("lang", "sv")))] == 3
     assert s[("virality_events_rejected_total", (("reason", "malformed_json"),))] == 1
     assert s[("virality_active_cascades", ())] == 7

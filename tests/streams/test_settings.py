@@ -54,3 +54,15 @@ def test_text_helpers_default_to_one_for_the_built_in_analyzer_on_two_cores(monk
     assert Settings.from_env({}).text_helper_processes == 0
     with pytest.raises(SettingsError):
         Settings.from_env({"VIRALITY_ANALYSIS_PROCESSES": "-1"})
+
+
+def test_max_brands_reaches_the_brand_rules_and_configured_brands_are_pinned() -> None:
+    import pytest
+    from streams.settings import Settings, SettingsError
+
+    rules = Settings.from_env({"VIRALITY_MAX_BRANDS": "7", "VIRALITY_BRANDS": "sj=SJ;ikea=IKEA"}).chain_config().brand_rules
+    assert rules.max_brands == 7 and rules.pinned == {"sj", "ikea"}
+    assert Settings.from_env({}).chain_config().brand_rules.max_brands == 500
+    for bad in ("0", "1"):   # at least 1, and at least the two configured brands
+        with pytest.raises(SettingsError, match="VIRALITY_MAX_BRANDS"):
+            Settings.from_env({"VIRALITY_MAX_BRANDS": bad, "VIRALITY_BRANDS": "sj=SJ;ikea=IKEA"})
