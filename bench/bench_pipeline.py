@@ -34,6 +34,8 @@ import uuid
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from streams.topics import delete_topics  # (the project is installed in the venv)
+
 TEXTS = {
     "sv": ["Tåget är försenat igen, ingen information alls", "Tack för bra service idag!", "Vad tycker ni om nya appen?"],
     "no": ["Flyet ble kansellert og ingen refusjon", "Fantastisk kundeservice, tusen takk", "Noen som vet når butikken åpner?"],
@@ -148,19 +150,6 @@ async def dump(bootstrap: str, topic: str, path: str) -> None:
                     f.writelines(r.value + b"\n" for r in recs)
     finally:
         await c.stop()
-
-
-async def delete_topics(bootstrap: str, prefix: str) -> None:
-    from aiokafka.admin import AIOKafkaAdminClient
-
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        names = [t for t in await admin.list_topics() if t.startswith(prefix)]
-        if names:
-            await admin.delete_topics(names)
-    finally:
-        await admin.close()
 
 
 def scrape(port: int) -> dict[str, float]:

@@ -25,8 +25,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from aiokafka import AIOKafkaConsumer  # noqa: E402
 
-from bench_pipeline import (count, delete_topics, preload, rss_mb, run_env, scrape,  # noqa: E402
-                            start_worker, stop_workers)
+from bench_pipeline import (count, preload, rss_mb, run_env, scrape, start_worker,  # noqa: E402
+                            stop_workers)
+from streams.topics import delete_topics  # noqa: E402
 
 T0 = 1_795_000_000_000
 

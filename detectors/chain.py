@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
-from datetime import datetime, timedelta
+from datetime import timedelta
 from itertools import islice
 from typing import Any, Callable, Iterable, Iterator, MutableMapping, Sequence
 
 from detectors.brand import BrandAggregator, BrandAlert, BrandPartials, BrandRules
 from detectors.cascade import RECENT_IDS, CascadeState, Decision, id_hash
-from detectors.events import Event, Rejected
+from detectors.events import EPOCH, Event, Rejected
 from detectors.understanding import RECOGNISED_LANGS, TextAnalysis, TextAnalyzer, analyze_many
 from detectors.virality import ViralityThresholds
 
@@ -41,14 +41,11 @@ class ChainConfig:
     expire_s: int = 72 * 3600
 
 
-EPOCH_NAIVE = datetime(1970, 1, 1)
-
-
 def iso_ms(t_ms: int) -> str:
     """ISO-8601 UTC with milliseconds, e.g. ``2026-11-22T10:00:00.000Z`` (decoding keeps event times
     within what it can write; anything else is written as the number, not raised)."""
     try:  # integer milliseconds, exactly (t_ms / 1000 as a float is off by one for far years)
-        return (EPOCH_NAIVE + timedelta(milliseconds=t_ms)).isoformat(timespec="milliseconds") + "Z"
+        return (EPOCH + timedelta(milliseconds=t_ms)).isoformat(timespec="milliseconds")[:-6] + "Z"
     except (ValueError, OverflowError, TypeError):
         return f"{t_ms} ms"
 

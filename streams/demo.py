@@ -163,15 +163,9 @@ async def _show_alerts(env: dict, topic: str, metrics_port: int, total: int, rep
 
 
 async def _delete_topics(bootstrap: str, run: str) -> None:
-    from aiokafka.admin import AIOKafkaAdminClient
+    from streams.topics import delete_topics
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     try:
-        await admin.start()
-        names = [t for t in await admin.list_topics() if t.startswith(run)]
-        if names:
-            await admin.delete_topics(names)
+        await delete_topics(bootstrap, run)
     except Exception as exc:  # the demo's result stands; leftover topics are harmless
         print(f"demo: could not delete the run's topics: {exc}", file=sys.stderr)
-    finally:
-        await admin.close()

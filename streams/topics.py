@@ -27,6 +27,21 @@ def _topic_errors(response) -> list[tuple[str, int, str | None]]:
     return [(e[0], e[1], e[2] if len(e) > 2 else None) for e in response.topic_errors]
 
 
+async def delete_topics(bootstrap: str, prefixes: str | tuple[str, ...]) -> None:
+    """Delete every topic whose name starts with ``prefixes`` (one prefix or several): a run's
+    topics, internal ones included, when a demo, benchmark or test session is done with them."""
+    if not prefixes:
+        return
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        names = [t for t in await admin.list_topics() if t.startswith(prefixes)]
+        if names:
+            await admin.delete_topics(names)
+    finally:
+        await admin.close()
+
+
 def topic_specs(s: Settings) -> dict[str, tuple[int, dict[str, str]]]:
     """name -> (partitions, config). Co-partitioned topics share ``s.partitions``."""
     keep_week = {"retention.ms": str(7 * 24 * 3600 * 1000)}
@@ -81,7 +96,8 @@ async def ensure_topics(s: Settings, timeout: float = 30.0) -> dict[str, int]:
             if settled or asyncio.get_running_loop().time() > deadline:  # (an old topic will not change)
                 break
             await asyncio.sleep(0.5)
-        name, got = next(((n, wrong[n]) for n in settled), next(iter(wrong.items())))
+        name = settled[0] if settled else next(iter(wrong))
+        got = wrong[name]
         if got is None:
             raise TopicMismatch(f"topic {name!r} does not show in the broker's metadata after "
                                 f"{timeout:.0f} s; the broker may be starting or busy: try again")

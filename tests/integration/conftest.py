@@ -23,6 +23,8 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from streams.topics import delete_topics
+
 ROOT = Path(__file__).resolve().parents[2]
 BROKER = os.environ.get("VIRALITY_TEST_BROKER", "127.0.0.1:9092")
 
@@ -50,22 +52,7 @@ def kafka_broker():
     yield BROKER
     # Delete the session's topics (the workers' changelogs too): a broker kept across many runs
     # would otherwise hold thousands of them, and slow down (metadata of new topics lags).
-    asyncio.run(_delete_topics(tuple(_RUNS)))
-
-
-async def _delete_topics(prefixes: tuple[str, ...]) -> None:
-    from aiokafka.admin import AIOKafkaAdminClient
-
-    if not prefixes:
-        return
-    admin = AIOKafkaAdminClient(bootstrap_servers=BROKER)
-    await admin.start()
-    try:
-        ours = [t for t in await admin.list_topics() if t.startswith(prefixes)]
-        if ours:
-            await admin.delete_topics(ours)
-    finally:
-        await admin.close()
+    asyncio.run(delete_topics(BROKER, tuple(_RUNS)))
 
 
 def free_port() -> int:
