@@ -129,7 +129,7 @@ def main(argv=None) -> int:
 
     sys.path.insert(0, ROOT)
     sys.path.insert(0, HERE)
-    from bench_pipeline import make_events, preload, real_texts
+    from bench_pipeline import count, make_events, preload, real_texts
     from streams.topics import delete_topics
 
     py = quix_python(args.quix_python)
@@ -156,13 +156,14 @@ def main(argv=None) -> int:
             raise SystemExit(f"quix: the app exited ({proc.returncode}) without a result")
         with open(out) as f:
             rate, cpu = map(float, f.read().split())
+        alerts = asyncio.run(count(args.broker, f"{topic}-alerts"))
     finally:
         # the input and alert topics, and Quix's internal ones (<type>__<consumer group>--...)
         asyncio.run(delete_topics(args.broker, (topic, f"changelog__{topic}-quix", f"repartition__{topic}-quix")))
         shutil.rmtree(work, ignore_errors=True)
     print(f"quix streams {QUIX_VERSION}, {args.window} 5-minute window, dedup alert topic: "
           f"{rate:,.0f} events/s ({len(events):,} events, {args.partitions} partitions), "
-          f"{cpu:.0%} of one core while draining (all its threads)")
+          f"{cpu:.0%} of one core while draining (all its threads); {alerts:,} alerts")
     return 0
 
 
