@@ -3,9 +3,9 @@
     scripts/kafka start
     .venv/bin/python bench/bench_quix.py [--events 200000] [--window tumbling|hopping] [--texts DATA_DIR]
 
-The developers' guide measured Quix Streams doing the core of our job (shares, a per-cascade
-5-minute window, a deduplicated alert topic) at about 10,000 events/s on its reference machine.
-This runs that job here, on the events ``bench_pipeline`` generates (the same generator, seed and
+The team measured Quix Streams doing the core of our job (shares, a per-cascade 5-minute window, a
+deduplicated alert topic) at about 10,000 events/s on its reference machine. This runs that job
+here, on the events ``bench_pipeline`` generates (the same generator, seed and
 keys: the root id), pre-loaded into a fresh 4-partition topic:
 
 * every event is read and JSON-decoded (Quix's ``json`` deserializer), its event time taken from
@@ -91,8 +91,11 @@ def quix_python(path: str | None) -> str:
         return path
     venv = os.path.join(ROOT, ".venv-quix")
     py = os.path.join(venv, "bin", "python")
-    if not os.path.exists(py):
-        print(f"installing quixstreams=={QUIX_VERSION} into {venv} (first use) ...", flush=True)
+    has = os.path.exists(py) and subprocess.run(
+        [py, "-c", f"import importlib.metadata as m; assert m.version('quixstreams') == '{QUIX_VERSION}'"],
+        capture_output=True).returncode == 0
+    if not has:  # (also after an install that failed half-way)
+        print(f"installing quixstreams=={QUIX_VERSION} into {venv} ...", flush=True)
         subprocess.run([sys.executable, "-m", "venv", venv], check=True)
         subprocess.run([py, "-m", "pip", "install", "-q", f"quixstreams=={QUIX_VERSION}"], check=True)
     return py

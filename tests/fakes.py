@@ -8,6 +8,7 @@ batched. Each batch's size is appended to the file named by ``VIRALITY_TEST_BATC
 from __future__ import annotations
 
 import os
+import time
 from typing import Mapping, Sequence
 
 from detectors.understanding import DefaultAnalyzer, TextAnalysis
@@ -76,3 +77,13 @@ class BoomAnalyzer:
         if "BOOM" in text:
             raise RuntimeError("model failed on this input")
         return self.inner.analyze(text, lang_hint=lang_hint)
+
+
+class SlowAnalyzer(BatchOnlyAnalyzer):
+    """Like :class:`BatchOnlyAnalyzer`, taking 10 ms per text (a heavy model on a slow device): a
+    worker using it takes seconds over a few hundred distinct texts, so a test can break something
+    while the worker is in the middle of them."""
+
+    def analyze_many(self, items: Sequence[tuple[str, str | None]]) -> list[TextAnalysis]:
+        time.sleep(0.01 * len(items))
+        return super().analyze_many(items)
