@@ -325,11 +325,18 @@ def _bounded_worker_class():
     from faust.worker import Worker
 
     class _BoundedWorker(Worker):
-        """A Faust worker whose stop on SIGTERM/SIGINT is bounded: past the timeout it exits."""
+        """A Faust worker whose stop on SIGTERM/SIGINT is bounded: past the timeout it exits. Its log
+        handlers hold back repeats of Kafka client errors (:mod:`streams.logs`)."""
 
         def __init__(self, *args: Any, shutdown_timeout: float = 20.0, **kwargs: Any):
             super().__init__(*args, **kwargs)
             self._shutdown_timeout = shutdown_timeout
+
+        def on_setup_root_logger(self, logger: Any, level: int) -> None:
+            super().on_setup_root_logger(logger, level)
+            from streams.logs import limit_repeats
+
+            limit_repeats(logger)
 
         def _arm(self) -> None:
             def expire() -> None:

@@ -1,0 +1,62 @@
+import io
+import logging
+
+from streams.logs import RepeatLimiter, limit_repeats
+
+
+def rec(name="aiokafka.conn", level=logging.ERROR, msg="Unable connect to node with id %s: %s", args=(1, "refused"),
+        t=0.0):
+    r = logging.LogRecord(name, level, __file__, 1, msg, args, None)
+    r.created = t
+    return r
+
+
+def test_a_flood_is_held_back_and_counted_by_the_records_own_times():
+    limiter = RepeatLimiter(window_s=30.0)
+    # a retry every 100 ms for 65 s, with arguments that change every time
+    passed = [r for k in range(650) if limiter.filter(r := rec(args=(1, f"attempt {k}"), t=k * 0.1))]
+    assert [r.created for r in passed] == [0.0, 30.0, 60.0]
+    assert passed[0].getMessage() == "Unable connect to node with id 1: attempt 0"
+    assert passed[1].getMessage() == ("Unable connect to node with id 1: attempt 300 "
+                                      "(299 more like this in the last 30 s, not logged)")
+    assert passed[2].getMessage().endswith("(299 more like this in the last 30 s, not logged)")
+
+
+def test_other_templates_levels_loggers_and_critical_messages_pass():
+    limiter = RepeatLimiter(window_s=30.0)
+    assert limiter.filter(rec(t=0.0))
+    assert not limiter.filter(rec(t=1.0))
+    assert limiter.filter(rec(msg="Failed fetch messages from %s: %s", t=1.0))    # another template
+    assert limiter.filter(rec(level=logging.WARNING, t=1.0))                      # another level
+    assert limiter.filter(rec(level=logging.CRITICAL, t=1.0))                     # never held back
+    assert limiter.filter(rec(level=logging.INFO, t=1.0)) and limiter.filter(rec(level=logging.INFO, t=1.1))
+    assert limiter.filter(rec(name="virality", t=1.0)) and limiter.filter(rec(name="virality", t=1.1))
+    assert limiter.filter(rec(name="aiokafkaX", t=1.0)) and limiter.filter(rec(name="aiokafkaX", t=1.1))
+    assert limiter.filter(rec(name="aiokafka", t=1.0)) and not limiter.filter(rec(name="aiokafka", t=2.0))
+    assert limiter.filter(rec(name="aiokafka.consumer.fetcher", t=1.0))
+    assert not limiter.filter(rec(name="aiokafka.consumer.fetcher", t=2.0))
+
+
+def test_remembers_a_bounded_number_of_templates():
+    limiter = RepeatLimiter(window_s=30.0, max_keys=10)
+    for k in range(100):
+        assert limiter.filter(rec(msg=f"template {k}", args=(), t=0.0))
+    assert len(limiter._seen) == 10
+    assert not limiter.filter(rec(msg="template 99", args=(), t=1.0))   # the newest are kept
+
+
+def test_installed_once_on_each_handler_of_a_logger():
+    logger = logging.getLogger("test-logs-root")
+    logger.propagate = False
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    logger.addHandler(handler)
+    try:
+        limit_repeats(logger)
+        limit_repeats(logger)
+        assert sum(isinstance(f, RepeatLimiter) for f in handler.filters) == 1
+        for k in range(50):  # (the limiter goes by the record's logger name, aiokafka.conn here)
+            logger.handle(rec(t=k * 0.1))
+        assert out.getvalue().count("Unable connect") == 1
+    finally:
+        logger.removeHandler(handler)
