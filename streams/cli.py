@@ -300,6 +300,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from prometheus_client import CollectorRegistry, start_http_server
 
     from streams.app import create_app
+    from streams.logs import RepeatLimiter
+    from streams.metrics import ReadCounter
     from streams.settings import Settings
     from streams.topics import ensure_topics
 
@@ -312,8 +314,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
     app = create_app(settings, registry=registry)
     if settings.metrics_port:
         start_http_server(settings.metrics_port, addr=settings.metrics_host, registry=registry)
-    worker = BoundedWorker(app, loglevel=settings.log_level.upper(), quiet=True,
-                           redirect_stdouts=False, shutdown_timeout=settings.shutdown_timeout_s)
+    limiter = RepeatLimiter()
+    registry.register(ReadCounter("virality_kafka_client_errors", "Errors the Kafka client logged (failed "
+                                  "connections, fetches, sends), including repeats held back from the log.",
+                                  lambda: limiter.errors))
+    worker = BoundedWorker(app, loglevel=settings.log_level.upper(), quiet=True, redirect_stdouts=False,
+                           shutdown_timeout=settings.shutdown_timeout_s, limiter=limiter)
     logging.getLogger("virality").setLevel(settings.log_level.upper())
     print(f"worker: consuming {settings.posts_topic!r} from {settings.bootstrap_servers}, "
           f"metrics on :{settings.metrics_port}", file=sys.stderr, flush=True)
@@ -328,15 +334,16 @@ def _bounded_worker_class():
         """A Faust worker whose stop on SIGTERM/SIGINT is bounded: past the timeout it exits. Its log
         handlers hold back repeats of Kafka client errors (:mod:`streams.logs`)."""
 
-        def __init__(self, *args: Any, shutdown_timeout: float = 20.0, **kwargs: Any):
+        def __init__(self, *args: Any, shutdown_timeout: float = 20.0, limiter: Any = None, **kwargs: Any):
             super().__init__(*args, **kwargs)
             self._shutdown_timeout = shutdown_timeout
+            self._limiter = limiter
 
         def on_setup_root_logger(self, logger: Any, level: int) -> None:
             super().on_setup_root_logger(logger, level)
             from streams.logs import limit_repeats
 
-            limit_repeats(logger)
+            self._limiter = limit_repeats(logger, self._limiter)
 
         def _arm(self) -> None:
             def expire() -> None:

@@ -4,7 +4,9 @@ While the broker is down, aiokafka logs the same few errors ("Unable connect to 
 fetch messages from ...") every 100 ms: measured with the broker killed under a worker, 7,500
 lines (950 KB) in one minute, which buries whatever else the worker says and fills disks in a long
 outage. :class:`RepeatLimiter` lets each such message through once per window and counts the rest;
-the next one let through says how many were held back.
+the next one let through says how many were held back. It also counts every error of those
+loggers, held back or not (:attr:`RepeatLimiter.errors`): the worker exports the count as
+``virality_kafka_client_errors_total``, on which the ``KafkaUnreachable`` alert fires.
 
 >>> import logging
 >>> limiter = RepeatLimiter(window_s=30.0)
@@ -40,12 +42,25 @@ class RepeatLimiter(logging.Filter):
         self.loggers = loggers
         self.max_keys = max_keys
         self._seen: dict[tuple, list] = {}  # (logger, level, template) -> [time let through, held back since]
+        #: Error records of the limited loggers seen so far, held back or not (read by the metrics).
+        self.errors = 0
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not logging.WARNING <= record.levelno < logging.CRITICAL:
+        if record.levelno < logging.WARNING:
             return True
+        # one verdict per record, however many handlers (each with this filter) it goes through
+        verdict = record.__dict__.get("_repeat_verdict")
+        if verdict is None:
+            verdict = record._repeat_verdict = self._verdict(record)
+        return verdict
+
+    def _verdict(self, record: logging.LogRecord) -> bool:
         name = record.name
         if not any(name == n or name.startswith(n + ".") for n in self.loggers):
+            return True
+        if record.levelno >= logging.ERROR:
+            self.errors += 1
+        if record.levelno >= logging.CRITICAL:
             return True
         key = (name, record.levelno, str(record.msg))
         seen = self._seen.get(key)

@@ -170,6 +170,16 @@ class BatchHistogram(Collector):
         yield fam
 
 
+class ReadCounter(Collector):
+    """A counter whose value is read at scrape time from ``read`` (state kept elsewhere)."""
+
+    def __init__(self, name: str, documentation: str, read: Callable[[], float]):
+        self.name, self.documentation, self.read = name, documentation, read
+
+    def collect(self) -> Iterable[CounterMetricFamily]:
+        yield CounterMetricFamily(self.name, self.documentation, value=float(self.read()))
+
+
 class Metrics:
     """All of the worker's metrics, registered in ``registry`` (a fresh one per test)."""
 

@@ -59,6 +59,7 @@ def test_a_broker_restart_mid_stream_loses_no_alert(names: Names, start_worker, 
     worker = start_worker(names)
     produce(names.posts, keyed(events[:half]))
     worker.wait_processed(half)
+    errors = worker.metric("virality_kafka_client_errors_total")
     try:
         subprocess.run([KAFKA, how], check=True, timeout=120)
         time.sleep(3)   # its connections fail; fetches, heartbeats and commits retry
@@ -71,6 +72,8 @@ def test_a_broker_restart_mid_stream_loses_no_alert(names: Names, start_worker, 
     got = consume(names.alerts, lambda got: False, timeout=4)  # and any repeat
     assert_none_lost(got, expected)
     assert_none_repeated(got)
+    # what KafkaUnreachable fires on: the client's errors, counted even when the log holds them back
+    assert worker.metric("virality_kafka_client_errors_total") - errors >= 100
     assert worker.stop() == 0
     assert_log_not_flooded(worker.log_path.read_text())
 
@@ -94,6 +97,7 @@ def test_a_broker_crash_while_the_worker_is_busy_loses_no_alert(start_worker) ->
     worker = start_worker(names)
     produce(names.posts, keyed(events))
     worker.wait_processed(len(events) // 4)
+    errors = worker.metric("virality_kafka_client_errors_total")
     try:
         subprocess.run([KAFKA, "kill"], check=True, timeout=60)
         assert worker.processed() < len(events), "the worker was done before the broker went down"
@@ -106,5 +110,7 @@ def test_a_broker_crash_while_the_worker_is_busy_loses_no_alert(start_worker) ->
     got = consume(names.alerts, lambda got: False, timeout=4)  # and any repeat
     assert_none_lost(got, expected)
     assert_none_repeated(got)
+    # what KafkaUnreachable fires on: the client's errors, counted even when the log holds them back
+    assert worker.metric("virality_kafka_client_errors_total") - errors >= 100
     assert worker.stop() == 0
     assert_log_not_flooded(worker.log_path.read_text())

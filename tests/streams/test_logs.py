@@ -60,3 +60,31 @@ def test_installed_once_on_each_handler_of_a_logger():
         assert out.getvalue().count("Unable connect") == 1
     finally:
         logger.removeHandler(handler)
+
+
+def test_counts_every_kafka_client_error_and_decides_once_per_record():
+    limiter = RepeatLimiter(window_s=30.0)
+    records = [rec(t=k * 0.1) for k in range(20)] + [rec(level=logging.WARNING, t=0.0), rec(name="virality", t=0.0),
+                                                    rec(level=logging.CRITICAL, t=0.0)]
+    for r in records:
+        # two handlers with the same filter: the second sees what the first decided
+        assert limiter.filter(r) == limiter.filter(r)
+    assert limiter.errors == 21   # 20 errors (1 logged, 19 held back) and the critical one
+
+
+def test_a_logger_with_two_handlers_writes_the_first_of_a_flood_to_both():
+    logger = logging.getLogger("test-logs-two")
+    logger.propagate = False
+    outs = [io.StringIO(), io.StringIO()]
+    handlers = [logging.StreamHandler(o) for o in outs]
+    for h in handlers:
+        logger.addHandler(h)
+    try:
+        limiter = limit_repeats(logger)
+        for k in range(10):
+            logger.handle(rec(t=k * 0.1))
+        assert [o.getvalue().count("Unable connect") for o in outs] == [1, 1]
+        assert limiter.errors == 10
+    finally:
+        for h in handlers:
+            logger.removeHandler(h)
