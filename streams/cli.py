@@ -301,7 +301,6 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     from streams.app import create_app
     from streams.logs import RepeatLimiter
-    from streams.metrics import ReadCounter
     from streams.settings import Settings
     from streams.topics import ensure_topics
 
@@ -315,9 +314,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     if settings.metrics_port:
         start_http_server(settings.metrics_port, addr=settings.metrics_host, registry=registry)
     limiter = RepeatLimiter()
-    registry.register(ReadCounter("virality_kafka_client_errors", "Errors the Kafka client logged (failed "
-                                  "connections, fetches, sends), including repeats held back from the log.",
-                                  lambda: limiter.errors))
+    app.metrics.kafka_client_errors.read = lambda: limiter.errors
     worker = BoundedWorker(app, loglevel=settings.log_level.upper(), quiet=True, redirect_stdouts=False,
                            shutdown_timeout=settings.shutdown_timeout_s, limiter=limiter)
     logging.getLogger("virality").setLevel(settings.log_level.upper())

@@ -214,3 +214,8 @@ class Metrics:
         self.build.labels(VERSION, platform.python_version(), faust_version).set(1)
         self.state = StateCollector()
         registry.register(self.state)
+        #: Read at scrape time; the worker points it at its log filter's count (:mod:`streams.logs`).
+        self.kafka_client_errors = ReadCounter(
+            "virality_kafka_client_errors", "Errors the Kafka client logged (failed connections, fetches, "
+            "sends), including repeats held back from the log.", lambda: 0)
+        registry.register(self.kafka_client_errors)

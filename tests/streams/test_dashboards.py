@@ -52,6 +52,7 @@ WORKER_METRICS = {
     "virality_alerts_total", "virality_open_alerts", "virality_kafka_consumer_lag_messages",
     "virality_last_event_timestamp_seconds", "virality_build_info", "virality_table_recovery_seconds",
     "virality_texts_analysed_ahead_total", "virality_brand_untracked_events_total",
+    "virality_kafka_client_errors_total",
 }
 HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
 
@@ -200,6 +201,9 @@ class SyntheticWorker:
         yield g
         c = CounterMetricFamily("virality_texts_analysed_ahead", "ahead")
         c.add_metric([], k)
+        yield c
+        c = CounterMetricFamily("virality_kafka_client_errors", "client errors")
+        c.add_metric([], k / 50)
         yield c
         for name in ("virality_cascades_evicted", "virality_cascades_expired", "virality_cascades_loaded"):
             c = CounterMetricFamily(name, name)
