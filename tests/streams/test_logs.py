@@ -1,5 +1,6 @@
 import io
 import logging
+import sys
 
 from streams.logs import RepeatLimiter, limit_repeats
 
@@ -13,13 +14,46 @@ def rec(name="aiokafka.conn", level=logging.ERROR, msg="Unable connect to node w
 
 def test_a_flood_is_held_back_and_counted_by_the_records_own_times():
     limiter = RepeatLimiter(window_s=30.0)
-    # a retry every 100 ms for 65 s, with arguments that change every time
-    passed = [r for k in range(650) if limiter.filter(r := rec(args=(1, f"attempt {k}"), t=k * 0.1))]
-    assert [r.created for r in passed] == [0.0, 30.0, 60.0]
-    assert passed[0].getMessage() == "Unable connect to node with id 1: attempt 0"
-    assert passed[1].getMessage() == ("Unable connect to node with id 1: attempt 300 "
-                                      "(299 more like this in the last 30 s, not logged)")
-    assert passed[2].getMessage().endswith("(299 more like this in the last 30 s, not logged)")
+    # the same error every 100 ms for 65 s (as aiokafka logs while the broker is down)
+    passed = [r for k in range(650) if limiter.filter(r := rec(t=1_795_000_000.0 + k * 0.1))]
+    assert [round(r.created - 1_795_000_000.0, 1) for r in passed] == [0.0, 30.0, 60.0]
+    assert passed[0].getMessage() == "Unable connect to node with id 1: refused"
+    # 1,795,000,000 s is 2026-11-18 11:06:40 UTC; held back: +0.1 s ... +29.9 s
+    assert passed[1].getMessage() == ("Unable connect to node with id 1: refused "
+                                      "(299 more like this from 11:06:40 to 11:07:09 UTC, not logged)")
+    assert passed[2].getMessage().endswith("(299 more like this from 11:07:10 to 11:07:39 UTC, not logged)")
+
+
+def test_the_report_says_when_the_held_back_ones_were_even_much_later():
+    limiter = RepeatLimiter(window_s=30.0)
+    for t in (0.0, 1.0, 2.0):
+        limiter.filter(rec(t=t))
+    days_later = rec(t=86_400.0 + 5.0)
+    assert limiter.filter(days_later)
+    assert days_later.getMessage().endswith("(2 more like this from 00:00:01 to 00:00:02 UTC, not logged)")
+
+
+def test_other_nodes_topics_and_exceptions_are_not_held_back_by_one_flood():
+    limiter = RepeatLimiter(window_s=30.0)
+    assert limiter.filter(rec(args=(1, "refused"), t=0.0))
+    assert limiter.filter(rec(args=(2, "refused"), t=0.1))       # another node
+    assert not limiter.filter(rec(args=(1, "refused"), t=0.2))
+    try:
+        raise ValueError("x")
+    except ValueError:
+        first = sys.exc_info()
+    try:
+        raise KeyError("y")
+    except KeyError:
+        second = sys.exc_info()
+
+    def exc(info, t):
+        r = rec(name="aiokafka.consumer.fetcher", msg="Unexpected error in fetcher routine", args=(), t=t)
+        r.exc_info = info
+        return r
+    assert limiter.filter(exc(first, 1.0))
+    assert limiter.filter(exc(second, 1.1))       # another exception: its traceback is shown
+    assert not limiter.filter(exc(first, 1.2))
 
 
 def test_other_templates_levels_loggers_and_critical_messages_pass():

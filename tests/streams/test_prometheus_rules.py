@@ -90,7 +90,8 @@ MUTATIONS = {
     "worker down too slow": ("pipeline.yml", "for: 2m", "for: 10m"),
     "stale last event ignored": ("pipeline.yml", "> 600", "> 6000"),
     "stuck recovery tolerated an hour": ("pipeline.yml", "virality_table_recovery_seconds) > 900", "virality_table_recovery_seconds) > 3600"),
-    "kafka errors tolerated": ("pipeline.yml", "rate(virality_kafka_client_errors_total[2m])) > 1", "rate(virality_kafka_client_errors_total[2m])) > 100"),
+    "kafka errors tolerated": ("pipeline.yml", "rate(virality_kafka_client_errors_total[1m])) > 1", "rate(virality_kafka_client_errors_total[1m])) > 100"),
+    "kafka restart pages": ("pipeline.yml", "errors_total[1m])) > 1\n        for: 3m", "errors_total[1m])) > 1\n        for: 0s"),
     "zero intake ignored": ("pipeline.yml", "sum(rate(virality_events_consumed_total[10m])) == 0", "sum(rate(virality_events_consumed_total[10m])) == -1"),
 }
 
@@ -264,6 +265,8 @@ def test_kafka_unreachable_holds_back_what_follows_from_it(alertmanager):
     def states() -> dict:
         return {a["labels"]["alertname"]: a["status"]["state"] for a in promstack.http_json(f"{url}/api/v2/alerts")}
 
-    expected = {"KafkaUnreachable": "active", "NoEventsIngested": "suppressed", "ComplaintStorm": "suppressed",
-                "DeadLetterRateHigh": "active"}   # rejects are not caused by an outage: still shown
+    # a brand's storm may be seen by the workers that still read: it is not held back (and goes
+    # quiet by itself where nothing is read); neither are rejects
+    expected = {"KafkaUnreachable": "active", "NoEventsIngested": "suppressed", "ComplaintStorm": "active",
+                "DeadLetterRateHigh": "active"}
     promstack.wait_for(lambda: states() == expected, timeout=10, what=f"inhibition {expected}")
