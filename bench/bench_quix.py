@@ -133,6 +133,7 @@ def main(argv=None) -> int:
     sys.path.insert(0, ROOT)
     sys.path.insert(0, HERE)
     from bench_pipeline import count, make_events, preload, real_texts
+    from bench_reference import run_child
     from streams.topics import delete_topics
 
     py = quix_python(args.quix_python)
@@ -146,19 +147,9 @@ def main(argv=None) -> int:
         asyncio.run(preload(args.broker, topic, events))
         print(f"preloaded {len(events):,} events in {time.monotonic() - t:.1f}s", flush=True)
         out = os.path.join(work, "rate")
-        proc = subprocess.Popen([py, os.path.abspath(__file__), "--child", "--broker", args.broker, "--topic", topic,
-                                 "--events", str(len(events)), "--window", args.window, "--out", out,
-                                 "--state-dir", os.path.join(work, "state")], cwd=work)
-        try:
-            proc.wait(args.timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-            raise SystemExit(f"quix: not done after {args.timeout:.0f} s")
-        if not os.path.exists(out):
-            raise SystemExit(f"quix: the app exited ({proc.returncode}) without a result")
-        with open(out) as f:
-            rate, cpu = map(float, f.read().split())
+        argv = [py, os.path.abspath(__file__), "--child", "--broker", args.broker, "--topic", topic, "--events",
+                str(len(events)), "--window", args.window, "--out", out, "--state-dir", os.path.join(work, "state")]
+        rate, cpu = map(float, run_child(argv, out, work, args.timeout, "the Quix app").split())
         alerts = asyncio.run(count(args.broker, f"{topic}-alerts"))
     finally:
         # the input and alert topics, and Quix's internal ones (<type>__<consumer group>--...)

@@ -111,21 +111,28 @@ def faust_child(bootstrap: str, topic: str, n: int, out: str) -> None:
     faust.Worker(app, loglevel="warning", quiet=True).execute_from_commandline()
 
 
+def run_child(argv: list[str], out: str, cwd: str, timeout: float, what: str) -> str:
+    """Run a measuring child process and return what it wrote to ``out``; a clear exit if it takes
+    longer than ``timeout`` seconds or ends without writing it."""
+    proc = subprocess.Popen(argv, cwd=cwd)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise SystemExit(f"{what}: not done after {timeout:.0f} s")
+    if not os.path.exists(out):
+        raise SystemExit(f"{what}: exited ({proc.returncode}) without a result")
+    with open(out) as f:
+        return f.read()
+
+
 def trivial_faust(bootstrap: str, topic: str, n: int, timeout: float) -> float:
     with tempfile.TemporaryDirectory() as d:
         out = os.path.join(d, "rate")
-        proc = subprocess.Popen([sys.executable, __file__, "--child", "--broker", bootstrap, "--topic", topic,
-                                 "--events", str(n), "--out", out], cwd=d)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-            raise SystemExit(f"trivial Faust agent: not done after {timeout:.0f} s")
-        if not os.path.exists(out):
-            raise SystemExit(f"trivial Faust agent: the worker exited ({proc.returncode}) without a result")
-        with open(out) as f:
-            return float(f.read())
+        argv = [sys.executable, __file__, "--child", "--broker", bootstrap, "--topic", topic, "--events", str(n),
+                "--out", out]
+        return float(run_child(argv, out, d, timeout, "trivial Faust agent"))
 
 
 def main(argv=None) -> int:

@@ -38,6 +38,18 @@ def require_restartable_broker() -> None:
     pytest.skip(why)
 
 
+def assert_came_through(worker, names: Names, expected: list[dict], errors_before: float) -> None:
+    """After an outage: every expected alert once, the client's errors counted, a readable log."""
+    got = consume(names.alerts, lambda got: len(got) >= len(expected), timeout=60)
+    got = consume(names.alerts, lambda got: False, timeout=4)  # and any repeat
+    assert_none_lost(got, expected)
+    assert_none_repeated(got)
+    # what KafkaUnreachable fires on: the client's errors, counted even when the log holds them back
+    assert worker.metric("virality_kafka_client_errors_total") - errors_before >= 100
+    assert worker.stop() == 0
+    assert_log_not_flooded(worker.log_path.read_text())
+
+
 def assert_log_not_flooded(log: str) -> None:
     # unlimited, aiokafka logs its connection errors every 100 ms: about 60 lines a second down
     refused = log.count("Unable connect to node")
@@ -68,14 +80,7 @@ def test_a_broker_restart_mid_stream_loses_no_alert(names: Names, start_worker, 
         subprocess.run([KAFKA, "start"], check=True, timeout=180)  # (the other tests need it too)
     produce(names.posts, keyed(events[half:]))
     worker.wait_processed(len(events), timeout=120)
-    got = consume(names.alerts, lambda got: len(got) >= len(expected), timeout=60)
-    got = consume(names.alerts, lambda got: False, timeout=4)  # and any repeat
-    assert_none_lost(got, expected)
-    assert_none_repeated(got)
-    # what KafkaUnreachable fires on: the client's errors, counted even when the log holds them back
-    assert worker.metric("virality_kafka_client_errors_total") - errors >= 100
-    assert worker.stop() == 0
-    assert_log_not_flooded(worker.log_path.read_text())
+    assert_came_through(worker, names, expected, errors)
 
 
 def test_a_broker_crash_while_the_worker_is_busy_loses_no_alert(start_worker) -> None:
@@ -106,11 +111,4 @@ def test_a_broker_crash_while_the_worker_is_busy_loses_no_alert(start_worker) ->
     finally:
         subprocess.run([KAFKA, "start"], check=True, timeout=180)  # (the other tests need it too)
     worker.wait_processed(len(events), timeout=120)
-    got = consume(names.alerts, lambda got: len(got) >= len(expected), timeout=60)
-    got = consume(names.alerts, lambda got: False, timeout=4)  # and any repeat
-    assert_none_lost(got, expected)
-    assert_none_repeated(got)
-    # what KafkaUnreachable fires on: the client's errors, counted even when the log holds them back
-    assert worker.metric("virality_kafka_client_errors_total") - errors >= 100
-    assert worker.stop() == 0
-    assert_log_not_flooded(worker.log_path.read_text())
+    assert_came_through(worker, names, expected, errors)
