@@ -28,7 +28,7 @@ import time
 
 #: Loggers whose repeated warnings and errors are limited (those that flood while Kafka is down).
 LIMITED = ("aiokafka",)
-#: A message with the same template is let through at most once in this many seconds.
+#: The same message (logger, level, text, exception type) passes at most once in this many seconds.
 WINDOW_S = 30.0
 
 
@@ -48,7 +48,7 @@ class RepeatLimiter(logging.Filter):
         self.window_s = window_s
         self.loggers = loggers
         self.max_keys = max_keys
-        # key -> [time let through, held back since, first held back, last held back]
+        # key -> [time last let through, how many held back since, first and last of those times]
         self._seen: dict[tuple, list] = {}
         self._lock = threading.Lock()
         #: Error records of the limited loggers seen so far, held back or not (read by the metrics).

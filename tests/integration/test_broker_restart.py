@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+from contextlib import contextmanager
 
 import pytest
 
@@ -36,6 +37,20 @@ def require_restartable_broker() -> None:
     if os.environ.get("CI") and os.environ.get("VIRALITY_TEST_BROKER_RESTART") == "1":
         pytest.fail(why)
     pytest.skip(why)
+
+
+@contextmanager
+def broker_down(worker, how: str):
+    """The broker taken down (``scripts/kafka stop`` or ``kill``) for the body and 3 s more, while
+    the worker's connections fail and its fetches, heartbeats and commits retry; the worker must not
+    exit meanwhile. The broker is started again whatever happens (the other tests need it too)."""
+    try:
+        subprocess.run([KAFKA, how], check=True, timeout=120)
+        yield
+        time.sleep(3)
+        assert worker.proc.poll() is None, "the worker exited while the broker was down"
+    finally:
+        subprocess.run([KAFKA, "start"], check=True, timeout=180)
 
 
 def assert_came_through(worker, names: Names, expected: list[dict], errors_before: float) -> None:
@@ -72,12 +87,8 @@ def test_a_broker_restart_mid_stream_loses_no_alert(names: Names, start_worker, 
     produce(names.posts, keyed(events[:half]))
     worker.wait_processed(half)
     errors = worker.metric("virality_kafka_client_errors_total")
-    try:
-        subprocess.run([KAFKA, how], check=True, timeout=120)
-        time.sleep(3)   # its connections fail; fetches, heartbeats and commits retry
-        assert worker.proc.poll() is None, "the worker exited while the broker was down"
-    finally:
-        subprocess.run([KAFKA, "start"], check=True, timeout=180)  # (the other tests need it too)
+    with broker_down(worker, how):
+        pass
     produce(names.posts, keyed(events[half:]))
     worker.wait_processed(len(events), timeout=120)
     assert_came_through(worker, names, expected, errors)
@@ -103,12 +114,7 @@ def test_a_broker_crash_while_the_worker_is_busy_loses_no_alert(start_worker) ->
     produce(names.posts, keyed(events))
     worker.wait_processed(len(events) // 4)
     errors = worker.metric("virality_kafka_client_errors_total")
-    try:
-        subprocess.run([KAFKA, "kill"], check=True, timeout=60)
+    with broker_down(worker, "kill"):
         assert worker.processed() < len(events), "the worker was done before the broker went down"
-        time.sleep(3)
-        assert worker.proc.poll() is None, "the worker exited while the broker was down"
-    finally:
-        subprocess.run([KAFKA, "start"], check=True, timeout=180)  # (the other tests need it too)
     worker.wait_processed(len(events), timeout=120)
     assert_came_through(worker, names, expected, errors)

@@ -214,6 +214,11 @@ def _alert(**labels) -> dict:
             "annotations": {"summary": labels["alertname"], "dashboard": "http://g/d/x"}}
 
 
+def _states(url: str, key) -> dict:
+    """The live Alertmanager's alerts: ``key(labels)`` -> active or suppressed."""
+    return {key(a["labels"]): a["status"]["state"] for a in promstack.http_json(f"{url}/api/v2/alerts")}
+
+
 def test_alertmanager_inhibits_and_delivers(alertmanager):
     url, received = alertmanager
     promstack.http_json(f"{url}/api/v2/alerts", [
@@ -226,9 +231,7 @@ def test_alertmanager_inhibits_and_delivers(alertmanager):
     ])
 
     def states() -> dict:
-        alerts = promstack.http_json(f"{url}/api/v2/alerts")
-        return {(a["labels"]["alertname"], a["labels"]["severity"], a["labels"].get("alert_id")): a["status"]["state"]
-                for a in alerts}
+        return _states(url, lambda labels: (labels["alertname"], labels["severity"], labels.get("alert_id")))
 
     promstack.wait_for(lambda: len(states()) == 6, timeout=10, what="alerts accepted")
     expected = {
@@ -263,7 +266,7 @@ def test_kafka_unreachable_holds_back_what_follows_from_it(alertmanager):
     ])
 
     def states() -> dict:
-        return {a["labels"]["alertname"]: a["status"]["state"] for a in promstack.http_json(f"{url}/api/v2/alerts")}
+        return _states(url, lambda labels: labels["alertname"])
 
     # a brand's storm may be seen by the workers that still read: it is not held back (and goes
     # quiet by itself where nothing is read); neither are rejects
