@@ -94,7 +94,8 @@ class TableCache(dict):
     """The cascades of one partition: live objects for the active ones, loaded from the table on
     first use; idle ones only in their stored (serialized) form, listed in :attr:`cold`.
 
-    A live cascade costs about 2 KB of Python objects, its stored form about 700 bytes, so the worker
+    A live cascade costs about 1.3 KB of Python objects (bench/bench_detectors.py), its stored
+    form about 700-900 bytes, so the worker
     keeps live only what changed lately (:meth:`evict` drops the others back to their stored form,
     which is written at every flush). Expiry must also find the stored cascades that were never
     loaded (recovered after a restart or rebalance and never touched again), so :meth:`add_stored`

@@ -253,6 +253,30 @@ def format_alert(a: dict[str, Any]) -> str:
             f"{subject}{brand} ({a.get('lang') or '-'})\n      {a.get('reason', '')}{text}")
 
 
+def format_reject(r: dict[str, Any]) -> str:
+    """One dead-letter record (``posts.deadletter``) as lines a person reads: when, why, where the
+    original sits, and the start of the rejected value."""
+    from detectors.chain import iso_ms
+
+    at = r.get("rejected_at_ms")
+    when = iso_ms(at) if isinstance(at, int) else "?"
+    where = f"{r.get('topic')}[{r.get('partition')}]@{r.get('offset')}"
+    value = r.get("value") or ""
+    if r.get("value_encoding") == "base64":
+        value = f"(base64{', truncated' if r.get('value_truncated') else ''}) {value}"
+    value = value.replace("\n", " ")
+    value = f"{value[:200]}{'...' if len(value) > 200 else ''}"
+    key = f" key={r['key']!r}" if r.get("key") else ""
+    return f"x  {when}  REJECTED  {r.get('reason')} {where}{key}\n      {r.get('detail')}\n      {value}"
+
+
+def format_record(record: Any) -> str:
+    """An alert or a dead-letter record, whichever it is (TypeError for something else)."""
+    if isinstance(record, dict) and "value_encoding" in record and "reason" in record:
+        return format_reject(record)
+    return format_alert(record)
+
+
 def cmd_tail(args: argparse.Namespace) -> int:
     return asyncio.run(_tail(args))
 
@@ -263,7 +287,7 @@ async def _tail(args: argparse.Namespace, stop: asyncio.Event | None = None) -> 
     from streams.settings import Settings
 
     settings = Settings.from_env()
-    topic = args.topic or settings.alerts_topic
+    topic = args.topic_name or args.topic or settings.alerts_topic
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=settings.bootstrap_servers,
                                 auto_offset_reset="earliest" if args.from_beginning else "latest",
                                 enable_auto_commit=False, group_id=None, isolation_level="read_committed")
@@ -280,7 +304,7 @@ async def _tail(args: argparse.Namespace, stop: asyncio.Event | None = None) -> 
                         print(f"(not JSON at offset {rec.offset})", flush=True)
                         continue
                     try:
-                        line = orjson.dumps(alert).decode() if args.json else format_alert(alert)
+                        line = orjson.dumps(alert).decode() if args.json else format_record(alert)
                     except (TypeError, AttributeError, KeyError):  # JSON, but not an alert
                         line = f"(not an alert at offset {rec.offset}: {rec.value[:200]!r})"
                     print(line, flush=True)
@@ -499,11 +523,17 @@ def build_parser() -> argparse.ArgumentParser:
                         "analyzer; the others analyse texts ahead; else 1)")
     d.set_defaults(func=cmd_detect)
 
-    t = sub.add_parser("tail", help="print alerts as they arrive")
-    t.add_argument("--topic", default=None)
-    t.add_argument("--from-beginning", action="store_true")
-    t.add_argument("--json", action="store_true")
-    t.add_argument("--max", type=int, default=0)
+    t = sub.add_parser("tail", help="print alerts (or dead-lettered input) as they arrive",
+                       description="Print the records of a topic as they arrive: alerts by default; "
+                                   "`virality tail posts.deadletter --from-beginning` shows rejected "
+                                   "input with its reason and where the original sits.")
+    t.add_argument("topic_name", nargs="?", metavar="TOPIC",
+                   help="topic to read (default VIRALITY_ALERTS_TOPIC, 'alerts')")
+    t.add_argument("--topic", default=None, help="the same as TOPIC")
+    t.add_argument("--from-beginning", action="store_true",
+                   help="start at the oldest record kept, not at new ones")
+    t.add_argument("--json", action="store_true", help="print each record as one JSON line")
+    t.add_argument("--max", type=positive_int, default=None, help="stop after this many records")
     t.set_defaults(func=cmd_tail)
 
     m = sub.add_parser("demo", help="start broker and worker, replay the bundled scenario, show alerts")

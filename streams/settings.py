@@ -1,7 +1,8 @@
 """Settings: the one place that reads the environment.
 
 Every setting has a default that runs the system on one machine against ``scripts/kafka``.
-Production sets them through the environment (``docker-compose.yml`` shows a full set).
+Production sets them through the environment (``docker-compose.yml`` sets the stack's own and
+passes the common ones through from the shell).
 
 ==================================  ==========================  ==================================================
 variable                            default                     meaning
@@ -39,14 +40,15 @@ VIRALITY_SESSION_TIMEOUT_S          30                          consumer session
 VIRALITY_HEARTBEAT_S                3                           consumer heartbeat interval
 VIRALITY_REBALANCE_TIMEOUT_S        60                          consumer rebalance timeout
 VIRALITY_SHUTDOWN_TIMEOUT_S         20                          bound on a graceful stop
-VIRALITY_STORE                      memory://                   Faust table store (``rocksdb://`` in production)
-VIRALITY_DATA_DIR                   ./.run/worker               Faust data directory
-VIRALITY_LOG_LEVEL                  info                        worker log level
+VIRALITY_STORE                      memory://                   Faust table store: only ``memory://`` (rebuilt from the changelog)
+VIRALITY_DATA_DIR                   ./.run/worker               Faust data directory (no table state with memory://)
+VIRALITY_LOG_LEVEL                  info                        worker log level: debug, info, warning, error, critical
 VIRALITY_GC_GEN0                    50000                       allocations between young GC passes (0: Python's 700)
 ==================================  ==========================  ==================================================
 """
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from typing import Mapping
@@ -57,6 +59,7 @@ from detectors.virality import ViralityThresholds
 
 
 _DECISION = ViralityThresholds()
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
 
 class SettingsError(ValueError):
@@ -134,7 +137,9 @@ class Settings:
         hold a copy of it). The worker never uses them for a model with ``analyze_many``.
 
         Measured with bench/bench_pipeline.py --texts (real tweets, 200,000 events, 2 cores shared
-        with the broker): 9,600-11,600 events/s without a helper, 16,700-19,200 with one.
+        with the broker) on 2026-11-23, a day the machine ran at the team's reference speed
+        (bench/bench_reference.py): 30,300-31,300 events/s without a helper, 46,800-52,200 with one
+        (docs/operations.md has the dated table).
         """
         if self.analysis_processes is not None:
             return self.analysis_processes
@@ -206,3 +211,20 @@ class Settings:
             raise SettingsError("VIRALITY_GC_GEN0 must not be negative")
         if self.escalate_final < self.viral_final:
             raise SettingsError("VIRALITY_ESCALATE_FINAL must not be below VIRALITY_VIRAL_FINAL")
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise SettingsError(f"VIRALITY_{name.upper()} must be a finite number, not {value}")
+        if not 0 <= self.metrics_port <= 65535:
+            raise SettingsError("VIRALITY_METRICS_PORT must be a port number (1-65535), or 0 for no metrics server")
+        if self.batch_max < 1 or self.replication < 1:
+            raise SettingsError("VIRALITY_BATCH_MAX and VIRALITY_REPLICATION must be at least 1")
+        if self.log_level.lower() not in LOG_LEVELS:
+            raise SettingsError(f"VIRALITY_LOG_LEVEL={self.log_level!r} is not one of {', '.join(LOG_LEVELS)}")
+        if self.store != "memory://":
+            raise SettingsError(f"VIRALITY_STORE={self.store!r}: only memory:// is supported (the worker "
+                                "rebuilds its tables from the changelog topics when it starts)")
+        try:
+            self.chain_config()
+        except ValueError as exc:  # the decision's own checks (detectors/virality.py), as settings errors
+            raise SettingsError(f"thresholds (VIRALITY_VIRAL_FINAL, VIRALITY_MIN_SHARES, ...): {exc}") from None

@@ -113,6 +113,13 @@ def test_malformed_events_are_dead_lettered_and_the_worker_keeps_going(names: Na
     assert huge["value_truncated"] is True and huge["value_bytes"] == 900_000
     assert base64.b64decode(huge["value"]) == b'"' * (128 * 1024)
     assert by_key["K" * 1024]["value"] == "{" and "value_truncated" not in by_key["K" * 1024]
+    # what on-call runs to see them (the runbook's command): every reject, its reason and where it sits
+    tail = subprocess.run([sys.executable, "-m", "streams.cli", "tail", names.dlq, "--from-beginning",
+                           "--max", str(len(bad))], cwd=ROOT, env=names.environ(), capture_output=True,
+                          text=True, timeout=60)
+    assert tail.returncode == 0, tail.stderr
+    assert tail.stdout.count("REJECTED  malformed_json") == 3 and "REJECTED  too_large" in tail.stdout
+    assert f"{names.posts}[" in tail.stdout and '{"id": "x", "kind": "share",' in tail.stdout
     worker.wait_processed(len(bad) + len(good))
     assert worker.metric("virality_events_rejected_total", reason="malformed_json") == 3
     assert worker.metric("virality_events_consumed_total") == len(good)     # and it kept going

@@ -138,6 +138,23 @@ def test_tail_formats_alerts_and_refuses_what_is_not_one() -> None:
             format_alert(not_an_alert)
 
 
+def test_tail_formats_dead_letters_and_takes_the_topic_as_an_argument() -> None:
+    from streams.cli import build_parser, format_record
+
+    reject = {"reason": "wrong_type", "detail": "text must be a string", "topic": "posts", "partition": 2,
+              "offset": 41, "timestamp_ms": 1, "key": "c1", "rejected_at_ms": 1_763_900_000_000,
+              "value": '{"id": "x",\n "text": 5}', "value_encoding": "utf-8"}
+    lines = format_record(reject).splitlines()
+    assert lines[0].split()[1:] == ["2025-11-23T12:13:20.000Z", "REJECTED", "wrong_type", "posts[2]@41", "key='c1'"]
+    assert lines[1].strip() == "text must be a string" and lines[2].strip() == '{"id": "x",  "text": 5}'
+    raw = format_record({**reject, "value": "A" * 300, "value_encoding": "base64", "value_truncated": True})
+    assert "(base64, truncated) " + "A" * 50 in raw and raw.endswith("...")
+    # an alert that happens to carry a reason is still an alert
+    assert "OPEN" in format_record({"state": "open", "type": "viral_complaint", "reason": "fast", "root_id": "c"})
+    args = build_parser().parse_args(["tail", "posts.deadletter", "--from-beginning", "--max", "5"])
+    assert (args.topic_name, args.from_beginning, args.max) == ("posts.deadletter", True, 5)
+
+
 def test_detect_in_two_processes_gives_what_one_gives(tmp_path: Path) -> None:
     # one process analyses the texts ahead of the other; a text whose analysis fails is dead-lettered
     # as in one process (the main process tries it again and records why)

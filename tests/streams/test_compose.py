@@ -113,23 +113,41 @@ def test_kafka_runs_kraft_and_the_worker_uses_its_internal_listener(services):
     advertised = dict(re.findall(r"(\w+)://([\w.-]+:\d+)", kafka["KAFKA_ADVERTISED_LISTENERS"]))
     internal = advertised[kafka["KAFKA_INTER_BROKER_LISTENER_NAME"]]
     assert internal.startswith("kafka:"), internal
-    for name in ("worker", "replayer"):
+    for name in ("worker", "replayer", "kafka-init"):
         env = _env(services[name])
         brokers = [v for k, v in env.items() if "BROKER" in k or "BOOTSTRAP" in k]
         assert brokers, f"{name}: no broker setting in {sorted(env)}"
         assert all(internal in b for b in brokers), f"{name}: {brokers} does not point at {internal}"
-        deps = services[name].get("depends_on", {})
-        assert deps.get("kafka-init", {}).get("condition") == "service_completed_successfully", name
+        if name != "kafka-init":
+            deps = services[name].get("depends_on", {})
+            assert deps.get("kafka-init", {}).get("condition") == "service_completed_successfully", name
 
 
-def test_topics_are_created_once_with_matching_partitions(services):
-    init = services["kafka-init"]
-    script = " ".join(init["command"]) if isinstance(init["command"], list) else init["command"]
-    for topic in ("posts", "alerts", "posts.deadletter"):
-        assert re.search(rf"create {re.escape(topic)}\s", script), topic
-    assert "--if-not-exists" in script
-    assert _env(init)["PARTITIONS"] == _env(services["worker"])["VIRALITY_PARTITIONS"]
+def test_topics_are_created_once_by_the_worker_image_with_the_workers_settings(services):
+    # kafka-init runs `virality topics` (streams/topics.py) from the worker's image and with the
+    # worker's environment: one place for partition counts and retention, and no way for the
+    # topics' partition count to differ from the worker's
+    init, worker = services["kafka-init"], services["worker"]
+    assert init["command"] == ["topics"] and init.get("image") == worker.get("image")
+    assert init.get("build") == worker.get("build")
+    assert _env(init) == _env(worker)
+    assert init["depends_on"]["kafka"]["condition"] == "service_healthy"
     assert init.get("restart") == "no"
+    from streams.cli import build_parser
+
+    assert build_parser().parse_args(["topics"]).command == "topics"
+
+
+def test_settings_passed_through_are_read_by_the_worker(services):
+    # every VIRALITY_ variable in the stack is one streams/settings.py reads, and an unset one
+    # (empty) leaves the worker at its default
+    from streams.settings import Settings
+
+    env = _env(services["worker"])
+    known = {"VIRALITY_" + f.upper() for f in Settings.__dataclass_fields__}
+    assert {k for k in env if k.startswith("VIRALITY_")} <= known, sorted(set(env) - known)
+    assert "VIRALITY_BRANDS" in env and env["VIRALITY_BRANDS"] == ""
+    assert Settings.from_env(env).brands == {} and Settings.from_env(env).partitions == 6
 
 
 def test_replayer_is_optional(services):

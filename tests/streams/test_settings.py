@@ -31,6 +31,14 @@ def test_environment_overrides_and_types() -> None:
     ({"VIRALITY_EXPIRE_S": "3600"}, "QUIET_S \\+ VIRALITY_COOLDOWN_S"),
     ({"VIRALITY_EVICT_IDLE_S": "-1"}, "EVICT_IDLE_S"),
     ({"VIRALITY_MAINTAIN_EVERY_S": "0"}, "MAINTAIN_EVERY_S"),
+    ({"VIRALITY_METRICS_PORT": "70000"}, "port number"),
+    ({"VIRALITY_BATCH_MAX": "0"}, "BATCH_MAX"),
+    ({"VIRALITY_REPLICATION": "0"}, "REPLICATION"),
+    ({"VIRALITY_LOG_LEVEL": "verbose"}, "not one of debug"),
+    ({"VIRALITY_STORE": "rocksdb://"}, "only memory://"),
+    ({"VIRALITY_MIN_SHARES": "-5"}, "thresholds .*must not be negative"),
+    ({"VIRALITY_QUIET_S": "nan"}, "finite"),
+    ({"VIRALITY_VIRAL_FINAL": "inf", "VIRALITY_ESCALATE_FINAL": "inf"}, "finite"),
 ])
 def test_bad_values_are_clear_errors(env, words) -> None:
     with pytest.raises(SettingsError, match=words):
