@@ -157,6 +157,11 @@ def analyze_each(analyzer: TextAnalyzer, items: Sequence[tuple[str, str | None] 
     return out
 
 
+class AnalyzerError(TypeError, ValueError):
+    """The analyzer named in the settings cannot be loaded (a TypeError and a ValueError, as the
+    checks that raise it were before)."""
+
+
 def load_analyzer(spec: str | None, brands: Mapping[str, list[str]] | None = None) -> TextAnalyzer:
     """Build the analyzer named by ``spec`` (``"package.module:ClassName"``), or the default.
 
@@ -166,11 +171,22 @@ def load_analyzer(spec: str | None, brands: Mapping[str, list[str]] | None = Non
         return DefaultAnalyzer(brands)
     module_name, sep, attr = spec.partition(":")
     if not sep or not module_name or not attr:
-        raise ValueError(f"analyzer spec must look like 'package.module:ClassName', not {spec!r}")
-    obj = importlib.import_module(module_name)
+        raise AnalyzerError(f"analyzer spec must look like 'package.module:ClassName', not {spec!r}")
+    try:
+        obj = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise AnalyzerError(f"analyzer {spec!r}: cannot import {module_name!r} ({exc})") from exc
     for part in attr.split("."):
-        obj = getattr(obj, part)
-    analyzer = obj(brands=dict(brands or {}))
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise AnalyzerError(f"analyzer {spec!r}: {module_name!r} has no {attr!r}") from None
+    if not callable(obj):
+        raise AnalyzerError(f"analyzer {spec!r} is not a class")
+    try:
+        analyzer = obj(brands=dict(brands or {}))
+    except TypeError as exc:
+        raise AnalyzerError(f"analyzer {spec!r}: {attr}(brands=...) failed: {exc}") from exc
     if not isinstance(analyzer, TextAnalyzer):
-        raise TypeError(f"{spec} does not provide analyze(text, lang_hint=None)")
+        raise AnalyzerError(f"{spec} does not provide analyze(text, lang_hint=None)")
     return analyzer

@@ -25,7 +25,7 @@ from typing import Any, Iterator, TextIO
 
 import orjson
 
-from detectors.events import Event, Rejected, decode_event
+from detectors.events import MAX_TEXT_CHARS, Event, Rejected, decode_event
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,10 +33,13 @@ ROOT = Path(__file__).resolve().parent.parent
 # -- input ------------------------------------------------------------------------------------------
 
 def read_jsonl(path: str) -> Iterator[tuple[int, bytes]]:
-    """(line number, raw line) of a JSONL file, or of stdin for ``-``; blank lines skipped."""
+    """(line number, raw line) of a JSONL file, or of stdin for ``-``; blank lines skipped, and a
+    UTF-8 byte order mark at the start (files saved by Windows editors) dropped."""
     stream = sys.stdin.buffer if path == "-" else open(path, "rb")
     try:
         for n, line in enumerate(stream, 1):
+            if n == 1 and line.startswith(b"\xef\xbb\xbf"):
+                line = line[3:]
             line = line.strip()
             if line:
                 yield n, line
@@ -45,16 +48,25 @@ def read_jsonl(path: str) -> Iterator[tuple[int, bytes]]:
             stream.close()
 
 
-def event_time_order(path: str, on_reject) -> list[tuple[int, int, bytes, Event]]:
-    """Every valid event of the file as (t_ms, line, raw, event), sorted by event time (stable)."""
+def event_time_order(path: str, on_reject, keep_raw: bool = True,
+                     progress: bool | None = None) -> list[tuple[int, int, bytes, Event]]:
+    """Every valid event of the file as (t_ms, line, raw, event), sorted by event time (stable);
+    ``raw`` is ``b""`` unless ``keep_raw`` (``detect`` needs only the decoded events). With
+    ``progress`` (default: stderr is a terminal), the lines read so far are shown while reading."""
     rows = []
+    show = sys.stderr.isatty() if progress is None else progress
     for n, raw in read_jsonl(path):
+        if show and n % 100_000 == 0:
+            sys.stderr.write(f"\rreading {path}: {n:,} lines   ")
+            sys.stderr.flush()
         try:
             e = decode_event(raw)
         except Rejected as r:
             on_reject(n, raw, r)
             continue
-        rows.append((e.t_ms, n, raw, e))
+        rows.append((e.t_ms, n, raw if keep_raw else b"", e))
+    if show:
+        sys.stderr.write(f"\rreading {path}: done, ordering {len(rows):,} events by time\n")
     rows.sort()  # by (t_ms, line): line numbers are unique, so the raw bytes and events are never compared
     return rows
 
@@ -99,6 +111,12 @@ def _analyze_batch(items: list[tuple[str, str | None] | None]) -> list[Any]:
     return analyze_each(_FORKED_ANALYZER, items)
 
 
+def _ignore_sigint() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def detect_jobs(requested: int | None, analyzer: Any, n_events: int, helpers: int) -> int:
     """Processes for ``detect``: as asked (``--jobs``), or else for 20,000 events or more the main
     one plus ``helpers``, the worker's text helpers (``Settings.text_helper_processes``: 1 for the
@@ -124,7 +142,8 @@ def analyses_in_processes(analyzer: Any, events: list[Event], processes: int) ->
     _FORKED_ANALYZER = analyzer
     batches = ([(e.text, e.lang) if e.has_text else None for e in events[i:i + BATCH_EVENTS]]
                for i in range(0, len(events), BATCH_EVENTS))
-    with multiprocessing.get_context("fork").Pool(processes) as pool:
+    # The helpers leave Ctrl-C to the main process, which stops them (no traceback from each).
+    with multiprocessing.get_context("fork").Pool(processes, initializer=_ignore_sigint) as pool:
         yield from pool.imap(_analyze_batch, batches)
 
 
@@ -135,25 +154,29 @@ def cmd_detect(args: argparse.Namespace) -> int:
     from streams.settings import Settings
 
     settings = Settings.from_env()
-    rejects: list[tuple[int, str, str]] = []
+    by_reason: dict[str, int] = {}
+    # Both files are opened first (a bad path fails now, not after reading the input), and each
+    # reject is written as it is found: a run stopped by Ctrl-C or a closed pipe keeps them.
+    rejects_file = open(args.rejects, "w") if args.rejects else None
+    out: TextIO = sys.stdout if args.output == "-" else open(args.output, "w")
 
     def on_reject(n: int, raw: bytes, r: Rejected) -> None:
-        rejects.append((n, r.reason, r.detail))
+        by_reason[r.reason] = by_reason.get(r.reason, 0) + 1
+        if rejects_file is not None:
+            rejects_file.write(orjson.dumps({"line": n, "reason": r.reason, "detail": r.detail}).decode() + "\n")
 
     # Loading builds hundreds of thousands of objects that live to the end: the cyclic garbage
     # collector would scan them again and again (0.6 s of 1.5 s for 200,000 events), so it is off
     # while loading, and what was loaded is then frozen out of its scans.
-    rejects_file = open(args.rejects, "w") if args.rejects else None  # fail now, not after the run
     gc.disable()
     try:
-        rows = event_time_order(args.input, on_reject)
+        rows = event_time_order(args.input, on_reject, keep_raw=False, progress=args.progress)
         partitions = args.partitions if args.partitions is not None else settings.partitions
         detector = OfflineDetector(settings.chain_config(), load_analyzer(settings.analyzer, dict(settings.brands)),
                                    partitions=partitions)
     finally:
         gc.freeze()
         gc.enable()
-    out: TextIO = sys.stdout if args.output == "-" else open(args.output, "w")
     progress = Progress(len(rows), "detect", enabled=args.progress)
     n_alerts = 0
     started = time.monotonic()
@@ -161,7 +184,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
     analyses = analyses_in_processes(detector.analyzer, [r[3] for r in rows], jobs - 1) if jobs > 1 else None
     try:
         for a in detector.run((r[3] for r in rows),
-                              on_reject=lambda i, _, r: rejects.append((rows[i][1], r.reason, r.detail)),
+                              on_reject=lambda i, _, r: on_reject(rows[i][1], b"", r),
                               on_progress=lambda done: progress.update(done, f"{n_alerts} alerts"),
                               analyses=analyses):
             out.write(orjson.dumps(a).decode() + "\n")
@@ -173,19 +196,25 @@ def cmd_detect(args: argparse.Namespace) -> int:
         progress.close()
         if out is not sys.stdout:
             out.close()
+        if rejects_file is not None:
+            rejects_file.close()
     elapsed = time.monotonic() - started
-    if rejects_file is not None:
-        with rejects_file as f:
-            for n, reason, detail in rejects:
-                f.write(orjson.dumps({"line": n, "reason": reason, "detail": detail}).decode() + "\n")
-    by_reason: dict[str, int] = {}
-    for _, reason, _ in rejects:
-        by_reason[reason] = by_reason.get(reason, 0) + 1
     total = time.monotonic() - whole
+    n_rejected = sum(by_reason.values())
     print(f"detect: {len(rows):,} events in {elapsed:.2f}s ({len(rows) / max(elapsed, 1e-9):,.0f}/s), "
-          f"{n_alerts} alerts, {len(rejects)} rejected {by_reason or ''}; {jobs} process(es); whole command {total:.2f}s "
+          f"{n_alerts} alerts, {n_rejected} rejected {by_reason or ''}; {jobs} process(es); whole command {total:.2f}s "
           f"({len(rows) / max(total, 1e-9):,.0f}/s with start-up, reading, decoding and ordering)",
           file=sys.stderr)
+    return nothing_valid("detect", args.input, len(rows), n_rejected)
+
+
+def nothing_valid(command: str, path: str, n_valid: int, n_rejected: int) -> int:
+    """Exit status of an offline command: 1 (with a message) when the input had lines but not one
+    was valid, which is a wrong file rather than a few bad lines; else 0."""
+    if n_valid == 0 and n_rejected:
+        print(f"{command}: no valid line in {path} ({n_rejected:,} rejected): is it the right file?",
+              file=sys.stderr)
+        return 1
     return 0
 
 
@@ -202,7 +231,7 @@ async def _replay(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     topic = args.topic or settings.posts_topic
     bad: list[tuple[int, bytes]] = []
-    rows = event_time_order(args.file, lambda n, raw, r: bad.append((n, raw)))
+    rows = event_time_order(args.file, lambda n, raw, r: bad.append((n, raw)), progress=args.progress)
     if args.include_invalid and bad:
         # invalid lines go in too (at the front), so the worker's dead-letter path sees them
         rows = [(0, n, raw, None) for n, raw in bad] + rows
@@ -412,7 +441,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     analyzer = load_analyzer(settings.analyzer, dict(settings.brands))
     out = sys.stdout
-    bad = 0
+    bad = good = 0
     batch: list[dict[str, Any]] = []
 
     def flush() -> None:
@@ -428,32 +457,55 @@ def cmd_classify(args: argparse.Namespace) -> int:
             obj = orjson.loads(raw)
             if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
                 raise ValueError("needs a string 'text'")
-            if isinstance(obj.get("id"), bool) or not isinstance(obj.get("id"), (str, int)):
-                raise ValueError("needs an 'id' (a string or an integer)")
+            if isinstance(obj.get("id"), bool) or not isinstance(obj.get("id"), (str, int)) or obj["id"] == "":
+                raise ValueError("needs an 'id' (a non-empty string or an integer)")
             if obj.get("lang") is not None and not isinstance(obj["lang"], str):
                 raise ValueError("'lang' must be a string")
+            if len(obj["text"]) > MAX_TEXT_CHARS:  # the event contract's limit (text_too_long)
+                raise ValueError(f"'text' has {len(obj['text']):,} characters, the limit is {MAX_TEXT_CHARS:,}")
         except (ValueError, orjson.JSONDecodeError) as exc:
             print(f"classify: line {n}: {exc}", file=sys.stderr)
             bad += 1
             continue
+        good += 1
         batch.append(obj)
         if len(batch) >= BATCH_EVENTS:
             flush()
     flush()
+    if bad:
+        print(f"classify: {good:,} texts classified, {bad:,} lines rejected", file=sys.stderr)
+    if nothing_valid("classify", args.input, good, bad):
+        return 1
     return 1 if bad and args.strict else 0
+
+
+#: The forecast's calibration is fitted on cascades seen with at least this many events (the post
+#: and its shares): with fewer, ``forecast`` prints no number rather than an extrapolation.
+MIN_EVENTS_TO_FORECAST = 5
+#: Largest observation time ``--at`` takes (a year, in seconds).
+MAX_AT_S = 365 * 24 * 3600
 
 
 def cmd_forecast(args: argparse.Namespace) -> int:
     from detectors.forecast import CascadeForecast
 
-    at = sorted({float(x) for x in args.at.split(",") if x.strip()})
+    at: list[float] = args.at
     cascades: dict[str, list[tuple[int, int | None, bool]]] = {}
-    for _, raw in read_jsonl(args.input):
+    ids: dict[str, set[str]] = {}
+    by_reason: dict[str, int] = {}
+    n_events = 0
+    for n, raw in read_jsonl(args.input):
         try:
             e = decode_event(raw)
+            seen = ids.setdefault(e.root_id, set())
+            if e.id in seen:  # as the stream does: a producer's repeat is not a second share
+                raise Rejected("duplicate", f"event {e.id[:80]!r} was already seen in cascade {e.root_id[:80]!r}")
+            seen.add(e.id)
         except Rejected as r:
-            print(f"forecast: skipped an event: {r}", file=sys.stderr)
+            by_reason[r.reason] = by_reason.get(r.reason, 0) + 1
+            print(f"forecast: line {n}: {r.reason}: {r.detail}", file=sys.stderr)
             continue
+        n_events += 1
         cascades.setdefault(e.root_id, []).append((e.t_ms, e.followers, e.is_root))
     for root_id, events in cascades.items():
         events.sort(key=lambda x: (not x[2], x[0]))
@@ -468,12 +520,38 @@ def cmd_forecast(args: argparse.Namespace) -> int:
             while i < len(ordered) and (ordered[i][0] - t0) / 1000.0 <= t:
                 f.learn_one(max(0.0, (ordered[i][0] - t0) / 1000.0), ordered[i][1])
                 i += 1
-            fc = f.predict(t)
-            shares_seen = sum(1 for e in ordered[:i] if not e[2])
-            sys.stdout.write(orjson.dumps({"root_id": root_id, "at": t, "shares_seen": shares_seen,
-                                           "forecast": _finite(fc.final), "low": _finite(fc.low),
-                                           "high": _finite(fc.high)}).decode() + "\n")
-    return 0
+            row: dict[str, Any] = {"root_id": root_id, "at": t,
+                                   "shares_seen": sum(1 for e in ordered[:i] if not e[2])}
+            if f.n < MIN_EVENTS_TO_FORECAST:
+                row.update(forecast=None, low=None, high=None,
+                           note=f"too few events to forecast ({f.n} of {MIN_EVENTS_TO_FORECAST}, the post included)")
+            else:
+                fc = f.predict(t)
+                row.update(forecast=_finite(fc.final), low=_finite(fc.low), high=_finite(fc.high))
+            sys.stdout.write(orjson.dumps(row).decode() + "\n")
+    n_rejected = sum(by_reason.values())
+    print(f"forecast: {len(cascades):,} cascades, {n_events:,} events, {len(at)} times each; "
+          f"{n_rejected:,} lines rejected {by_reason or ''}", file=sys.stderr)
+    return nothing_valid("forecast", args.input, n_events, n_rejected)
+
+
+def observation_times(text: str) -> list[float]:
+    """``--at``: seconds after the post, comma-separated, each in [0, a year]; sorted, repeats dropped."""
+    times = set()
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            value = float(part)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{part!r} is not a number of seconds") from None
+        if not (0 <= value <= MAX_AT_S):  # also NaN
+            raise argparse.ArgumentTypeError(f"{part}: a time must be between 0 and {MAX_AT_S:,} seconds")
+        times.add(value)
+    if not times:
+        raise argparse.ArgumentTypeError("needs at least one time in seconds after the post, e.g. 300,600,3600")
+    return sorted(times)
 
 
 def _finite(x: float) -> float | None:
@@ -546,9 +624,16 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--strict", action="store_true", help="exit 1 if any line was invalid")
     c.set_defaults(func=cmd_classify)
 
-    f = sub.add_parser("forecast", help="final-size forecasts at observation times")
+    f = sub.add_parser("forecast", help="final-size forecasts at observation times",
+                       description="Per cascade and observation time, the forecast final size made with "
+                                   "only the events seen by then: root_id, at, shares_seen, forecast, low, "
+                                   "high (an ~80%% interval). forecast, low and high count the post itself, "
+                                   "as the alerts' predicted_final_shares do; with fewer than "
+                                   f"{MIN_EVENTS_TO_FORECAST} events seen they are null, with a note. "
+                                   "Invalid and duplicate events are reported by line and skipped.")
     f.add_argument("--input", required=True)
-    f.add_argument("--at", default="300,600,3600", help="seconds after the root post, comma-separated")
+    f.add_argument("--at", type=observation_times, default=[300.0, 600.0, 3600.0],
+                   help="seconds after the root post, comma-separated (printed in increasing order)")
     f.set_defaults(func=cmd_forecast)
 
     tp = sub.add_parser("topics", help="create the topics")
@@ -562,14 +647,21 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # the reader stopped reading (`virality detect ... | head`): not an error of ours; stdout
+        # goes to /dev/null so that Python's own flush at exit does not complain again
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except Exception as exc:  # a clear message instead of a traceback for the expected failures
+        from detectors.understanding import AnalyzerError
         from streams.settings import SettingsError
         from streams.topics import TopicMismatch
         try:
             from aiokafka.errors import KafkaConnectionError
         except ImportError:  # pragma: no cover
             KafkaConnectionError = ()  # type: ignore
-        if isinstance(exc, (SettingsError, TopicMismatch, KafkaConnectionError, OSError)):
+        if isinstance(exc, (SettingsError, AnalyzerError, TopicMismatch, KafkaConnectionError, OSError)):
             print(f"virality {args.command}: {exc}", file=sys.stderr)
             return 2
         raise

@@ -202,3 +202,82 @@ def test_detect_uses_a_second_process_only_where_it_pays(monkeypatch) -> None:
     assert cli.detect_jobs(2, BatchOnlyAnalyzer({}), 200_000, 1) == 1  # batches go to one model
     monkeypatch.setattr(cli.os, "cpu_count", lambda: 1)
     assert cli.detect_jobs(None, builtin, 200_000, helpers({})) == 1
+
+
+def test_forecast_skips_duplicates_and_says_when_it_has_too_few_events(tmp_path: Path) -> None:
+    events = cascade("c", COMPLAINT_SV, "sv", 60)
+    src = tmp_path / "in.jsonl"
+    # every share written three times (a producer that retries), and a line that is not JSON
+    write(src, events[:1] + [e for e in events[1:] for _ in range(3)])
+    with open(src, "ab") as f:
+        f.write(b"not json\n")
+    t0 = events[0]["created_at"]
+    first = (events[1]["created_at"] - t0) / 1000
+    fourth = (events[4]["created_at"] - t0) / 1000
+    last = (events[-1]["created_at"] - t0) / 1000
+    r = run("forecast", "--input", str(src), "--at", f"{first},{fourth},{last}")
+    assert r.returncode == 0, r.stderr
+    rows = [orjson.loads(line) for line in r.stdout.decode().splitlines()]
+    assert [row["shares_seen"] for row in rows] == [1, 4, 60]          # not 3, 12, 180
+    assert rows[0]["forecast"] is None and "too few events" in rows[0]["note"]
+    assert rows[1]["forecast"] is not None and rows[1]["low"] >= 5    # post + 4 shares: from 5 on
+    assert r.stderr.count(b": duplicate: ") == 120 and b"line 182: malformed_json" in r.stderr
+    assert b"121 lines rejected" in r.stderr
+    # the same cascade without the repeats gives the same forecasts
+    clean = tmp_path / "clean.jsonl"
+    write(clean, events)
+    again = run("forecast", "--input", str(clean), "--at", f"{first},{fourth},{last}")
+    assert again.stdout == r.stdout
+
+
+def test_forecast_times_are_checked_and_a_file_with_no_event_fails(tmp_path: Path) -> None:
+    src = tmp_path / "in.jsonl"
+    write(src, cascade("c", COMPLAINT_SV, "sv", 10))
+    for bad in ("abc", ",", "-5", "nan", "inf", "1e20"):
+        r = run("forecast", "--input", str(src), f"--at={bad}")
+        assert r.returncode == 2 and b"--at" in r.stderr and b"Traceback" not in r.stderr, (bad, r.stderr)
+    r = run("forecast", "--input", str(src), "--at", "600,300,300")
+    assert [orjson.loads(line)["at"] for line in r.stdout.decode().splitlines()] == [300, 600]
+    csv = tmp_path / "x.csv"
+    csv.write_text("id,text\n1,hello\n")
+    for cmd in ("forecast", "detect", "classify"):
+        r = run(cmd, "--input", str(csv))
+        assert r.returncode == 1 and b"no valid line" in r.stderr, (cmd, r.stderr)
+
+
+def test_a_byte_order_mark_does_not_cost_the_first_line(tmp_path: Path) -> None:
+    src = tmp_path / "bom.jsonl"
+    src.write_bytes(b"\xef\xbb\xbf" + orjson.dumps({"id": "a", "text": "Tack!"}) + b"\r\n"
+                    + orjson.dumps({"id": "b", "text": "Tack!"}) + b"\r\n")
+    r = run("classify", "--input", str(src))
+    assert r.returncode == 0 and r.stderr == b"", r.stderr
+    assert [orjson.loads(line)["id"] for line in r.stdout.decode().splitlines()] == ["a", "b"]
+
+
+def test_classify_applies_the_event_limits() -> None:
+    lines = b"\n".join(orjson.dumps(x) for x in [
+        {"id": "", "text": "Tack!"}, {"id": "long", "text": "a" * 10_001}, {"id": "ok", "text": "a" * 10_000}])
+    r = run("classify", "--input", "-", stdin=lines + b"\n")
+    assert r.returncode == 0, r.stderr
+    assert [orjson.loads(line)["id"] for line in r.stdout.decode().splitlines()] == ["ok"]
+    assert b"line 1: needs an 'id'" in r.stderr and b"line 2: 'text' has 10,001 characters" in r.stderr
+
+
+def test_a_reader_that_stops_early_is_not_an_error(tmp_path: Path) -> None:
+    src = tmp_path / "in.jsonl"
+    write(src, [{"id": i, "text": "Tåget är försenat igen"} for i in range(20_000)])  # ~2 MB of output
+    p = subprocess.Popen([sys.executable, "-m", "streams.cli", "classify", "--input", str(src)], cwd=ROOT,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={"PATH": "/usr/bin:/bin"})
+    assert orjson.loads(p.stdout.readline())["id"] == 0
+    p.stdout.close()                                        # as `| head -1` does
+    err = p.stderr.read()
+    assert p.wait(timeout=120) == 0 and b"Broken pipe" not in err and b"Traceback" not in err, err
+
+
+def test_an_analyzer_that_cannot_be_loaded_is_a_clear_error(tmp_path: Path) -> None:
+    src = tmp_path / "in.jsonl"
+    write(src, [{"id": 1, "text": "Tack!"}])
+    for spec, words in (("nope", b"must look like"), ("nope.mod:X", b"cannot import 'nope.mod'"),
+                        ("tests.fakes:Nope", b"has no 'Nope'")):
+        r = run("classify", "--input", str(src), VIRALITY_ANALYZER=spec)
+        assert r.returncode == 2 and words in r.stderr and b"Traceback" not in r.stderr, (spec, r.stderr)
