@@ -155,10 +155,17 @@ def cmd_detect(args: argparse.Namespace) -> int:
 
     settings = Settings.from_env()
     by_reason: dict[str, int] = {}
-    # Both files are opened first (a bad path fails now, not after reading the input), and each
-    # reject is written as it is found: a run stopped by Ctrl-C or a closed pipe keeps them.
-    rejects_file = open(args.rejects, "w") if args.rejects else None
-    out: TextIO = sys.stdout if args.output == "-" else open(args.output, "w")
+    # The input and both output paths are checked first (a bad path fails now, not after reading
+    # the input, and empties no earlier output), and each reject is written as it is found: a run
+    # stopped by Ctrl-C or a closed pipe keeps them.
+    if args.input != "-":
+        open(args.input, "rb").close()
+    rejects_file = _open_both(args.rejects) if args.rejects else None
+    out: TextIO = sys.stdout if args.output == "-" else _open_both(args.output)
+    for f in (rejects_file, out):
+        if f is not None and f is not sys.stdout and f.seekable():  # not a pipe or a terminal
+            f.seek(0)
+            f.truncate()
 
     def on_reject(n: int, raw: bytes, r: Rejected) -> None:
         by_reason[r.reason] = by_reason.get(r.reason, 0) + 1
@@ -206,6 +213,12 @@ def cmd_detect(args: argparse.Namespace) -> int:
           f"({len(rows) / max(total, 1e-9):,.0f}/s with start-up, reading, decoding and ordering)",
           file=sys.stderr)
     return nothing_valid("detect", args.input, len(rows), n_rejected)
+
+
+def _open_both(path: str) -> TextIO:
+    """``path`` opened for writing without emptying it yet (the caller truncates it once every file
+    it needs has opened)."""
+    return open(path, "a")
 
 
 def nothing_valid(command: str, path: str, n_valid: int, n_rejected: int) -> int:
@@ -295,7 +308,8 @@ def format_reject(r: dict[str, Any]) -> str:
         value = f"(base64{', truncated' if r.get('value_truncated') else ''}) {value}"
     value = value.replace("\n", " ")
     value = f"{value[:200]}{'...' if len(value) > 200 else ''}"
-    key = f" key={r['key']!r}" if r.get("key") else ""
+    key = r.get("key")
+    key = f" key={key[:80]!r}{'...' if len(key) > 80 else ''}" if isinstance(key, str) and key else ""
     return f"x  {when}  REJECTED  {r.get('reason')} {where}{key}\n      {r.get('detail')}\n      {value}"
 
 
@@ -627,7 +641,7 @@ def build_parser() -> argparse.ArgumentParser:
     f = sub.add_parser("forecast", help="final-size forecasts at observation times",
                        description="Per cascade and observation time, the forecast final size made with "
                                    "only the events seen by then: root_id, at, shares_seen, forecast, low, "
-                                   "high (an ~80%% interval). forecast, low and high count the post itself, "
+                                   "high (an ~80% interval). forecast, low and high count the post itself, "
                                    "as the alerts' predicted_final_shares do; with fewer than "
                                    f"{MIN_EVENTS_TO_FORECAST} events seen they are null, with a note. "
                                    "Invalid and duplicate events are reported by line and skipped.")
@@ -641,6 +655,10 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+#: Commands whose output goes to stdout, for a reader to stop when it has seen enough.
+_WRITES_STDOUT = frozenset({"detect", "forecast", "classify", "tail"})
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -648,8 +666,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
-        # the reader stopped reading (`virality detect ... | head`): not an error of ours; stdout
-        # goes to /dev/null so that Python's own flush at exit does not complain again
+        if args.command not in _WRITES_STDOUT:
+            print(f"virality {args.command}: broken pipe", file=sys.stderr)
+            return 2
+        # the reader of stdout stopped reading (`virality detect ... | head`): not an error of ours;
+        # stdout goes to /dev/null so that Python's own flush at exit does not complain again
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0

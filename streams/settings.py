@@ -59,7 +59,7 @@ from detectors.virality import ViralityThresholds
 
 
 _DECISION = ViralityThresholds()
-LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+LOG_LEVELS = ("debug", "info", "warning", "warn", "error", "critical", "fatal")  # as logging names them
 
 
 class SettingsError(ValueError):

@@ -281,3 +281,21 @@ def test_an_analyzer_that_cannot_be_loaded_is_a_clear_error(tmp_path: Path) -> N
                         ("tests.fakes:Nope", b"has no 'Nope'")):
         r = run("classify", "--input", str(src), VIRALITY_ANALYZER=spec)
         assert r.returncode == 2 and words in r.stderr and b"Traceback" not in r.stderr, (spec, r.stderr)
+
+
+def test_detect_empties_no_earlier_output_when_a_path_is_wrong(tmp_path: Path) -> None:
+    out, rej = tmp_path / "alerts.jsonl", tmp_path / "rejects.jsonl"
+    out.write_text("earlier alerts\n")
+    src = tmp_path / "in.jsonl"
+    write(src, chatter(3))
+    for args in (("--input", str(tmp_path / "missing.jsonl"), "--output", str(out)),
+                 ("--input", str(src), "--output", str(out), "--rejects", str(tmp_path / "no" / "r.jsonl"))):
+        r = run("detect", *args)
+        assert r.returncode == 2 and b"No such file" in r.stderr, r.stderr
+        assert out.read_text() == "earlier alerts\n"
+    with open(src, "ab") as f:
+        f.write(b"{broken\n")
+    r = run("detect", "--input", str(src), "--output", str(out), "--rejects", str(rej))
+    assert r.returncode == 0 and out.read_text() == ""                 # replaced once all is well
+    last = len(src.read_bytes().splitlines())
+    assert [orjson.loads(line)["line"] for line in rej.read_text().splitlines()] == [last]

@@ -74,3 +74,8 @@ def test_max_brands_reaches_the_brand_rules_and_configured_brands_are_pinned() -
     for bad in ("0", "1"):   # at least 1, and at least the two configured brands
         with pytest.raises(SettingsError, match="VIRALITY_MAX_BRANDS"):
             Settings.from_env({"VIRALITY_MAX_BRANDS": bad, "VIRALITY_BRANDS": "sj=SJ;ikea=IKEA"})
+
+
+def test_log_levels_are_the_ones_logging_knows() -> None:
+    for level in ("debug", "INFO", "warning", "warn", "error", "critical", "fatal"):
+        assert Settings.from_env({"VIRALITY_LOG_LEVEL": level}).log_level == level
