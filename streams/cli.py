@@ -327,14 +327,25 @@ def cmd_tail(args: argparse.Namespace) -> int:
 async def _tail(args: argparse.Namespace, stop: asyncio.Event | None = None) -> int:
     from aiokafka import AIOKafkaConsumer
 
-    from streams.settings import Settings
+    from streams.settings import Settings, SettingsError
 
     settings = Settings.from_env()
+    if args.topic_name and args.topic and args.topic_name != args.topic:
+        raise SettingsError(f"two topics given ({args.topic_name!r} and --topic {args.topic!r}): name one")
     topic = args.topic_name or args.topic or settings.alerts_topic
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=settings.bootstrap_servers,
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers,
                                 auto_offset_reset="earliest" if args.from_beginning else "latest",
                                 enable_auto_commit=False, group_id=None, isolation_level="read_committed")
     await consumer.start()
+    # A topic that does not exist would have the client warn ten times a second, forever: say so once.
+    existing = await consumer.topics()
+    if topic not in existing:
+        await consumer.stop()
+        near = sorted(t for t in existing if not t.startswith("_"))
+        raise SettingsError(f"topic {topic!r} does not exist on {settings.bootstrap_servers} (the worker, or "
+                            f"`virality topics`, creates the app's topics); topics there: {', '.join(near[:20]) or 'none'}"
+                            f"{' ...' if len(near) > 20 else ''}")
+    consumer.subscribe([topic])
     seen = 0
     try:
         while stop is None or not stop.is_set():

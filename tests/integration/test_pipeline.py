@@ -120,6 +120,11 @@ def test_malformed_events_are_dead_lettered_and_the_worker_keeps_going(names: Na
     assert tail.returncode == 0, tail.stderr
     assert tail.stdout.count("REJECTED  malformed_json") == 3 and "REJECTED  too_large" in tail.stdout
     assert f"{names.posts}[" in tail.stdout and '{"id": "x", "kind": "share",' in tail.stdout
+    # a mistyped topic is one clear line, not the Kafka client's warning ten times a second
+    typo = subprocess.run([sys.executable, "-m", "streams.cli", "tail", names.dlq + "x", "--max", "1"],
+                          cwd=ROOT, env=names.environ(), capture_output=True, text=True, timeout=60)
+    assert typo.returncode == 2 and "does not exist" in typo.stderr and names.dlq in typo.stderr
+    assert "not found in cluster metadata" not in typo.stderr and len(typo.stderr.splitlines()) == 1
     worker.wait_processed(len(bad) + len(good))
     assert worker.metric("virality_events_rejected_total", reason="malformed_json") == 3
     assert worker.metric("virality_events_consumed_total") == len(good)     # and it kept going
