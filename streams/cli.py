@@ -326,6 +326,7 @@ def cmd_tail(args: argparse.Namespace) -> int:
 
 async def _tail(args: argparse.Namespace, stop: asyncio.Event | None = None) -> int:
     from aiokafka import AIOKafkaConsumer
+    from aiokafka.errors import KafkaConnectionError
 
     from streams.settings import Settings, SettingsError
 
@@ -336,7 +337,11 @@ async def _tail(args: argparse.Namespace, stop: asyncio.Event | None = None) -> 
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers,
                                 auto_offset_reset="earliest" if args.from_beginning else "latest",
                                 enable_auto_commit=False, group_id=None, isolation_level="read_committed")
-    await consumer.start()
+    try:
+        await consumer.start()
+    except KafkaConnectionError:
+        await consumer.stop()  # (an unstarted consumer left open is reported at exit)
+        raise KafkaConnectionError(f"no Kafka broker answers at {settings.bootstrap_servers}") from None
     # A topic that does not exist would have the client warn ten times a second, forever: say so once.
     existing = await consumer.topics()
     if topic not in existing:

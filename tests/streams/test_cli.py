@@ -299,3 +299,9 @@ def test_detect_empties_no_earlier_output_when_a_path_is_wrong(tmp_path: Path) -
     assert r.returncode == 0 and out.read_text() == ""                 # replaced once all is well
     last = len(src.read_bytes().splitlines())
     assert [orjson.loads(line)["line"] for line in rej.read_text().splitlines()] == [last]
+
+
+def test_tail_without_a_broker_is_one_clear_error() -> None:
+    r = run("tail", "--max", "1", VIRALITY_BROKER="kafka://127.0.0.1:1")     # nothing listens there
+    assert r.returncode == 2 and b"no Kafka broker answers at 127.0.0.1:1" in r.stderr, r.stderr
+    assert b"Unclosed" not in r.stderr and b"Traceback" not in r.stderr, r.stderr
