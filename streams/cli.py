@@ -384,7 +384,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     from streams.app import create_app
     from streams.logs import RepeatLimiter
-    from streams.settings import Settings
+    from streams.settings import Settings, SettingsError
     from streams.topics import ensure_topics
 
     settings = Settings.from_env()
@@ -395,7 +395,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
     registry = CollectorRegistry()
     app = create_app(settings, registry=registry)
     if settings.metrics_port:
-        start_http_server(settings.metrics_port, addr=settings.metrics_host, registry=registry)
+        try:
+            start_http_server(settings.metrics_port, addr=settings.metrics_host, registry=registry)
+        except OSError as exc:
+            raise SettingsError(f"cannot serve metrics on {settings.metrics_host}:{settings.metrics_port} "
+                                f"({exc.strerror or exc}): another worker on this host? Give each its own "
+                                "VIRALITY_METRICS_PORT (0: no metrics server)") from None
     limiter = RepeatLimiter()
     app.metrics.kafka_client_errors.read = lambda: limiter.errors
     worker = BoundedWorker(app, loglevel=settings.log_level.upper(), quiet=True, redirect_stdouts=False,

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+import subprocess
+import sys
 
 import pytest
 
 from streams.settings import Settings
 from streams.topics import TopicMismatch, ensure_topics
-from tests.integration.conftest import Names
+from tests.integration.conftest import ROOT, Names
 
 
 def _settings(names: Names, **extra: str) -> Settings:
@@ -35,3 +38,16 @@ def test_a_topic_the_broker_refuses_is_reported_with_the_brokers_reason() -> Non
     names = Names(partitions=2)
     with pytest.raises(TopicMismatch, match=r"refused to create topic .*replication factor"):
         asyncio.run(ensure_topics(_settings(names, VIRALITY_REPLICATION="3"), timeout=3.0))
+
+
+def test_a_worker_whose_metrics_port_is_taken_says_so_and_stops() -> None:
+    # two workers on one host with the default port: the second stops at once, naming the setting
+    names = Names(partitions=1)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", names.metrics_port))
+        taken.listen()
+        r = subprocess.run([sys.executable, "-m", "streams.cli", "worker"], cwd=ROOT, env=names.environ(),
+                           capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2, r.stderr
+    assert f"cannot serve metrics on 127.0.0.1:{names.metrics_port}" in r.stderr and "VIRALITY_METRICS_PORT" in r.stderr
+    assert "Traceback" not in r.stderr
