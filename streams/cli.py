@@ -598,6 +598,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(args)
 
 
+def speed_factor(text: str) -> float:
+    """``--speed``: times real speed, 0 (or inf) for as fast as possible; never negative or NaN."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value >= 0:  # also NaN
+        raise argparse.ArgumentTypeError(f"{text}: the speed is a factor of real time, 0 or more "
+                                         "(0: as fast as possible)")
+    return value
+
+
 def positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -617,7 +629,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("replay", help="produce a JSONL file of events into Kafka in event-time order")
     r.add_argument("file")
-    r.add_argument("--speed", type=float, default=0.0, help="times real speed (0: as fast as possible)")
+    r.add_argument("--speed", type=speed_factor, default=0.0, help="times real speed (0: as fast as possible)")
     r.add_argument("--topic", default=None)
     r.add_argument("--include-invalid", action="store_true", help="send invalid lines too, for the dead-letter path")
     r.add_argument("--progress", action="store_true", default=None)
@@ -650,7 +662,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.set_defaults(func=cmd_tail)
 
     m = sub.add_parser("demo", help="start broker and worker, replay the bundled scenario, show alerts")
-    m.add_argument("--speed", type=float, default=600.0, help="times real speed of the scenario")
+    m.add_argument("--speed", type=speed_factor, default=600.0,
+                   help="times real speed of the scenario (0: as fast as possible)")
     m.add_argument("--keep-broker", action="store_true", help="leave the broker running afterwards")
     m.set_defaults(func=cmd_demo)
 

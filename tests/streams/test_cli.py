@@ -114,6 +114,10 @@ def test_bad_paths_and_arguments_are_clear_errors_not_tracebacks(tmp_path: Path)
     for bad in ("0", "-1", "two"):
         r = run("detect", "--input", str(src), "--partitions", bad)
         assert r.returncode == 2 and b"--partitions" in r.stderr and b"Traceback" not in r.stderr
+    for bad in ("-1", "nan", "fast"):                            # refused before Kafka is contacted
+        for cmd in (("replay", str(src)), ("demo",)):
+            r = run(*cmd, f"--speed={bad}")
+            assert r.returncode == 2 and b"--speed" in r.stderr and b"Traceback" not in r.stderr, (cmd, bad)
 
 
 def test_classify_names_lines_without_an_id() -> None:
