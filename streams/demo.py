@@ -60,17 +60,90 @@ def _scrape(port: int) -> dict[str, float]:
     return out
 
 
+def _kafka_script(command: str, port: str) -> subprocess.CompletedProcess:
+    """``scripts/kafka COMMAND`` for the broker on ``port`` of this machine."""
+    return subprocess.run([str(ROOT / "scripts" / "kafka"), command], env=dict(os.environ, KAFKA_PORT=port),
+                          check=False)
+
+
+def _project_broker_pid() -> int | None:
+    """The pid of this project's ``scripts/kafka`` broker if one runs (on whatever port)."""
+    home = Path(os.environ.get("KAFKA_HOME") or ROOT / ".kafka")
+    try:
+        pid = int((home / "kafka.pid").read_text().strip())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        return None
+    return pid if b"kafka.Kafka" in cmdline else None
+
+
 def run_demo(args: argparse.Namespace) -> int:
     from streams.settings import Settings
 
     base = Settings.from_env()
     host, _, port = base.bootstrap_servers.split(",")[0].rpartition(":")
+    # The demo stops only a broker it started itself: one that was already running, here or
+    # elsewhere, is left alone, whatever happens (Ctrl-C included).
     started_broker = False
-    if not _port_open(host, int(port)):
-        print(f"demo: starting the local Kafka broker on {host}:{port} ...", flush=True)
-        subprocess.run([str(ROOT / "scripts" / "kafka"), "start"], check=True)
-        started_broker = not args.keep_broker
     run = "demo" + uuid.uuid4().hex[:6]
+    try:
+        if not _port_open(host, int(port)):
+            if host not in ("127.0.0.1", "localhost", "::1"):
+                print(f"demo: no Kafka broker answers at {host}:{port}; the demo starts one only on this "
+                      "machine (VIRALITY_BROKER=kafka://127.0.0.1:PORT)", file=sys.stderr)
+                return 2
+            if _project_broker_pid() is not None:  # running, but not where VIRALITY_BROKER points
+                _kafka_script("status", port)
+                print(f"demo: set VIRALITY_BROKER to the running broker's address, or stop it first "
+                      "(scripts/kafka stop)", file=sys.stderr)
+                return 2
+            print(f"demo: starting the local Kafka broker on {host}:{port} ...", flush=True)
+            started_broker = not args.keep_broker  # set first: a Ctrl-C during the start stops it too
+            if _kafka_script("start", port).returncode != 0 or not _port_open(host, int(port)):
+                started_broker = started_broker and _project_broker_pid() is not None
+                print(f"demo: the local broker did not come up on {host}:{port} (scripts/kafka start "
+                      "says why above)", file=sys.stderr)
+                return 2
+        return _run_scenario(args, base, run, _set_children)
+    except KeyboardInterrupt:
+        print("\ndemo: interrupted; stopping what was started", file=sys.stderr)
+        return 130
+    finally:
+        try:
+            _stop_children()
+            if _port_open(host, int(port)):
+                asyncio.run(_delete_topics(base.bootstrap_servers, run))
+        finally:
+            if started_broker:
+                _kafka_script("stop", port)
+
+
+#: The worker and replay processes of the running demo (for the cleanup, whatever ends it).
+_CHILDREN: list[subprocess.Popen] = []
+
+
+def _set_children(*procs: subprocess.Popen | None) -> None:
+    _CHILDREN[:] = [p for p in procs if p is not None]
+
+
+def _stop_children() -> None:
+    """Stop the replay, then the worker (gracefully, then by force), ignoring further Ctrl-C meanwhile."""
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        for proc in reversed(_CHILDREN):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+    finally:
+        signal.signal(signal.SIGINT, old)
+        _CHILDREN.clear()
+
+
+def _run_scenario(args: argparse.Namespace, base, run: str, register) -> int:
     metrics_port = _free_port()
     env = dict(os.environ,
                VIRALITY_APP_ID=run, VIRALITY_POSTS_TOPIC=f"{run}.posts", VIRALITY_ALERTS_TOPIC=f"{run}.alerts",
@@ -89,43 +162,28 @@ def run_demo(args: argparse.Namespace) -> int:
     log_path = ROOT / ".run" / f"{run}-worker.log"
     worker = subprocess.Popen([sys.executable, "-m", "streams.cli", "worker"], env=env, cwd=ROOT,
                               stdout=open(log_path, "wb"), stderr=subprocess.STDOUT)
-    replay: subprocess.Popen | None = None
-    shown = 0
-    try:
-        deadline = time.monotonic() + 90
-        while b"worker: ready" not in log_path.read_bytes():
-            if worker.poll() is not None or time.monotonic() > deadline:
-                print(log_path.read_text()[-2000:], file=sys.stderr)
-                raise RuntimeError("the worker did not start; its log is above")
-            time.sleep(0.3)
-        print("demo: worker ready; replaying ...\n", flush=True)
-        replay = subprocess.Popen([sys.executable, "-m", "streams.cli", "replay", str(path), "--include-invalid",
-                                   "--speed", str(args.speed)], env=env, cwd=ROOT,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        shown = asyncio.run(_show_alerts(env, f"{run}.alerts", metrics_port, total, replay))
-        if replay.wait() != 0:
-            print(replay.stderr.read().decode() if replay.stderr else "", file=sys.stderr)
-        m = _scrape(metrics_port)
-        rejected = {k.split('"')[1]: int(v) for k, v in m.items()
-                    if k.startswith("virality_events_rejected_total{")}
-        print(f"\ndemo: done. {int(m.get('virality_events_consumed_total', 0)):,} events processed, "
-              f"{int(m.get('virality_events_rejected_total', 0))} dead-lettered {rejected}, {shown} alert messages.")
-        return 0
-    except KeyboardInterrupt:
-        print("\ndemo: interrupted; stopping what was started", file=sys.stderr)
-        return 130
-    finally:
-        if replay is not None and replay.poll() is None:
-            replay.terminate()
-        if worker.poll() is None:
-            worker.send_signal(signal.SIGTERM)
-            try:
-                worker.wait(30)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-        asyncio.run(_delete_topics(base.bootstrap_servers, run))
-        if started_broker:
-            subprocess.run([str(ROOT / "scripts" / "kafka"), "stop"], check=False)
+    register(worker, None)
+    deadline = time.monotonic() + 90
+    while b"worker: ready" not in log_path.read_bytes():
+        if worker.poll() is not None or time.monotonic() > deadline:
+            print(log_path.read_text()[-2000:], file=sys.stderr)
+            print("demo: the worker did not start; the end of its log is above", file=sys.stderr)
+            return 1
+        time.sleep(0.3)
+    print("demo: worker ready; replaying ...\n", flush=True)
+    replay = subprocess.Popen([sys.executable, "-m", "streams.cli", "replay", str(path), "--include-invalid",
+                               "--speed", str(args.speed)], env=env, cwd=ROOT,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    register(worker, replay)
+    shown = asyncio.run(_show_alerts(env, f"{run}.alerts", metrics_port, total, replay))
+    if replay.wait() != 0:
+        print(replay.stderr.read().decode() if replay.stderr else "", file=sys.stderr)
+    m = _scrape(metrics_port)
+    rejected = {k.split('"')[1]: int(v) for k, v in m.items()
+                if k.startswith("virality_events_rejected_total{")}
+    print(f"\ndemo: done. {int(m.get('virality_events_consumed_total', 0)):,} events processed, "
+          f"{int(m.get('virality_events_rejected_total', 0))} dead-lettered {rejected}, {shown} alert messages.")
+    return 0
 
 
 async def _show_alerts(env: dict, topic: str, metrics_port: int, total: int, replay: subprocess.Popen) -> int:

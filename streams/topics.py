@@ -55,6 +55,12 @@ def topic_specs(s: Settings) -> dict[str, tuple[int, dict[str, str]]]:
     }
 
 
+def changelog_specs(s: Settings) -> dict[str, int]:
+    """name -> partitions of the tables' changelog topics, which Faust creates (``{app_id}-{table}-
+    changelog``; the tables in :func:`streams.app.create_app`)."""
+    return {f"{s.app_id}-cascades-changelog": s.partitions, f"{s.app_id}-brand-state-changelog": 1}
+
+
 async def ensure_topics(s: Settings, timeout: float = 30.0) -> dict[str, int]:
     """Create the app's topics if missing; check partition counts of existing ones."""
     admin = AIOKafkaAdminClient(bootstrap_servers=s.bootstrap_servers, request_timeout_ms=int(timeout * 1000))
@@ -91,6 +97,7 @@ async def ensure_topics(s: Settings, timeout: float = 30.0) -> dict[str, int]:
             found = {d["topic"]: len(d["partitions"]) for d in described if not d.get("error_code")}
             wrong = {name: found.get(name) for name, (n, _) in specs.items() if found.get(name) != n}
             if not wrong:
+                await _check_changelogs(admin, s, existing)
                 return found
             settled = [n for n, got in wrong.items() if n in existing and got is not None]
             if settled or asyncio.get_running_loop().time() > deadline:  # (an old topic will not change)
@@ -105,3 +112,18 @@ async def ensure_topics(s: Settings, timeout: float = 30.0) -> dict[str, int]:
                             f"recreate it or set VIRALITY_PARTITIONS={got}")
     finally:
         await admin.close()
+
+
+async def _check_changelogs(admin: AIOKafkaAdminClient, s: Settings, existing: set[str]) -> None:
+    """A changelog left by a run with another partition count would crash the worker after it
+    says it is ready (Faust: "Unrecognized partition"), or silently mix up partitions: refuse now."""
+    logs = {name: n for name, n in changelog_specs(s).items() if name in existing}
+    if not logs:
+        return
+    for d in await admin.describe_topics(list(logs)):
+        name, got = d["topic"], len(d.get("partitions") or ())
+        if not d.get("error_code") and got != logs[name]:
+            raise TopicMismatch(
+                f"changelog topic {name!r} has {got} partitions, the app needs {logs[name]}: it holds the "
+                f"state of a run with VIRALITY_PARTITIONS={got}. Set VIRALITY_PARTITIONS={got} again, or "
+                f"delete that topic (its cascades then start over), or use a new VIRALITY_APP_ID")

@@ -51,3 +51,24 @@ def test_a_worker_whose_metrics_port_is_taken_says_so_and_stops() -> None:
     assert r.returncode == 2, r.stderr
     assert f"cannot serve metrics on 127.0.0.1:{names.metrics_port}" in r.stderr and "VIRALITY_METRICS_PORT" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_a_changelog_left_with_another_partition_count_is_refused_at_start() -> None:
+    # state of a run with 4 partitions, the app now asked for 2: before, the worker said "ready"
+    # and crashed on the first event ("Unrecognized partition"), at every restart
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    names = Names(partitions=2)
+
+    async def old_changelog() -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=_settings(names).bootstrap_servers)
+        await admin.start()
+        try:
+            await admin.create_topics([NewTopic(f"{names.run}-cascades-changelog", 4, 1)])
+        finally:
+            await admin.close()
+
+    asyncio.run(old_changelog())
+    with pytest.raises(TopicMismatch, match=r"changelog topic .*-cascades-changelog' has 4 partitions, the app "
+                                            r"needs 2.*VIRALITY_PARTITIONS=4"):
+        asyncio.run(ensure_topics(_settings(names)))

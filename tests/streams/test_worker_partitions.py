@@ -164,3 +164,16 @@ def test_inputs_that_once_stopped_the_worker_are_dead_lettered() -> None:
     assert len(app.consumer.acked) == len(batch)
     roots = {e["id"].encode() for e in good if e["kind"] == "post"}
     assert roots <= set(table.data)
+
+
+def test_the_changelogs_checked_at_start_are_the_apps_own() -> None:
+    # streams.topics checks the tables' changelog topics by name and partition count without
+    # importing Faust: the names must be the ones Faust gives the app's tables
+    from streams.app import create_app
+    from streams.settings import Settings
+    from streams.topics import changelog_specs
+
+    s = Settings.from_env({"VIRALITY_APP_ID": "abc", "VIRALITY_PARTITIONS": "6", "VIRALITY_METRICS_PORT": "0"})
+    app = create_app(s)
+    assert changelog_specs(s) == {t.changelog_topic.get_topic_name(): t.changelog_topic.partitions
+                                  for t in app.tables.values()}
