@@ -21,6 +21,7 @@ import asyncio
 import base64
 import logging
 import os
+import signal
 import threading
 import time
 from collections import Counter as Tally
@@ -798,6 +799,8 @@ _HELPER_ANALYZER: TextAnalyzer | None = None
 
 def _init_text_helper(spec: str | None, brands: dict[str, list[str]]) -> None:
     global _HELPER_ANALYZER
+    # Ctrl-C reaches the whole process group: the worker stops its helpers itself (no traceback each)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _HELPER_ANALYZER = load_analyzer(spec, brands)
     # A worker killed with SIGKILL cannot stop its helpers, and they would wait for work for ever:
     # each leaves once its parent is gone.

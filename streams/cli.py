@@ -235,10 +235,26 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return asyncio.run(_replay(args))
 
 
+#: ``replay --speed`` says so when it is about to wait longer than this for the next event.
+LONG_WAIT_S = 10.0
+
+
+async def _topic_exists(bootstrap: str, topic: str) -> bool:
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        return topic in await admin.list_topics()
+    finally:
+        await admin.close()
+
+
 async def _replay(args: argparse.Namespace) -> int:
     from aiokafka import AIOKafkaProducer
 
-    from streams.settings import Settings
+    from detectors.chain import iso_ms
+    from streams.settings import Settings, SettingsError
     from streams.topics import ensure_topics
 
     settings = Settings.from_env()
@@ -251,7 +267,11 @@ async def _replay(args: argparse.Namespace) -> int:
     elif bad:
         print(f"replay: {len(bad)} lines are not valid events and are skipped "
               f"(--include-invalid sends them for the worker to dead-letter)", file=sys.stderr)
-    await ensure_topics(settings)
+    found = await ensure_topics(settings)
+    if topic not in found and not await _topic_exists(settings.bootstrap_servers, topic):
+        # (the client would otherwise warn ten times a second for a minute, then raise)
+        raise SettingsError(f"topic {topic!r} does not exist on {settings.bootstrap_servers}; the app's input "
+                            f"topic is {settings.posts_topic!r} (VIRALITY_POSTS_TOPIC)")
     producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=5,
                                 max_batch_size=512 * 1024, acks="all", enable_idempotence=True)
     await producer.start()
@@ -260,11 +280,15 @@ async def _replay(args: argparse.Namespace) -> int:
     first_t = next((r[0] for r in rows if r[3] is not None), 0)
     wall0 = time.monotonic()
     sent = 0
+    done = False
     try:
-        for t_ms, _, raw, event in rows:
+        for t_ms, n, raw, event in rows:
             if speed and event is not None:
                 due = wall0 + (t_ms - first_t) / 1000.0 / speed
                 delay = due - time.monotonic()
+                if delay > LONG_WAIT_S:  # a gap in event time (or one stray timestamp): say why it waits
+                    print(f"replay: {sent:,} sent; waiting {delay:,.0f} s for the next event (line "
+                          f"{n}, {iso_ms(t_ms)}) at {speed:g}x real time; Ctrl-C stops", file=sys.stderr)
                 if delay > 0:
                     await asyncio.sleep(delay)
             key = event.root_id.encode() if event is not None else None
@@ -272,10 +296,13 @@ async def _replay(args: argparse.Namespace) -> int:
             sent += 1
             progress.update(sent)
         await producer.flush()
+        done = True
     finally:
         progress.update(sent)
         progress.close()
         await producer.stop()
+        if not done:
+            print(f"replay: stopped after {sent:,} of {len(rows):,} events to {topic!r}", file=sys.stderr)
     elapsed = time.monotonic() - wall0
     print(f"replay: {sent:,} events to {topic!r} in {elapsed:.2f}s ({sent / max(elapsed, 1e-9):,.0f}/s)",
           file=sys.stderr)
@@ -391,7 +418,15 @@ def cmd_worker(args: argparse.Namespace) -> int:
     if settings.gc_gen0:
         gc.set_threshold(settings.gc_gen0, 20, 100)
     asyncio.run(ensure_topics(settings))
-    os.makedirs(settings.data_dir, exist_ok=True)
+    try:
+        os.makedirs(settings.data_dir, exist_ok=True)
+        probe = os.path.join(settings.data_dir, f".writable-{os.getpid()}")
+        with open(probe, "w"):
+            pass
+        os.remove(probe)
+    except OSError as exc:
+        raise SettingsError(f"VIRALITY_DATA_DIR={settings.data_dir!r} cannot be used as the worker's data "
+                            f"directory: {exc.strerror or exc}") from None
     registry = CollectorRegistry()
     app = create_app(settings, registry=registry)
     if settings.metrics_port:

@@ -81,7 +81,8 @@ def run_demo(args: argparse.Namespace) -> int:
     from streams.settings import Settings
 
     base = Settings.from_env()
-    host, _, port = base.bootstrap_servers.split(",")[0].rpartition(":")
+    server = base.bootstrap_servers.split(",")[0]
+    host, _, port = server.rpartition(":") if ":" in server else (server, ":", "9092")
     # The demo stops only a broker it started itself: one that was already running, here or
     # elsewhere, is left alone, whatever happens (Ctrl-C included).
     started_broker = False

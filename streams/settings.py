@@ -81,7 +81,16 @@ def parse_brands(text: str) -> dict[str, list[str]]:
         name = name.strip().lower()
         if not name:
             raise SettingsError(f"VIRALITY_BRANDS: empty brand name in {part!r}")
+        if name in out:  # the second would silently replace the first's aliases
+            raise SettingsError(f"VIRALITY_BRANDS: brand {name!r} is listed twice; give all its aliases once")
         out[name] = [a.strip() for a in aliases.split(",") if a.strip()] or [name]
+    owner: dict[str, str] = {}
+    for name, aliases in out.items():
+        for alias in aliases:
+            key = alias.lower().lstrip("@#")
+            if owner.setdefault(key, name) != name:
+                raise SettingsError(f"VIRALITY_BRANDS: alias {alias!r} belongs to both {owner[key]!r} and "
+                                    f"{name!r}; a post naming it could only count for one")
     return out
 
 
@@ -190,6 +199,11 @@ class Settings:
     def validate(self) -> None:
         if self.partitions < 1:
             raise SettingsError("VIRALITY_PARTITIONS must be at least 1")
+        for server in self.bootstrap_servers.split(","):
+            host, sep, port = server.strip().rpartition(":")
+            if not (host if sep else port) or (sep and not (port.isdigit() and 0 < int(port) < 65536)):
+                raise SettingsError(f"VIRALITY_BROKER={self.broker!r}: each server must be host:port "
+                                    f"(kafka://127.0.0.1:9092), not {server.strip()!r}")
         if not 0 < self.flush_interval_s < self.commit_interval_s:
             raise SettingsError("VIRALITY_FLUSH_INTERVAL_S must be positive and below the commit interval, "
                                 "so state is written before the offsets that depend on it are committed")

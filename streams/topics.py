@@ -55,6 +55,22 @@ def topic_specs(s: Settings) -> dict[str, tuple[int, dict[str, str]]]:
     }
 
 
+def _check_resolvable(s: Settings) -> None:
+    """A broker host name that does not resolve is a typo, not a broker still starting: say so at
+    once instead of retrying (and logging) for the whole timeout. One resolvable server is enough."""
+    import socket
+
+    hosts = [server.rpartition(":")[0] if ":" in server else server for server in s.bootstrap_servers.split(",")]
+    for host in hosts:
+        try:
+            socket.getaddrinfo(host.strip("[]"), None)
+            return
+        except (socket.gaierror, UnicodeError):
+            continue
+    raise KafkaConnectionError(f"no broker host of VIRALITY_BROKER={s.broker!r} resolves "
+                               f"({', '.join(hosts)}): check the name")
+
+
 def changelog_specs(s: Settings) -> dict[str, int]:
     """name -> partitions of the tables' changelog topics, which Faust creates (``{app_id}-{table}-
     changelog``; the tables in :func:`streams.app.create_app`)."""
@@ -63,6 +79,7 @@ def changelog_specs(s: Settings) -> dict[str, int]:
 
 async def ensure_topics(s: Settings, timeout: float = 30.0) -> dict[str, int]:
     """Create the app's topics if missing; check partition counts of existing ones."""
+    _check_resolvable(s)
     admin = AIOKafkaAdminClient(bootstrap_servers=s.bootstrap_servers, request_timeout_ms=int(timeout * 1000))
     deadline = asyncio.get_running_loop().time() + timeout
     while True:

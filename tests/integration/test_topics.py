@@ -72,3 +72,19 @@ def test_a_changelog_left_with_another_partition_count_is_refused_at_start() -> 
     with pytest.raises(TopicMismatch, match=r"changelog topic .*-cascades-changelog' has 4 partitions, the app "
                                             r"needs 2.*VIRALITY_PARTITIONS=4"):
         asyncio.run(ensure_topics(_settings(names)))
+
+
+def test_replay_to_a_missing_topic_and_a_worker_without_a_usable_data_dir_are_clear_errors(tmp_path) -> None:
+    names = Names(partitions=1)
+    events = tmp_path / "events.jsonl"
+    events.write_text('{"id": "p", "kind": "post", "created_at": 0, "author": {"id": "a"}, "text": "hej"}\n')
+    r = subprocess.run([sys.executable, "-m", "streams.cli", "replay", str(events), "--topic", names.run + ".nosuch"],
+                       cwd=ROOT, env=names.environ(), capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "does not exist" in r.stderr and "VIRALITY_POSTS_TOPIC" in r.stderr, r.stderr
+    assert "not found in cluster metadata" not in r.stderr and "Traceback" not in r.stderr
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    r = subprocess.run([sys.executable, "-m", "streams.cli", "worker"], cwd=ROOT,
+                       env=dict(names.environ(), VIRALITY_DATA_DIR=str(not_a_dir)), capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 2 and "VIRALITY_DATA_DIR" in r.stderr and "Traceback" not in r.stderr, r.stderr

@@ -38,6 +38,10 @@ def test_environment_overrides_and_types() -> None:
     ({"VIRALITY_STORE": "rocksdb://"}, "only memory://"),
     ({"VIRALITY_MIN_SHARES": "-5"}, "thresholds .*must not be negative"),
     ({"VIRALITY_QUIET_S": "nan"}, "finite"),
+    ({"VIRALITY_BRANDS": "ikea=IKEA,@IKEANorge;ikea=@IKEA"}, "listed twice"),
+    ({"VIRALITY_BRANDS": "sj=SJ;ikea=IKEA,@SJ"}, "belongs to both 'sj' and 'ikea'"),
+    ({"VIRALITY_BROKER": "kafka://127.0.0.1:notaport"}, "host:port"),
+    ({"VIRALITY_BROKER": "kafka://a:9092,:9093"}, "host:port"),
     ({"VIRALITY_VIRAL_FINAL": "inf", "VIRALITY_ESCALATE_FINAL": "inf"}, "finite"),
 ])
 def test_bad_values_are_clear_errors(env, words) -> None:
@@ -79,3 +83,8 @@ def test_max_brands_reaches_the_brand_rules_and_configured_brands_are_pinned() -
 def test_log_levels_are_the_ones_logging_knows() -> None:
     for level in ("debug", "INFO", "warning", "warn", "error", "critical", "fatal"):
         assert Settings.from_env({"VIRALITY_LOG_LEVEL": level}).log_level == level
+
+
+def test_broker_addresses_that_kafka_clients_take_are_accepted() -> None:
+    for broker in ("kafka://127.0.0.1:9092", "kafka://localhost", "kafka://a:9092,b:9093", "kafka://[::1]:9092"):
+        assert Settings.from_env({"VIRALITY_BROKER": broker}).broker == broker
