@@ -81,12 +81,13 @@ def run_demo(args: argparse.Namespace) -> int:
     from streams.settings import Settings
 
     base = Settings.from_env()
-    server = base.bootstrap_servers.split(",")[0]
-    host, _, port = server.rpartition(":") if ":" in server else (server, ":", "9092")
+    host, port = base.broker_addresses[0]
+    port = port or "9092"  # (as Kafka clients default it)
     # The demo stops only a broker it started itself: one that was already running, here or
     # elsewhere, is left alone, whatever happens (Ctrl-C included).
     started_broker = False
     run = "demo" + uuid.uuid4().hex[:6]
+    children: list[subprocess.Popen] = []  # the worker, then the replay: stopped whatever ends the run
     try:
         if not _port_open(host, int(port)):
             if host not in ("127.0.0.1", "localhost", "::1"):
@@ -105,13 +106,13 @@ def run_demo(args: argparse.Namespace) -> int:
                 print(f"demo: the local broker did not come up on {host}:{port} (scripts/kafka start "
                       "says why above)", file=sys.stderr)
                 return 2
-        return _run_scenario(args, base, run, _set_children)
+        return _run_scenario(args, base, run, children)
     except KeyboardInterrupt:
         print("\ndemo: interrupted; stopping what was started", file=sys.stderr)
         return 130
     finally:
         try:
-            _stop_children()
+            _stop_children(children)
             if _port_open(host, int(port)):
                 asyncio.run(_delete_topics(base.bootstrap_servers, run))
         finally:
@@ -119,19 +120,11 @@ def run_demo(args: argparse.Namespace) -> int:
                 _kafka_script("stop", port)
 
 
-#: The worker and replay processes of the running demo (for the cleanup, whatever ends it).
-_CHILDREN: list[subprocess.Popen] = []
-
-
-def _set_children(*procs: subprocess.Popen | None) -> None:
-    _CHILDREN[:] = [p for p in procs if p is not None]
-
-
-def _stop_children() -> None:
+def _stop_children(children: list[subprocess.Popen]) -> None:
     """Stop the replay, then the worker (gracefully, then by force), ignoring further Ctrl-C meanwhile."""
     old = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        for proc in reversed(_CHILDREN):
+        for proc in reversed(children):
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
                 try:
@@ -141,10 +134,9 @@ def _stop_children() -> None:
                     proc.wait()
     finally:
         signal.signal(signal.SIGINT, old)
-        _CHILDREN.clear()
 
 
-def _run_scenario(args: argparse.Namespace, base, run: str, register) -> int:
+def _run_scenario(args: argparse.Namespace, base, run: str, children: list[subprocess.Popen]) -> int:
     metrics_port = _free_port()
     env = dict(os.environ,
                VIRALITY_APP_ID=run, VIRALITY_POSTS_TOPIC=f"{run}.posts", VIRALITY_ALERTS_TOPIC=f"{run}.alerts",
@@ -163,7 +155,7 @@ def _run_scenario(args: argparse.Namespace, base, run: str, register) -> int:
     log_path = ROOT / ".run" / f"{run}-worker.log"
     worker = subprocess.Popen([sys.executable, "-m", "streams.cli", "worker"], env=env, cwd=ROOT,
                               stdout=open(log_path, "wb"), stderr=subprocess.STDOUT)
-    register(worker, None)
+    children.append(worker)
     deadline = time.monotonic() + 90
     while b"worker: ready" not in log_path.read_bytes():
         if worker.poll() is not None or time.monotonic() > deadline:
@@ -175,7 +167,7 @@ def _run_scenario(args: argparse.Namespace, base, run: str, register) -> int:
     replay = subprocess.Popen([sys.executable, "-m", "streams.cli", "replay", str(path), "--include-invalid",
                                "--speed", str(args.speed)], env=env, cwd=ROOT,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    register(worker, replay)
+    children.append(replay)
     shown = asyncio.run(_show_alerts(env, f"{run}.alerts", metrics_port, total, replay))
     if replay.wait() != 0:
         print(replay.stderr.read().decode() if replay.stderr else "", file=sys.stderr)

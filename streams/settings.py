@@ -159,6 +159,17 @@ class Settings:
         """``host:port,host:port`` for plain Kafka clients."""
         return ",".join(s.split("://", 1)[-1] for s in self.broker.split(","))
 
+    @property
+    def broker_addresses(self) -> list[tuple[str, str | None]]:
+        """``(host, port)`` of each bootstrap server, as written (port None when left out: Kafka
+        clients then use 9092; ``[::1]`` keeps its brackets)."""
+        out: list[tuple[str, str | None]] = []
+        for server in self.bootstrap_servers.split(","):
+            server = server.strip()
+            host, sep, port = server.rpartition(":")
+            out.append((host, port) if sep else (server, None))
+        return out
+
     def chain_config(self) -> ChainConfig:
         return ChainConfig(
             thresholds=ViralityThresholds(viral_final=self.viral_final, escalate_final=self.escalate_final,
@@ -199,11 +210,10 @@ class Settings:
     def validate(self) -> None:
         if self.partitions < 1:
             raise SettingsError("VIRALITY_PARTITIONS must be at least 1")
-        for server in self.bootstrap_servers.split(","):
-            host, sep, port = server.strip().rpartition(":")
-            if not (host if sep else port) or (sep and not (port.isdigit() and 0 < int(port) < 65536)):
+        for host, port in self.broker_addresses:
+            if not host or (port is not None and not (port.isdigit() and 0 < int(port) < 65536)):
                 raise SettingsError(f"VIRALITY_BROKER={self.broker!r}: each server must be host:port "
-                                    f"(kafka://127.0.0.1:9092), not {server.strip()!r}")
+                                    f"(kafka://127.0.0.1:9092), not {host}{'' if port is None else ':' + port}")
         if not 0 < self.flush_interval_s < self.commit_interval_s:
             raise SettingsError("VIRALITY_FLUSH_INTERVAL_S must be positive and below the commit interval, "
                                 "so state is written before the offsets that depend on it are committed")

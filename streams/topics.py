@@ -60,7 +60,7 @@ def _check_resolvable(s: Settings) -> None:
     once instead of retrying (and logging) for the whole timeout. One resolvable server is enough."""
     import socket
 
-    hosts = [server.rpartition(":")[0] if ":" in server else server for server in s.bootstrap_servers.split(",")]
+    hosts = [host for host, _ in s.broker_addresses]
     for host in hosts:
         try:
             socket.getaddrinfo(host.strip("[]"), None)
