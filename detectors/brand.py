@@ -32,10 +32,13 @@ from dataclasses import dataclass
 from typing import Any, Iterable, NamedTuple
 
 from detectors.alerts import AlertLifecycle
+from detectors.state import READ_ERRORS, StateError, check_version
 
 #: Index of the fields of one bucket: events, texts, sentiment sum, complaints.
 N, TEXTS, SENT, COMPLAINTS = 0, 1, 2, 3
 BRAND_ALERT_TYPES = ("brand_sentiment_drop", "complaint_storm")
+#: Version of the stored form (:meth:`BrandAggregator.to_state`); see :mod:`detectors.state`.
+STATE_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -347,10 +350,21 @@ class BrandAggregator:
                 "a": {k: v.to_state() for k, v in self.alerts.items()},
                 "w": self.watermarks, "cu": self.closed_until, "l": self.late, "u": self.untracked,
                 "o": self.offsets,
-                "src": self.sources, "up": self.caught_up}
+                "src": self.sources, "up": self.caught_up,
+                "_v": STATE_VERSION}
 
     @classmethod
     def from_state(cls, d: dict[str, Any], rules: BrandRules = BrandRules()) -> "BrandAggregator":
+        """The aggregator of a :meth:`to_state` state; :class:`~detectors.state.StateError` if ``d``
+        is not one (:class:`~detectors.state.NewerStateError` if a newer release wrote it)."""
+        check_version(d, STATE_VERSION, "brand windows")
+        try:
+            return cls._from_state(d, rules)
+        except READ_ERRORS as exc:
+            raise StateError(f"brand windows state unreadable ({type(exc).__name__}: {str(exc)[:200]})") from exc
+
+    @classmethod
+    def _from_state(cls, d: dict[str, Any], rules: BrandRules) -> "BrandAggregator":
         agg = cls(rules)
         agg.buckets = {k: {int(s): v for s, v in per.items()} for k, per in d["b"].items()}
         agg.closed, agg.baseline = d["c"], d["bl"]

@@ -28,11 +28,14 @@ from typing import Any, NamedTuple
 from detectors.alerts import IDLE_ALERT, AlertLifecycle
 from detectors.events import Event
 from detectors.forecast import CascadeForecast, Forecast
+from detectors.state import READ_ERRORS, StateError, check_version
 from detectors.understanding import TextAnalysis
 from detectors.velocity import ShareVelocity
 from detectors.virality import Assessment, ViralityThresholds, assess, may_escalate
 
 RECENT_IDS = 16
+#: Version of the stored form (:meth:`CascadeState.to_state`); see :mod:`detectors.state`.
+STATE_VERSION = 1
 SENTIMENT_HALF_LIFE_S = 900.0
 ROOT_TEXT_CHARS = 280
 #: Velocity window used in alerts and the top-k gauges.
@@ -315,10 +318,21 @@ class CascadeState:
             "v": self.velocity.to_state(), "f": self.forecast.to_state(), "a": self.alert.to_state(),
             "id": self.recent.tolist(), "o": self.offsets, "lm": self.last_ms, "k": list(self.kind_counts),
             "nc": self.next_check, "cm": self.check_ms, "at": self.alert_type,
+            "_v": STATE_VERSION,  # last: the worker reads it from the stored bytes' end
         }
 
     @classmethod
     def from_state(cls, d: dict[str, Any]) -> "CascadeState":
+        """The cascade of a :meth:`to_state` state; :class:`~detectors.state.StateError` if ``d`` is
+        not one (:class:`~detectors.state.NewerStateError` if a newer release wrote it)."""
+        check_version(d, STATE_VERSION, "cascade")
+        try:
+            return cls._from_state(d)
+        except READ_ERRORS as exc:
+            raise StateError(f"cascade state unreadable ({type(exc).__name__}: {str(exc)[:200]})") from exc
+
+    @classmethod
+    def _from_state(cls, d: dict[str, Any]) -> "CascadeState":
         c = cls.__new__(cls)
         c.root_id, c.root_ms, c.root_seen, c.root_text = d["r"], d["rm"], d["rs"], d["rt"]
         c.root_lang, c.root_kind, c.root_complaint, c.root_sentiment = d["rl"], d["rk"], d["rc"], d["rn"]

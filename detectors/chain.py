@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterable, Iterator, MutableMapping, Sequence
 from detectors.brand import BrandAggregator, BrandAlert, BrandPartials, BrandRules
 from detectors.cascade import RECENT_IDS, CascadeState, Decision, id_hash
 from detectors.events import EPOCH, Event, Rejected
+from detectors.state import NewerStateError
 from detectors.understanding import RECOGNISED_LANGS, TextAnalysis, TextAnalyzer, analyze_many
 from detectors.virality import ViralityThresholds
 
@@ -221,8 +222,8 @@ class PartitionProcessor:
         """
         try:
             return self._process(event, source, offset, arrival_ms, analysis)
-        except Rejected:
-            raise
+        except (Rejected, NewerStateError):
+            raise   # a state of a newer release is not this event's fault: the worker stops
         except Exception as exc:
             raise Rejected("internal_error", f"{type(exc).__name__}: {str(exc)[:300]}") from exc
 

@@ -33,14 +33,17 @@ from mode.supervisors import CrashingSupervisor
 from prometheus_client import CollectorRegistry
 
 from detectors.brand import BrandAggregator
+from detectors.cascade import STATE_VERSION as CASCADE_STATE_VERSION
 from detectors.cascade import CascadeState
 from detectors.chain import (PartitionProcessor, brand_alert, partition_for, partition_of_key, precomputed,
                              severity)
 from detectors.events import Event, Rejected, decode_event
+from detectors.state import NewerStateError, StateError
 from detectors.understanding import TextAnalysis, TextAnalyzer, analyze_each, load_analyzer
 from streams.batching import BatchingApp, BatchRoute
 from streams.metrics import TOP_K, Metrics, Snapshot
 from streams.settings import Settings
+from streams.topics import changelog_specs
 
 log = logging.getLogger("virality")
 
@@ -49,6 +52,8 @@ MAX_BRAND_LABELS = 200
 #: escaped into JSON at worst (6 bytes a byte) it stays under the producer's 1 MB request limit.
 DEADLETTER_VALUE_BYTES = 128 * 1024
 DEADLETTER_KEY_CHARS = 1024  # and bytes of the dead letter's own key
+#: ... and of an unreadable stored state (offset -1): 640 KB make 853 KB of base64
+DEADLETTER_STATE_BYTES = 640 * 1024
 JSON_OPTS = orjson.OPT_NON_STR_KEYS
 
 
@@ -91,6 +96,24 @@ def stored_alert_open(value: bytes) -> bool:
     return b'"a":["open"' in value or b'"a":["escalated"' in value
 
 
+def stored_version(value: bytes) -> int:
+    """The format version of a stored state (its last key, ``"_v"``; 1 when it has none), read from
+    the bytes' end; 0 when it is there but not a whole number (the full read then says why)."""
+    i = value.rfind(b'"_v":', max(0, len(value) - 32))
+    if i < 0:
+        return 1
+    digits = value[i + 5:].rstrip().rstrip(b"}")
+    return int(digits) if digits.isdigit() else 0
+
+
+class UnreadableState(Exception):
+    """A stored cascade this release cannot read; the worker moves it to the dead-letter topic."""
+
+    def __init__(self, key: bytes, raw: bytes, partition: int, detail: str):
+        super().__init__(detail)
+        self.key, self.raw, self.partition, self.detail = key, raw, partition, detail
+
+
 class TableCache(dict):
     """The cascades of one partition: live objects for the active ones, loaded from the table on
     first use; idle ones only in their stored (serialized) form, listed in :attr:`cold`.
@@ -103,10 +126,15 @@ class TableCache(dict):
     indexes them by the hour of their last event.
     """
 
-    def __init__(self, table: Any, partition: int):
+    def __init__(self, table: Any, partition: int,
+                 on_unreadable: Callable[[UnreadableState], None] | None = None):
         super().__init__()
         self.table = table
         self.partition = partition
+        #: told of a stored cascade that cannot be read (not JSON, a key missing): the worker
+        #: dead-letters its bytes and deletes it, and the cascade starts again from its next event.
+        #: Without one, the error is raised. A state of a newer release always raises.
+        self.on_unreadable = on_unreadable
         #: keys of cascades stored in the table and not live here
         self.cold: set[bytes] = set()
         #: hour of the last event -> cold keys (an entry can be stale: :meth:`expire_cold` checks)
@@ -121,7 +149,13 @@ class TableCache(dict):
             raw = self.table.get(key)
             if raw is None:
                 return default
-            c = CascadeState.from_state(orjson.loads(raw))
+            try:
+                c = CascadeState.from_state(orjson.loads(raw))
+            except NewerStateError:
+                raise
+            except (orjson.JSONDecodeError, StateError) as exc:
+                self.unreadable(key, raw, exc)
+                return default
             dict.__setitem__(self, root_id, c)
             self.cold.discard(key)
             self.loads += 1
@@ -133,7 +167,20 @@ class TableCache(dict):
 
     def add_stored(self, key: bytes, value: bytes) -> None:
         """Index a cascade found stored in the table (not live here)."""
-        self._add_cold(key, stored_last_ms(value))
+        try:
+            last_ms = stored_last_ms(value)
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            self.unreadable(key, value, exc)
+            return
+        self._add_cold(key, last_ms)
+
+    def unreadable(self, key: bytes, raw: bytes, exc: Exception) -> None:
+        """A stored cascade that cannot be read: forgotten here, and handed to :attr:`on_unreadable`."""
+        self.cold.discard(key)
+        err = UnreadableState(key, raw, self.partition, f"{type(exc).__name__}: {str(exc)[:300]}")
+        if self.on_unreadable is None:
+            raise err from exc
+        self.on_unreadable(err)
 
     def _add_cold(self, key: bytes, last_ms: int) -> None:
         self.cold.add(key)
@@ -161,7 +208,11 @@ class TableCache(dict):
                 if raw is None:
                     self.cold.discard(key)
                     continue
-                last_ms = stored_last_ms(raw)
+                try:
+                    last_ms = stored_last_ms(raw)
+                except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+                    self.unreadable(key, raw, exc)
+                    continue
                 if last_ms < horizon_ms and not stored_alert_open(raw):
                     self.cold.discard(key)
                     expired.append(key)
@@ -177,10 +228,11 @@ class TableScan:
     Byte searches, not JSON parses, keep it cheap (about 6 us a cascade here); :meth:`run` yields
     every :data:`SCAN_CHUNK` cascades."""
 
-    def __init__(self, table: Any, partitions: set[int], n_partitions: int):
+    def __init__(self, table: Any, partitions: set[int], n_partitions: int,
+                 on_unreadable: Callable[[UnreadableState], None] | None = None):
         self.table = table
         self.n = n_partitions
-        self.caches = {p: TableCache(table, p) for p in partitions}
+        self.caches = {p: TableCache(table, p, on_unreadable) for p in partitions}
         self.open_alerts: dict[int, set[str]] = {p: set() for p in partitions}
         self.took = 0.0
 
@@ -197,6 +249,13 @@ class TableScan:
                 cache = caches.get(p)
                 if cache is None:
                     continue
+                version = stored_version(value)
+                if version > CASCADE_STATE_VERSION:
+                    raise NewerStateError(
+                        f"the cascades table holds state of format version {version} (cascade "
+                        f"{key[:80]!r}, partition {p}), written by a newer release; this release reads "
+                        f"versions up to {CASCADE_STATE_VERSION}. Run the newer release, or see "
+                        f"docs/operations.md, 'Upgrading and rolling back'")
                 cache.add_stored(key, value)
                 if stored_alert_open(value):
                     self.open_alerts[p].add(key.decode())
@@ -257,7 +316,7 @@ class CascadeWorker:
         if not missing:
             return True
         generation = self.app.consumer_generation_id
-        found = TableScan(self.table, missing, self.settings.partitions)
+        found = TableScan(self.table, missing, self.settings.partitions, self.unreadable_cascade)
         for _ in found.run():
             await asyncio.sleep(0)
             if self.app.consumer_generation_id != generation or self.app.rebalancing:
@@ -268,7 +327,7 @@ class CascadeWorker:
     def start_processors(self, partitions: set[int]) -> None:
         """:meth:`ensure_processors` for ``partitions`` in one go (an event of a partition whose
         processor has not been started yet)."""
-        found = TableScan(self.table, partitions, self.settings.partitions)
+        found = TableScan(self.table, partitions, self.settings.partitions, self.unreadable_cascade)
         for _ in found.run():
             pass
         self._install(found)
@@ -399,23 +458,47 @@ class CascadeWorker:
         log.info("alert %s %s %s: %s", alert["state"], alert["type"], alert["alert_id"], alert["reason"])
 
     def dead_letter(self, m: Any, r: Rejected) -> None:
-        value = m.value or b""
-        record = {"reason": r.reason, "detail": r.detail, "topic": m.topic, "partition": m.partition,
-                  "offset": m.offset, "timestamp_ms": int(m.timestamp * 1000) if m.timestamp else None,
-                  "key": m.key.decode("utf-8", "replace")[:DEADLETTER_KEY_CHARS] if m.key else None,
+        self._dead_letter(r.reason, r.detail, m.topic, m.partition, m.offset,
+                          int(m.timestamp * 1000) if m.timestamp else None, m.key, m.value or b"")
+
+    def unreadable_cascade(self, err: UnreadableState) -> None:
+        """A stored cascade this release cannot read: its bytes to the dead-letter topic, and
+        deleted from the table; the cascade starts again from its next event."""
+        self.unreadable_state(self.changelog, err.key, err.raw, err.partition, err.detail)
+        self.tombstone(err.key, err.partition)
+
+    def unreadable_state(self, topic: str, key: bytes, raw: bytes, partition: int, detail: str) -> None:
+        """Dead-letter a stored state that cannot be read (reason ``state_unreadable``), count it
+        and say so in the log."""
+        log.error("stored state %r in %s[%d] cannot be read (%s); its bytes go to %s as "
+                  "state_unreadable and it starts again empty", key[:80], topic, partition, detail,
+                  self.settings.deadletter_topic)
+        self.metrics.states_unreadable.labels(topic).inc()
+        self._dead_letter("state_unreadable", detail, topic, partition, -1, None, key, raw)
+
+    def _dead_letter(self, reason: str, detail: str, topic: str, partition: int, offset: int,
+                     timestamp_ms: int | None, key: bytes | None, value: bytes) -> None:
+        record = {"reason": reason, "detail": detail, "topic": topic, "partition": partition,
+                  "offset": offset, "timestamp_ms": timestamp_ms,
+                  "key": key.decode("utf-8", "replace")[:DEADLETTER_KEY_CHARS] if key else None,
                   "rejected_at_ms": int(time.time() * 1000)}
-        if len(value) > DEADLETTER_VALUE_BYTES:
+        # A stored state is overwritten once its cascade starts again: it is kept whole up to a
+        # larger limit (the brand windows can take some hundreds of KB), in base64 when large.
+        limit = DEADLETTER_STATE_BYTES if offset < 0 else DEADLETTER_VALUE_BYTES
+        if len(value) > limit:
             # A whole value this large, escaped into JSON, could pass the producer's request limit
             # (1 MB) and fail the send: keep its start and its size; the original stays at
             # topic/partition/offset for as long as the input topic retains it.
-            record.update(value=base64.b64encode(value[:DEADLETTER_VALUE_BYTES]).decode(),
+            record.update(value=base64.b64encode(value[:limit]).decode(),
                           value_encoding="base64", value_truncated=True, value_bytes=len(value))
+        elif len(value) > DEADLETTER_VALUE_BYTES:
+            record.update(value=base64.b64encode(value).decode(), value_encoding="base64")
         else:
             try:
                 record.update(value=value.decode("utf-8"), value_encoding="utf-8")
             except UnicodeDecodeError:
                 record.update(value=base64.b64encode(value).decode(), value_encoding="base64")
-        key = m.key[:DEADLETTER_KEY_CHARS] if m.key else m.key
+        key = key[:DEADLETTER_KEY_CHARS] if key else key
         self.out.append((self.settings.deadletter_topic, key, dumps_kept(record), None))
 
     # -- flushing -------------------------------------------------------------------------------
@@ -624,11 +707,14 @@ class BrandWorker:
     """What the brands agent does with one partition report."""
 
     def __init__(self, settings: Settings, table: Any, send_alert: Callable[[dict, int | None], None],
-                 metrics: Metrics):
+                 metrics: Metrics, unreadable_state: Callable[[str, bytes, bytes, int, str], None] | None = None):
         self.settings = settings
         self.table = table
         self.send_alert = send_alert
         self.metrics = metrics
+        #: told of a stored state that cannot be read (``CascadeWorker.unreadable_state``); without
+        #: one, the error is raised
+        self.unreadable_state = unreadable_state
         self.agg: BrandAggregator | None = None
 
     def aggregator(self) -> BrandAggregator:
@@ -636,8 +722,25 @@ class BrandWorker:
             raw = self.table.get(b"brands")
             rules = self.settings.chain_config().brand_rules
             sources = [str(p) for p in range(self.settings.partitions)]
-            self.agg = BrandAggregator.from_state(orjson.loads(raw), rules) if raw else BrandAggregator(rules, sources)
+            self.agg = self._stored(raw, rules) if raw else None
+            if self.agg is None:
+                self.agg = BrandAggregator(rules, sources)
         return self.agg
+
+    def _stored(self, raw: bytes, rules: Any) -> BrandAggregator | None:
+        """The stored brand windows; None (start again empty) when they cannot be read and there is
+        someone to hand their bytes to. A state of a newer release stops the worker."""
+        try:
+            return BrandAggregator.from_state(orjson.loads(raw), rules)
+        except NewerStateError as exc:
+            raise NewerStateError(f"the brand-state table holds {exc}. Run the newer release, or see "
+                                  f"docs/operations.md, 'Upgrading and rolling back'") from None
+        except (orjson.JSONDecodeError, StateError) as exc:
+            if self.unreadable_state is None:
+                raise
+            self.unreadable_state(self.table.changelog_topic.get_topic_name(), b"brands", raw, 0,
+                                  f"{type(exc).__name__}: {str(exc)[:300]}")
+            return None
 
     def process(self, value: bytes, offset: int) -> None:
         agg = self.aggregator()
@@ -703,7 +806,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None,
     )
     app.settings = s
     registry = registry if registry is not None else CollectorRegistry()
-    metrics = Metrics(registry, faust_version=faust.__version__)
+    metrics = Metrics(registry, faust_version=faust.__version__, changelogs=changelog_specs(s))
     app.metrics = metrics
     metrics.state.recovery_seconds = lambda: recovery_seconds(app, time.monotonic())
     own_analyzer = analyzer is None  # built from the settings, as helper processes can build it too
@@ -726,7 +829,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None,
                             use_partitioner=True)
 
     worker = CascadeWorker(app, s, analyzer, metrics, cascades_table, topics)
-    brands = BrandWorker(s, brand_table, worker.send_alert, metrics)
+    brands = BrandWorker(s, brand_table, worker.send_alert, metrics, worker.unreadable_state)
     worker.brands = brands
     app.cascade_worker = worker
     app.brand_worker = brands
@@ -766,17 +869,34 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None,
                     await worker.flush()
         except asyncio.CancelledError:
             raise
+        except NewerStateError as exc:
+            worker.failed = True
+            log.critical("the worker stops: %s", exc)
+            raise
         except Exception:
             worker.failed = True
             log.critical("the cascades agent failed; the worker stops without committing the events "
                          "in flight, which its successor reads again", exc_info=True)
             raise
 
-    @app.agent(topics["brand"], name="brands")
+    @app.agent(topics["brand"], name="brands", supervisor_strategy=CrashingSupervisor)
     async def brand_reports(stream: faust.StreamT) -> None:
-        """Per-partition brand partials in; brand alerts out."""
-        async for event in stream.events():
-            brands.process(event.value, event.message.offset)
+        """Per-partition brand partials in; brand alerts out. An error stops the worker, as in the
+        cascades agent: the report it was on is read again by its successor."""
+        try:
+            async for event in stream.events():
+                brands.process(event.value, event.message.offset)
+        except asyncio.CancelledError:
+            raise
+        except NewerStateError as exc:
+            worker.failed = True
+            log.critical("the worker stops: %s", exc)
+            raise
+        except Exception:
+            worker.failed = True
+            log.critical("the brands agent failed; the worker stops without committing the report "
+                         "in flight, which its successor reads again", exc_info=True)
+            raise
 
     @app.on_partitions_revoked.connect
     async def on_revoked(app_: Any, revoked: set, **kwargs: Any) -> None:
@@ -907,7 +1027,8 @@ class ViralityApp(BatchingApp):
     async def on_stop(self) -> None:
         worker = getattr(self, "cascade_worker", None)
         if worker is not None and worker.failed:
-            log.critical("not committing on the way out: a send failed, the unsent events are read again")
+            log.critical("not committing on the way out: an agent or a send failed, what was in flight "
+                         "is read again by the successor")
         elif worker is not None:
             try:
                 await worker.flush()

@@ -22,6 +22,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
+from detectors.events import REASONS
+
 VERSION = "0.1.0"
 TOP_K = 10
 MAX_ALERT_SERIES = 50
@@ -183,12 +185,17 @@ class ReadCounter(Collector):
 class Metrics:
     """All of the worker's metrics, registered in ``registry`` (a fresh one per test)."""
 
-    def __init__(self, registry: CollectorRegistry, faust_version: str = "unknown"):
+    def __init__(self, registry: CollectorRegistry, faust_version: str = "unknown",
+                 changelogs: Iterable[str] = ()):
         self.registry = registry
         self.consumed = Counter("virality_events_consumed", "Events accepted, by kind and language.",
                                 ["kind", "lang"], registry=registry)
         self.rejected = Counter("virality_events_rejected", "Events sent to the dead-letter topic, by reason.",
                                 ["reason"], registry=registry)
+        # Every reason is exported from the start, at 0: Prometheus's increase() sees no increase in a
+        # series that first appears at 1, so a single rejection would never fire an alert.
+        for reason in REASONS:
+            self.rejected.labels(reason)
         self.processing_lag = BatchHistogram("virality_processing_lag_seconds",
                                              "Event time to processing time, in seconds.",
                                              LAG_BUCKETS, registry)
@@ -206,6 +213,12 @@ class Metrics:
                               "for an open alert.", registry=registry)
         self.expired = Counter("virality_cascades_expired", "Cascades forgotten after VIRALITY_EXPIRE_S of "
                                "event time without an event (a tombstone on the changelog).", registry=registry)
+        self.states_unreadable = Counter("virality_states_unreadable", "Stored states (a cascade, the brand "
+                                         "windows) this release could not read, moved to the dead-letter "
+                                         "topic as state_unreadable, by table changelog topic.",
+                                         ["topic"], registry=registry)
+        for topic in changelogs:  # at 0 from the start, as the reasons above
+            self.states_unreadable.labels(topic)
         self.analysed_ahead = Counter("virality_texts_analysed_ahead", "Texts analysed by the helper "
                                       "processes ahead of the agent (VIRALITY_ANALYSIS_PROCESSES).",
                                       registry=registry)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import random
 
 import orjson
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from detectors.brand import BrandAggregator, BrandPartials, BrandRules
@@ -162,3 +163,16 @@ def test_configured_brands_are_tracked_past_the_limit_and_never_forgotten() -> N
     full = BrandAggregator(replace(rules, max_brands=1), sources=["0"])
     full.merge_many([("0", {"x": {0: [1, 1, 0.0, 0]}, "sj": {0: [5, 5, 0.0, 0]}}, 1, True)])
     assert {"x", "sj"} <= full.tracked() and full.untracked == 0
+
+
+def test_brand_state_names_its_version_and_a_damaged_or_newer_one_is_refused_clearly() -> None:
+    from detectors.state import NewerStateError, StateError
+
+    agg = BrandAggregator(BrandRules(), ["0"])
+    state = agg.to_state()
+    assert list(state)[-1] == "_v" and state["_v"] == 1
+    assert BrandAggregator.from_state({k: v for k, v in state.items() if k != "_v"}).to_state() == state
+    with pytest.raises(StateError, match="brand windows state unreadable"):
+        BrandAggregator.from_state({k: v for k, v in state.items() if k != "b"})
+    with pytest.raises(NewerStateError, match="version 3"):
+        BrandAggregator.from_state({**state, "_v": 3})

@@ -162,3 +162,53 @@ def test_skipping_assessments_that_cannot_change_an_alert_changes_no_alert(monke
     slow, _ = alerts()
     assert [a["transition_id"] for a in fast] == [a["transition_id"] for a in slow]
     assert fast == slow
+
+
+def _stored(events=None) -> dict:
+    events = events or by_time(cascade("c9", COMPLAINT_SV, "sv", 40))
+    _, proc = run(events, False)
+    return orjson.loads(orjson.dumps(proc.store["c9"].to_state()))
+
+
+def test_the_stored_form_names_its_format_version_last_and_older_states_read_as_version_1() -> None:
+    from detectors.cascade import STATE_VERSION
+
+    state = _stored()
+    assert list(state)[-1] == "_v" and state["_v"] == STATE_VERSION == 1
+    del state["_v"]   # as written before versions were recorded
+    assert CascadeState.from_state(state).to_state() == _stored()
+
+
+@pytest.mark.parametrize("damage", [
+    lambda d: d.pop("v"),                      # a key missing
+    lambda d: d.update(id="not a list"),       # a value of the wrong type
+    lambda d: d.update(k=[1]),                 # too short
+    lambda d: d.update(_v="1"),                # a version that is not a number
+    lambda d: d.update(_v=0),
+])
+def test_a_damaged_state_is_a_state_error_not_a_key_error(damage) -> None:
+    from detectors.state import NewerStateError, StateError
+
+    state = _stored()
+    damage(state)
+    with pytest.raises(StateError) as err:
+        CascadeState.from_state(state)
+    assert not isinstance(err.value, NewerStateError)
+    assert "cascade state" in str(err.value)
+
+
+@pytest.mark.parametrize("value", [[1, 2], "text", None, 3])
+def test_a_state_that_is_not_an_object_is_a_state_error(value) -> None:
+    from detectors.state import StateError
+
+    with pytest.raises(StateError, match="not a JSON object"):
+        CascadeState.from_state(value)
+
+
+def test_a_state_of_a_newer_release_is_refused_by_name() -> None:
+    from detectors.state import NewerStateError
+
+    state = _stored()
+    state["_v"] = 2
+    with pytest.raises(NewerStateError, match="format version 2, written by a newer release"):
+        CascadeState.from_state(state)

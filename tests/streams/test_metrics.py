@@ -101,3 +101,18 @@ def test_faust_still_keeps_the_recovery_state_the_gauge_reads() -> None:
     r._active_events_received_at, r._standby_events_received_at, r._processing_times = {}, {}, []
     Recovery._set_recovery_started(r)
     assert r.app.in_recovery and abs(r._recovery_started_at - _time.monotonic()) < 5
+
+
+def test_counters_that_alerts_watch_are_exported_at_zero_from_the_start() -> None:
+    """EventProcessingErrors and StoredStateUnreadable use increase(): a series that first appears
+    at 1 shows no increase to Prometheus, so one internal error after a start would never alert."""
+    from detectors.events import REASONS
+
+    r = CollectorRegistry()
+    Metrics(r, changelogs=["app-cascades-changelog", "app-brand-state-changelog"])
+    s = samples(r)
+    for reason in REASONS:
+        assert s[("virality_events_rejected_total", (("reason", reason),))] == 0.0
+    assert {"internal_error", "analysis_failed", "duplicate"} <= set(REASONS)
+    for topic in ("app-cascades-changelog", "app-brand-state-changelog"):
+        assert s[("virality_states_unreadable_total", (("topic", topic),))] == 0.0

@@ -33,7 +33,7 @@ OPERATIONS_MD = ROOT / "docs" / "operations.md"
 ALERTS = {
     "ViralComplaint", "ViralPraise", "BrandSentimentDrop", "ComplaintStorm",
     "ViralityWorkerDown", "ConsumerLagGrowing", "DeadLetterRateHigh", "EventProcessingErrors",
-    "NoEventsIngested", "TableRecoveryStuck", "BrandsUntracked", "KafkaUnreachable",
+    "NoEventsIngested", "TableRecoveryStuck", "BrandsUntracked", "KafkaUnreachable", "StoredStateUnreadable",
 }
 
 

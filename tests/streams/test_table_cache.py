@@ -193,3 +193,76 @@ def test_a_table_scan_indexes_each_stored_cascade_under_its_kafka_partition(monk
     p_hot = partition_for("hot1", 3)
     assert p_hot in (0, 2) and scan.open_alerts[p_hot] == {"hot1"}
     assert all(not v for p, v in scan.open_alerts.items() if p != p_hot)
+
+
+def test_stored_version_is_read_from_the_bytes_end() -> None:
+    from streams.app import stored_version
+
+    c = processed(cascade("c1", 'text with "_v":7 inside', "sv", 5)).store["c1"]
+    raw = dumps_kept(c.to_state())
+    assert stored_version(raw) == 1
+    assert stored_version(raw[:-len(b',"_v":1}')] + b"}") == 1    # written before versions were
+    assert stored_version(raw.replace(b'"_v":1}', b'"_v":12}')) == 12
+    assert stored_version(raw.replace(b'"_v":1}', b'"_v":"x"}')) == 0
+
+
+GARBAGE = [b"\x00\xffnot json", b'{"lm": 5}', b'[1, 2, 3]', b'{"lm":"soon"}']
+
+
+@pytest.mark.parametrize("raw", GARBAGE)
+def test_an_unreadable_stored_cascade_is_handed_over_and_starts_again(raw: bytes) -> None:
+    """A stored cascade that cannot be read costs that cascade's history, not the partition: the
+    scan hands it over (the worker dead-letters its bytes) instead of stopping, and so does a load."""
+    from streams.app import TableScan
+
+    table = DictTable()
+    proc = processed(chatter(10))
+    for root_id, c in proc.store.items():
+        table.data[root_id.encode()] = dumps_kept(c.to_state())
+    table.data[b"bad"] = raw
+    seen = []
+    scan = TableScan(table, {0}, 1, seen.append)
+    for _ in scan.run():
+        pass
+    cache = scan.caches[0]
+    if raw.startswith(b"{") and b'"lm": 5' in raw:
+        # its time is readable, so the scan indexes it; the full read, on its next event, is not
+        assert seen == [] and b"bad" in cache.cold
+        assert cache.get("bad") is None and len(seen) == 1
+    else:
+        assert [(e.key, e.raw, e.partition) for e in seen] == [(b"bad", raw, 0)]
+        assert b"bad" not in cache.cold
+        assert cache.get("bad") is None     # the table still has it: a load hands it over again
+        assert len(seen) == 2
+    assert b"bad" not in cache.cold and "bad" not in cache
+    assert cache.count() == len(proc.store)
+    # the cascade starts again from its next event, as a new one
+    fresh = PartitionProcessor(ChainConfig(), ANALYZER, cache)
+    fresh.process(decode_event(by_time(cascade("bad", "Fin morgon", "sv", 1))[0]), "p", 100)
+    assert cache["bad"].root_seen
+
+
+def test_without_a_handler_an_unreadable_cascade_is_an_error() -> None:
+    from streams.app import UnreadableState
+
+    table = DictTable()
+    table.data[b"bad"] = b"nope"
+    with pytest.raises(UnreadableState):
+        TableCache(table, 0).get("bad")
+
+
+def test_a_table_written_by_a_newer_release_stops_the_scan_with_a_clear_error() -> None:
+    from detectors.state import NewerStateError
+    from streams.app import TableScan
+
+    c = processed(cascade("c1", "Fin morgon", "sv", 5)).store["c1"]
+    table = DictTable()
+    table.data[b"c1"] = dumps_kept(c.to_state()).replace(b'"_v":1}', b'"_v":2}')
+    seen = []
+    with pytest.raises(NewerStateError, match=r"format version 2 .*newer release.*Upgrading"):
+        for _ in TableScan(table, {0}, 1, seen.append).run():
+            pass
+    assert seen == []
+    with pytest.raises(NewerStateError):   # and a load, should one come first, even in the chain
+        PartitionProcessor(ChainConfig(), ANALYZER, TableCache(table, 0, seen.append)).process(
+            decode_event(by_time(cascade("c1", "Fin morgon", "sv", 3))[1]), "p", 9)

@@ -1,0 +1,91 @@
+"""Stored state the worker cannot read, on a real broker: a damaged record in a table's changelog
+costs that cascade's (or the brand windows') history, kept whole in the dead-letter topic, not the
+worker; state written by a newer release stops the worker with a message that says so."""
+from __future__ import annotations
+
+import base64
+import time
+
+import orjson
+import pytest
+
+from tests.factories import COMPLAINT_SV, by_time, cascade, chatter
+from tests.integration.conftest import Names, consume, consume_records, create_topics, keyed, produce
+
+pytestmark = pytest.mark.integration
+
+GARBAGE = b"\xff\x00 not a cascade state"
+BAD_BRANDS = b'{"b": "not the brand windows"}'
+
+
+def last_values(topic: str, keys: set[bytes], timeout: float = 30.0) -> dict[bytes, bytes | None]:
+    recs = consume_records(topic, lambda r: keys <= {k for k, _ in r}, timeout=timeout)
+    out: dict[bytes, bytes | None] = {}
+    for k, v in recs:
+        out[k] = v
+    return out
+
+
+def test_an_unreadable_stored_state_is_dead_lettered_whole_and_starts_again(start_worker) -> None:
+    names = Names(partitions=2)
+    bad = by_time(cascade("bad1", COMPLAINT_SV, "sv", 30, brands=["sj"], duration_s=600))
+    keep = by_time(cascade("keep1", "Fin morgon i Stockholm", "sv", 5, duration_s=600))
+    background = by_time(chatter(10))
+    create_topics(names)
+    first = start_worker(names)
+    produce(names.posts, keyed(by_time(bad[:10] + keep + background)))
+    first.wait_processed(10 + len(keep) + len(background))
+    assert first.stop() == 0
+    changelog, brand_changelog = f"{names.run}-cascades-changelog", f"{names.run}-brand-state-changelog"
+    stored = last_values(changelog, {b"bad1", b"keep1"})
+    assert orjson.loads(stored[b"bad1"])["r"] == "bad1"
+    last_values(brand_changelog, {b"brands"})
+
+    # damage two stored states, as a bad tool or a disk could: a cascade and the brand windows
+    produce(changelog, [(b"bad1", GARBAGE)])
+    produce(brand_changelog, [(b"brands", BAD_BRANDS)])
+
+    second = start_worker(names)
+    more = bad[10:] + by_time(chatter(10, seed=7))
+    produce(names.posts, keyed(more))
+    second.wait_processed(len(more))
+    letters = consume(names.dlq, lambda r: sum(x["reason"] == "state_unreadable" for x in r) >= 2, timeout=30)
+    unreadable = {x["topic"]: x for x in letters if x["reason"] == "state_unreadable"}
+    assert set(unreadable) == {changelog, brand_changelog}, letters
+    c = unreadable[changelog]
+    assert c["key"] == "bad1" and c["offset"] == -1 and c["partition"] in (0, 1)
+    assert c["value_encoding"] == "base64" and base64.b64decode(c["value"]) == GARBAGE   # nothing lost
+    b = unreadable[brand_changelog]
+    assert b["key"] == "brands" and b["value_encoding"] == "utf-8" and b["value"].encode() == BAD_BRANDS
+    assert second.metric("virality_states_unreadable_total") == 2
+    assert second.metric("virality_events_rejected_total", reason="internal_error") == 0
+    # the cascade started again from its next event, and its new state replaced the damaged one
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        value = last_values(changelog, {b"bad1"})[b"bad1"]
+        if value not in (None, GARBAGE):
+            break
+        time.sleep(0.5)
+    state = orjson.loads(value)
+    assert state["r"] == "bad1" and 0 < state["v"]["n"] <= len(bad) - 10
+    assert second.proc.poll() is None, "the worker stopped"
+    assert second.stop() == 0
+
+    # a state written by a newer release: the worker stops and says why, instead of guessing
+    newer = orjson.loads(last_values(changelog, {b"keep1"})[b"keep1"])
+    newer["_v"] = 99
+    produce(changelog, [(b"keep1", orjson.dumps(newer))])
+    third = names.another_worker()
+    try:
+        w = start_worker(third)
+        proc = w.proc
+    except RuntimeError as exc:   # it may stop before it says it is ready
+        assert "newer release" in str(exc)
+        return
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert proc.returncode not in (None, 0), "the worker went on with state it cannot read"
+    w.log.close()
+    log = w.log_path.read_text()
+    assert "written by a newer release" in log and "format version 99" in log and "Upgrading" in log
