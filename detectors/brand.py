@@ -37,6 +37,8 @@ from detectors.state import READ_ERRORS, StateError, check_version
 #: Index of the fields of one bucket: events, texts, sentiment sum, complaints.
 N, TEXTS, SENT, COMPLAINTS = 0, 1, 2, 3
 BRAND_ALERT_TYPES = ("brand_sentiment_drop", "complaint_storm")
+#: Sequence numbers of forgotten brands' alerts kept, per tracked brand (oldest dropped first).
+RETIRED_KEEP_PER_BRAND = 4
 #: Version of the stored form (:meth:`BrandAggregator.to_state`); see :mod:`detectors.state`.
 STATE_VERSION = 1
 
@@ -141,6 +143,8 @@ class BrandAggregator:
         self.late = 0
         self.untracked = 0                                 # events of brands beyond rules.max_brands
         self.offsets: dict[str, int] = {}
+        #: alert key -> sequence number of its last alert, for brands forgotten (``_forget_silent``)
+        self.retired: dict[str, int] = {}
 
     def merge(self, source: str, partials: dict[str, dict[int, list]], watermark_ms: int | None,
               caught_up: bool = False) -> list[BrandAlert]:
@@ -166,6 +170,18 @@ class BrandAggregator:
             if watermark_ms is not None and watermark_ms > self.watermarks.get(source, -1):
                 self.watermarks[source] = watermark_ms
         return self._close()
+
+    def set_sources(self, sources: Iterable[str]) -> list[str]:
+        """Make ``sources`` every partition that reports (after the partition count changed);
+        forget what the others said, since a partition that no longer exists would hold the
+        windows open for ever. Returns the sources forgotten."""
+        self.sources = sorted(sources)
+        keep = set(self.sources)
+        gone = sorted((self.watermarks.keys() | self.caught_up.keys()) - keep)
+        for src in gone:
+            self.watermarks.pop(src, None)
+            self.caught_up.pop(src, None)
+        return gone
 
     def tracked(self) -> set[str]:
         """The brands this aggregator keeps anything for."""
@@ -253,7 +269,10 @@ class BrandAggregator:
             self.closed.pop(brand, None)
             self.baseline.pop(brand, None)
             for k in keys:
-                del self.alerts[k]
+                # its next alert must not repeat an id already sent: keep the sequence number
+                self.retired[k] = self.alerts.pop(k).seq
+        while len(self.retired) > RETIRED_KEEP_PER_BRAND * self.rules.max_brands:
+            del self.retired[next(iter(self.retired))]   # the longest forgotten first
 
     def _close_bucket(self, brand: str, start: int, vals: list | None) -> list[BrandAlert]:
         r = self.rules
@@ -319,6 +338,7 @@ class BrandAggregator:
         life = self.alerts.get(key)
         if life is None:
             life = self.alerts[key] = AlertLifecycle()
+            life.seq = self.retired.pop(key, 0)   # a brand forgotten before goes on counting
         if level:
             state = life.step(level, t_ms, self.rules.cooldown_s)
         else:
@@ -350,7 +370,7 @@ class BrandAggregator:
                 "a": {k: v.to_state() for k, v in self.alerts.items()},
                 "w": self.watermarks, "cu": self.closed_until, "l": self.late, "u": self.untracked,
                 "o": self.offsets,
-                "src": self.sources, "up": self.caught_up,
+                "src": self.sources, "up": self.caught_up, "rt": self.retired,
                 "_v": STATE_VERSION}
 
     @classmethod
@@ -372,4 +392,5 @@ class BrandAggregator:
         agg.watermarks, agg.closed_until, agg.late, agg.offsets = d["w"], d["cu"], d["l"], d["o"]
         agg.untracked = d.get("u", 0)  # (states stored before the limit have none)
         agg.sources, agg.caught_up = d["src"], d["up"]
+        agg.retired = d.get("rt", {})  # (states stored before 2026-11-23 have none)
         return agg

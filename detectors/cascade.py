@@ -135,6 +135,13 @@ class CascadeState:
         else:
             self._applied += (source, offset)
 
+    def rename_sources(self, names: dict[str, str]) -> None:
+        """Keep the applied offsets of each source in ``names`` under its new name instead."""
+        a = self._applied
+        if a:
+            for i in range(0, len(a), 2):
+                a[i] = names.get(a[i], a[i])
+
     @property
     def offsets(self) -> dict[str, int]:
         """The applied offsets as a dict ``{source: offset}`` (a copy)."""

@@ -25,7 +25,7 @@ import signal
 import threading
 import time
 from collections import Counter as Tally
-from typing import Any, Callable, Iterator
+from typing import Any, Awaitable, Callable, Iterator
 
 import faust
 import orjson
@@ -106,6 +106,11 @@ def stored_version(value: bytes) -> int:
     return int(digits) if digits.isdigit() else 0
 
 
+def source_id(topic: str, partition: int) -> str:
+    """The id a cascade keeps its applied offsets under for messages of ``topic[partition]``."""
+    return f"{topic}#{partition}"
+
+
 class UnreadableState(Exception):
     """A stored cascade this release cannot read; the worker moves it to the dead-letter topic."""
 
@@ -127,10 +132,15 @@ class TableCache(dict):
     """
 
     def __init__(self, table: Any, partition: int,
-                 on_unreadable: Callable[[UnreadableState], None] | None = None):
+                 on_unreadable: Callable[[UnreadableState], None] | None = None,
+                 topics: tuple[str, str] | None = None):
         super().__init__()
         self.table = table
         self.partition = partition
+        #: Before 2026-11-23 the applied offsets were kept under "p" (the posts topic) and "r" (the
+        #: by-root topic): read back, they are renamed to this partition's source ids.
+        self.legacy_sources = ({"p": source_id(topics[0], partition), "r": source_id(topics[1], partition)}
+                               if topics is not None else None)
         #: told of a stored cascade that cannot be read (not JSON, a key missing): the worker
         #: dead-letters its bytes and deletes it, and the cascade starts again from its next event.
         #: Without one, the error is raised. A state of a newer release always raises.
@@ -156,6 +166,8 @@ class TableCache(dict):
             except (orjson.JSONDecodeError, StateError) as exc:
                 self.unreadable(key, raw, exc)
                 return default
+            if self.legacy_sources is not None:
+                c.rename_sources(self.legacy_sources)
             dict.__setitem__(self, root_id, c)
             self.cold.discard(key)
             self.loads += 1
@@ -229,10 +241,11 @@ class TableScan:
     every :data:`SCAN_CHUNK` cascades."""
 
     def __init__(self, table: Any, partitions: set[int], n_partitions: int,
-                 on_unreadable: Callable[[UnreadableState], None] | None = None):
+                 on_unreadable: Callable[[UnreadableState], None] | None = None,
+                 topics: tuple[str, str] | None = None):
         self.table = table
         self.n = n_partitions
-        self.caches = {p: TableCache(table, p, on_unreadable) for p in partitions}
+        self.caches = {p: TableCache(table, p, on_unreadable, topics) for p in partitions}
         self.open_alerts: dict[int, set[str]] = {p: set() for p in partitions}
         self.took = 0.0
 
@@ -282,6 +295,8 @@ class CascadeWorker:
         # Kafka producer, instead of Faust's one-message-per-loop-turn send_soon buffer
         self.out: list[tuple[str, bytes | None, bytes | None, int | None]] = []
         self.changelog = table.changelog_topic.get_topic_name()
+        #: (topic, partition) -> the source id a cascade's applied offsets are kept under
+        self.source_ids: dict[tuple[str, int], str] = {}
         self.reported_wm: dict[int, tuple[int | None, bool]] = {}
         self.last_flush = time.monotonic()
         self.last_maintain = time.monotonic()
@@ -316,7 +331,8 @@ class CascadeWorker:
         if not missing:
             return True
         generation = self.app.consumer_generation_id
-        found = TableScan(self.table, missing, self.settings.partitions, self.unreadable_cascade)
+        found = TableScan(self.table, missing, self.settings.partitions, self.unreadable_cascade,
+                          (self.settings.posts_topic, self.settings.repartition_topic))
         for _ in found.run():
             await asyncio.sleep(0)
             if self.app.consumer_generation_id != generation or self.app.rebalancing:
@@ -327,7 +343,8 @@ class CascadeWorker:
     def start_processors(self, partitions: set[int]) -> None:
         """:meth:`ensure_processors` for ``partitions`` in one go (an event of a partition whose
         processor has not been started yet)."""
-        found = TableScan(self.table, partitions, self.settings.partitions, self.unreadable_cascade)
+        found = TableScan(self.table, partitions, self.settings.partitions, self.unreadable_cascade,
+                          (self.settings.posts_topic, self.settings.repartition_topic))
         for _ in found.run():
             pass
         self._install(found)
@@ -411,8 +428,14 @@ class CascadeWorker:
         else:
             # an analyzer with analyze_many (a model on a GPU) gets the batch's texts in one call
             made = precomputed(self.analyzer, [e for _, e in mine], self._batch_analysis_failed)
+        source_ids = self.source_ids
+        reread = 0
         for (m, event), analysis in zip(mine, made):
-            source = "p" if m.topic == posts_topic else "r"
+            # the offsets a cascade has applied are per topic and partition: a renamed topic or a
+            # cascade that moved to another partition must not be compared with the old offsets
+            source = source_ids.get((m.topic, m.partition))
+            if source is None:
+                source = source_ids[(m.topic, m.partition)] = source_id(m.topic, m.partition)
             arrival_ms = int(m.timestamp * 1000) if m.timestamp else None
             proc = self.processor(m.partition)
             reapplied = proc.reapplied
@@ -426,6 +449,7 @@ class CascadeWorker:
                 rejected[r.reason] += 1
                 continue
             if proc.reapplied != reapplied:
+                reread += 1
                 continue  # read again after a restart: applied before, counted before
             consumed[(event.kind, event.lang or "und")] += 1
             lags.append(now - event.t_ms / 1000.0)
@@ -440,6 +464,8 @@ class CascadeWorker:
             self.metrics.consumed.labels(kind, lang if len(lang) <= 3 else "und").inc(n)
         for reason, n in rejected.items():
             self.metrics.rejected.labels(reason).inc(n)
+        if reread:
+            self.metrics.reread.inc(reread)
         self.metrics.processing_lag.observe_many(lags)
         if consumed:
             self.last_event_s = now
@@ -452,6 +478,25 @@ class CascadeWorker:
     def send_alert(self, alert: dict[str, Any], arrival_ms: int | None) -> None:
         key = (alert["root_id"] or alert["brand"] or "").encode()
         self.out.append((self.settings.alerts_topic, key, dumps_kept(alert), None))
+        self.count_alert(alert, arrival_ms)
+
+    async def send_now(self, alerts: list[dict[str, Any]]) -> None:
+        """Send ``alerts`` and wait until Kafka has them (brand alerts: few, and their state is
+        written right after). A failure stops the worker, as any failed send does."""
+        for alert in alerts:
+            key = (alert["root_id"] or alert["brand"] or "").encode()
+            try:
+                await self.app.producer.send_and_wait(self.settings.alerts_topic, key, dumps_kept(alert),
+                                                      None, None, None)
+            except Exception:
+                self.failed = True
+                self.pending.clear()
+                log.critical("sending a brand alert failed; stopping without committing its report, "
+                             "which is read again after the restart", exc_info=True)
+                raise
+            self.count_alert(alert, None)
+
+    def count_alert(self, alert: dict[str, Any], arrival_ms: int | None) -> None:
         self.metrics.alerts.labels(alert["type"], alert["state"], alert["severity"]).inc()
         if arrival_ms is not None:
             self.metrics.detection_latency.observe(max(0.0, time.time() - arrival_ms / 1000.0))
@@ -706,11 +751,10 @@ def _num(x: float) -> float:
 class BrandWorker:
     """What the brands agent does with one partition report."""
 
-    def __init__(self, settings: Settings, table: Any, send_alert: Callable[[dict, int | None], None],
-                 metrics: Metrics, unreadable_state: Callable[[str, bytes, bytes, int, str], None] | None = None):
+    def __init__(self, settings: Settings, table: Any, metrics: Metrics,
+                 unreadable_state: Callable[[str, bytes, bytes, int, str], None] | None = None):
         self.settings = settings
         self.table = table
-        self.send_alert = send_alert
         self.metrics = metrics
         #: told of a stored state that cannot be read (``CascadeWorker.unreadable_state``); without
         #: one, the error is raised
@@ -722,9 +766,16 @@ class BrandWorker:
             raw = self.table.get(b"brands")
             rules = self.settings.chain_config().brand_rules
             sources = [str(p) for p in range(self.settings.partitions)]
-            self.agg = self._stored(raw, rules) if raw else None
-            if self.agg is None:
-                self.agg = BrandAggregator(rules, sources)
+            agg = self._stored(raw, rules) if raw else None
+            if agg is None:
+                agg = BrandAggregator(rules, sources)
+            gone = agg.set_sources(sources)
+            if gone:
+                log.warning("brand windows: partitions %s no longer exist (VIRALITY_PARTITIONS=%d); "
+                            "what they reported is forgotten", ", ".join(gone), self.settings.partitions)
+            if "b" in agg.offsets:   # before 2026-11-23 the report offset was kept under "b"
+                agg.offsets[source_id(self.settings.brand_topic, 0)] = agg.offsets.pop("b")
+            self.agg = agg
         return self.agg
 
     def _stored(self, raw: bytes, rules: Any) -> BrandAggregator | None:
@@ -742,17 +793,41 @@ class BrandWorker:
                                   f"{type(exc).__name__}: {str(exc)[:300]}")
             return None
 
-    def process(self, value: bytes, offset: int) -> None:
+    def process(self, value: bytes, topic: str, partition: int, offset: int) -> list[dict] | None:
+        """Fold in one report; return the brand alerts it caused, None if it was applied before.
+        The caller sends the alerts and then :meth:`store` s the state, in that order: state that
+        records a report whose alerts were lost would never send them again."""
         agg = self.aggregator()
-        if offset <= agg.offsets.get("b", -1):
-            return
+        src = source_id(topic, partition)
+        if offset <= agg.offsets.get(src, -1):
+            return None
         report = orjson.loads(value)
         alerts = agg.merge_many((r["source"], r["partials"], r["watermark"], r["caught_up"])
                                 for r in report["reports"])
-        agg.offsets["b"] = offset
-        for a in alerts:
-            self.send_alert(brand_alert(a), None)
-        self.table[b"brands"] = dumps_kept(agg.to_state(), option=JSON_OPTS)
+        agg.offsets[src] = offset
+        return [brand_alert(a) for a in alerts]
+
+    async def handle(self, value: bytes, topic: str, partition: int, offset: int,
+                     send_now: Callable[[list[dict]], Awaitable[None]]) -> None:
+        """One report: fold it in, send its alerts and wait for Kafka to have them, then store the
+        state. In that order: after a crash between the two, the report is read again (the state
+        does not record it) and its alerts are sent again, instead of never."""
+        alerts = self.process(value, topic, partition, offset)
+        if alerts is None:
+            return
+        if alerts:
+            await send_now(alerts)
+        self.store()
+
+    def store(self) -> None:
+        """Write the brand windows to the table (and its changelog)."""
+        if self.agg is not None:
+            self.table[b"brands"] = dumps_kept(self.agg.to_state(), option=JSON_OPTS)
+
+    def revoked(self) -> None:
+        """The brand partition moved to another worker: forget the windows held here. Should it come
+        back, they are read again from the table, as the other worker left them."""
+        self.agg = None
 
     def open_alerts(self) -> dict[tuple[str, str], int]:
         """(type, severity) -> brand alerts open now; zero for types seen, so the series stays."""
@@ -829,7 +904,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None,
                             use_partitioner=True)
 
     worker = CascadeWorker(app, s, analyzer, metrics, cascades_table, topics)
-    brands = BrandWorker(s, brand_table, worker.send_alert, metrics, worker.unreadable_state)
+    brands = BrandWorker(s, brand_table, metrics, worker.unreadable_state)
     worker.brands = brands
     app.cascade_worker = worker
     app.brand_worker = brands
@@ -885,7 +960,8 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None,
         cascades agent: the report it was on is read again by its successor."""
         try:
             async for event in stream.events():
-                brands.process(event.value, event.message.offset)
+                m = event.message
+                await brands.handle(event.value, m.topic, m.partition, m.offset, worker.send_now)
         except asyncio.CancelledError:
             raise
         except NewerStateError as exc:
@@ -903,6 +979,8 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None,
         dropped = route.clear()
         mine = {tp.partition for tp in revoked if tp.topic in (s.posts_topic, s.repartition_topic)}
         await worker.revoke(mine)
+        if any(tp.topic == s.brand_topic for tp in revoked):
+            brands.revoked()
         if dropped:
             log.info("rebalance: %d queued messages will be read again by the new owner", dropped)
 

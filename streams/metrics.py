@@ -213,6 +213,8 @@ class Metrics:
                               "for an open alert.", registry=registry)
         self.expired = Counter("virality_cascades_expired", "Cascades forgotten after VIRALITY_EXPIRE_S of "
                                "event time without an event (a tombstone on the changelog).", registry=registry)
+        self.reread = Counter("virality_events_reread", "Events skipped because their cascade had applied "
+                              "them already (read again after a restart or a rebalance).", registry=registry)
         self.states_unreadable = Counter("virality_states_unreadable", "Stored states (a cascade, the brand "
                                          "windows) this release could not read, moved to the dead-letter "
                                          "topic as state_unreadable, by table changelog topic.",

@@ -42,6 +42,13 @@ async def delete_topics(bootstrap: str, prefixes: str | tuple[str, ...]) -> None
         await admin.close()
 
 
+def output_topics(s: Settings) -> set[str]:
+    """The topics the worker only writes to, keyed by the producer's partitioner: created with
+    ``s.partitions`` partitions, but kept with any count (changing VIRALITY_PARTITIONS must not
+    mean recreating the topic consumers read, and losing its history)."""
+    return {s.alerts_topic, s.deadletter_topic}
+
+
 def topic_specs(s: Settings) -> dict[str, tuple[int, dict[str, str]]]:
     """name -> (partitions, config). Co-partitioned topics share ``s.partitions``."""
     keep_week = {"retention.ms": str(7 * 24 * 3600 * 1000)}
@@ -112,7 +119,9 @@ async def ensure_topics(s: Settings, timeout: float = 30.0) -> dict[str, int]:
         while True:
             described = await admin.describe_topics(list(specs))
             found = {d["topic"]: len(d["partitions"]) for d in described if not d.get("error_code")}
-            wrong = {name: found.get(name) for name, (n, _) in specs.items() if found.get(name) != n}
+            anyway = output_topics(s)
+            wrong = {name: found.get(name) for name, (n, _) in specs.items()
+                     if found.get(name) != n and not (name in anyway and found.get(name))}
             if not wrong:
                 await _check_changelogs(admin, s, existing)
                 return found

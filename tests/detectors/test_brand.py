@@ -176,3 +176,44 @@ def test_brand_state_names_its_version_and_a_damaged_or_newer_one_is_refused_cle
         BrandAggregator.from_state({k: v for k, v in state.items() if k != "b"})
     with pytest.raises(NewerStateError, match="version 3"):
         BrandAggregator.from_state({**state, "_v": 3})
+
+
+def test_a_forgotten_brand_that_storms_again_gets_new_alert_ids() -> None:
+    """Forgetting a silent brand (past max_brands) must not restart its alert sequence: the next
+    incident would repeat the first one's transition ids, and a consumer deduplicating on them
+    would drop it."""
+    from dataclasses import replace
+
+    from detectors.alerts import AlertLifecycle
+
+    rules = replace(RULES, max_brands=2, keep_buckets=3)
+    agg = BrandAggregator(rules, sources=["0"])
+    for brand in ("a", "b"):
+        agg.closed[brand] = [[t * 60_000, 0, 0, 0.0, 0] for t in range(3)]
+        agg.baseline[brand] = [1.0, 0.0, 0.0, 9.0]
+    life = agg.alerts["complaint_storm:a"] = AlertLifecycle()
+    life.step(1, 0, rules.cooldown_s)
+    life.resolve(60_000)
+    assert life.seq == 1
+    agg._forget_silent()
+    assert "a" not in agg.tracked() and agg.retired == {"complaint_storm:a": 1}
+    again = agg._step("a", "complaint_storm", 1, 10 * 3_600_000, "warning", "storm", 9, 9, -0.5, 0.9, 9)
+    assert [(x.state, x.seq) for x in again] == [("open", 2)]
+    assert agg.retired == {}
+    state = orjson.loads(orjson.dumps(agg.to_state(), option=orjson.OPT_NON_STR_KEYS))
+    agg.retired["complaint_storm:z"] = 7
+    assert BrandAggregator.from_state(orjson.loads(orjson.dumps(agg.to_state())), rules).retired == {
+        "complaint_storm:z": 7}
+    del state["rt"]                                           # stored before they were kept
+    assert BrandAggregator.from_state(state, rules).retired == {}
+
+
+def test_partitions_that_no_longer_exist_stop_holding_the_windows_back() -> None:
+    agg, _ = feed([(p, "a", t * 1000, 0.1, False) for t in range(0, 300, 10) for p in range(4)], partitions=4)
+    agg.caught_up["3"] = False                      # a partition that was behind when the run stopped
+    before = agg.closed_until
+    agg.merge_many([("0", {"a": {600_000: [1, 1, 0.1, 0]}}, 700_000, True)])
+    assert agg.closed_until == before               # held back by partition 3
+    assert agg.set_sources(["0", "1"]) == ["2", "3"]
+    agg.merge_many([("0", {}, 700_001, True), ("1", {}, 700_001, True)])
+    assert agg.closed_until > before

@@ -89,3 +89,34 @@ def test_an_unreadable_stored_state_is_dead_lettered_whole_and_starts_again(star
     w.log.close()
     log = w.log_path.read_text()
     assert "written by a newer release" in log and "format version 99" in log and "Upgrading" in log
+
+
+def test_after_the_input_topic_is_renamed_the_events_of_stored_cascades_still_count(start_worker) -> None:
+    """A cascade's applied offsets are per topic and partition: the offsets of a new topic start at
+    0 and are not re-reads of the old one's (they were all dropped silently before 2026-11-23)."""
+    names = Names(partitions=2)
+    events = by_time(cascade("moved", "Fin morgon i Stockholm", "sv", 60, duration_s=1200))
+    create_topics(names)
+    first = start_worker(names)
+    produce(names.posts, keyed(events[:40]))
+    first.wait_processed(40)
+    assert first.stop() == 0
+
+    renamed = names.another_worker()
+    renamed.env["VIRALITY_POSTS_TOPIC"] = f"{names.run}.posts-v2"
+    create_topics(renamed)
+    second = start_worker(renamed)
+    produce(f"{names.run}.posts-v2", keyed(events[40:]))
+    second.wait_processed(len(events) - 40, timeout=30)
+    assert second.metric("virality_events_reread_total") == 0
+    changelog = f"{names.run}-cascades-changelog"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        state = orjson.loads(last_values(changelog, {b"moved"})[b"moved"])
+        if state["v"]["n"] == len(events) - 1:
+            break
+        time.sleep(0.5)
+    assert state["v"]["n"] == len(events) - 1     # every share counted (the root is not a share)
+    assert all(k.startswith((f"{names.posts}#", f"{names.run}.posts-v2#")) for k in state["o"]), state["o"]
+    assert any(k.startswith(f"{names.run}.posts-v2#") for k in state["o"])
+    assert second.stop() == 0

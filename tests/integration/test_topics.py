@@ -32,6 +32,17 @@ def test_a_topic_with_another_partition_count_is_a_clear_error() -> None:
         asyncio.run(ensure_topics(_settings(names, VIRALITY_PARTITIONS="5"), timeout=3.0))
 
 
+def test_the_alert_and_dead_letter_topics_keep_their_partition_count() -> None:
+    """Consumers read them: another VIRALITY_PARTITIONS must not mean recreating them."""
+    names = Names(partitions=2)
+    asyncio.run(ensure_topics(_settings(names)))
+    more = _settings(names, VIRALITY_PARTITIONS="4", VIRALITY_POSTS_TOPIC=f"{names.run}.posts4",
+                     VIRALITY_REPARTITION_TOPIC=f"{names.run}.byroot4")
+    found = asyncio.run(ensure_topics(more, timeout=5.0))
+    assert found[names.alerts] == 2 and found[names.dlq] == 2
+    assert found[f"{names.run}.posts4"] == 4 and found[f"{names.run}.byroot4"] == 4
+
+
 def test_a_topic_the_broker_refuses_is_reported_with_the_brokers_reason() -> None:
     # A single-node broker cannot hold three replicas: before, the refusal was ignored and the
     # command waited for the topics and then blamed their partition count ("has None partitions").

@@ -52,7 +52,7 @@ WORKER_METRICS = {
     "virality_alerts_total", "virality_open_alerts", "virality_kafka_consumer_lag_messages",
     "virality_last_event_timestamp_seconds", "virality_build_info", "virality_table_recovery_seconds",
     "virality_texts_analysed_ahead_total", "virality_brand_untracked_events_total",
-    "virality_kafka_client_errors_total", "virality_states_unreadable_total",
+    "virality_kafka_client_errors_total", "virality_states_unreadable_total", "virality_events_reread_total",
 }
 HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
 

@@ -266,3 +266,14 @@ def test_a_table_written_by_a_newer_release_stops_the_scan_with_a_clear_error() 
     with pytest.raises(NewerStateError):   # and a load, should one come first, even in the chain
         PartitionProcessor(ChainConfig(), ANALYZER, TableCache(table, 0, seen.append)).process(
             decode_event(by_time(cascade("c1", "Fin morgon", "sv", 3))[1]), "p", 9)
+
+
+def test_offsets_kept_under_the_old_source_letters_are_renamed_to_topic_and_partition() -> None:
+    proc = processed(cascade("c1", "Fin morgon", "sv", 5))          # applied under "p"
+    table = DictTable()
+    table.data[b"c1"] = dumps_kept(proc.store["c1"].to_state())
+    assert proc.store["c1"].offsets == {"p": 5}
+    cache = TableCache(table, 1, None, ("posts", "posts.by-root"))
+    c = cache.get("c1")
+    assert c.offsets == {"posts#1": 5}
+    assert c.already_applied("posts#1", 5) and not c.already_applied("posts.v2#1", 0)

@@ -1,0 +1,131 @@
+"""The brands agent's worker: a report's alerts reach Kafka before the state that records the report,
+the windows are forgotten when the brand partition moves away, and a change of partition count or
+of brand topic does not leave the windows stuck. The table is a dict standing in for Faust's."""
+from __future__ import annotations
+
+import asyncio
+
+import orjson
+import pytest
+from prometheus_client import CollectorRegistry
+
+from detectors.brand import BrandPartials
+from streams.app import BrandWorker
+from streams.metrics import Metrics
+from streams.settings import Settings
+
+
+class FakeTable(dict):
+    class changelog_topic:  # noqa: N801 (Faust's attribute)
+        @staticmethod
+        def get_topic_name() -> str:
+            return "app-brand-state-changelog"
+
+
+SETTINGS = Settings.from_env({"VIRALITY_PARTITIONS": "2", "VIRALITY_BRAND_TOPIC": "brand"})
+
+
+def storm_reports(n: int = 60) -> list[bytes]:
+    """Reports of two partitions: a quiet hour of 'orlen', then a storm of complaints."""
+    parts = [BrandPartials(SETTINGS.chain_config().brand_rules.bucket_s) for _ in range(2)]
+    out = []
+    for minute in range(n):
+        t = 1_767_261_600_000 + minute * 60_000
+        storm = minute > n - 20
+        for i in range(8 if storm else 2):
+            parts[i % 2].add("orlen", t + i, -0.8 if storm else 0.3, storm, True)
+        reports = []
+        for p, part in enumerate(parts):
+            partials, wm = part.drain()
+            reports.append({"source": str(p), "partials": partials, "watermark": wm, "caught_up": True})
+        out.append(orjson.dumps({"reports": reports}, option=orjson.OPT_NON_STR_KEYS))
+    return out
+
+
+def worker(table: FakeTable | None = None) -> BrandWorker:
+    return BrandWorker(SETTINGS, table if table is not None else FakeTable(), Metrics(CollectorRegistry()))
+
+
+def test_alerts_are_sent_before_the_state_that_records_their_report() -> None:
+    table = FakeTable()
+    w = worker(table)
+    current = [-1]
+    seen: list[tuple[int, int, list[str]]] = []
+
+    async def send_now(alerts):
+        stored = orjson.loads(table[b"brands"])["o"].get("brand#0", -1) if b"brands" in table else -1
+        seen.append((current[0], stored, [a["transition_id"] for a in alerts]))
+
+    async def run():
+        for offset, value in enumerate(storm_reports()):
+            current[0] = offset
+            await w.handle(value, "brand", 0, offset, send_now)
+    asyncio.run(run())
+    assert any("complaint_storm:orlen:1:open" in ids for _, _, ids in seen), seen
+    for offset, stored, _ in seen:
+        assert stored == offset - 1   # the state still stops at the report before this one
+    assert orjson.loads(table[b"brands"])["o"]["brand#0"] == current[0]
+
+
+def test_a_failed_send_leaves_the_report_unrecorded_so_it_is_read_again() -> None:
+    table = FakeTable()
+    w = worker(table)
+    reports = storm_reports()
+
+    async def failing(alerts):
+        raise RuntimeError("broker gone")
+
+    async def run():
+        for offset, value in enumerate(reports):
+            try:
+                await w.handle(value, "brand", 0, offset, failing)
+            except RuntimeError:
+                return offset
+    failed_at = asyncio.run(run())
+    assert failed_at is not None
+    assert orjson.loads(table[b"brands"])["o"]["brand#0"] == failed_at - 1
+
+    # its successor reads the table and the same report again, and now sends its alerts
+    sent = []
+
+    async def ok(alerts):
+        sent.extend(a["transition_id"] for a in alerts)
+    asyncio.run(worker(table).handle(reports[failed_at], "brand", 0, failed_at, ok))
+    assert sent
+
+
+def test_the_windows_are_read_again_after_the_partition_comes_back() -> None:
+    table = FakeTable()
+    w = worker(table)
+    reports = storm_reports(30)
+
+    async def quiet(alerts):
+        pass
+    for offset, value in enumerate(reports[:10]):
+        asyncio.run(w.handle(value, "brand", 0, offset, quiet))
+    w.revoked()
+    other = worker(table)            # another worker carries on meanwhile
+    for offset, value in enumerate(reports[10:20], start=10):
+        asyncio.run(other.handle(value, "brand", 0, offset, quiet))
+    expected = worker(FakeTable(table))      # what the table says, plus the next report
+    asyncio.run(expected.handle(reports[20], "brand", 0, 20, quiet))
+    # back here: what the other worker wrote counts, not what this one held before
+    asyncio.run(w.handle(reports[20], "brand", 0, 20, quiet))
+    assert w.agg.offsets["brand#0"] == 20
+    assert w.agg.to_state() == expected.agg.to_state()
+
+
+@pytest.mark.parametrize("stored_sources", [["0", "1", "2", "3"]])
+def test_windows_stored_by_a_run_with_more_partitions_are_not_held_back(stored_sources) -> None:
+    table = FakeTable()
+    w4 = BrandWorker(Settings.from_env({"VIRALITY_PARTITIONS": "4", "VIRALITY_BRAND_TOPIC": "brand"}), table,
+                     Metrics(CollectorRegistry()))
+    agg = w4.aggregator()
+    assert agg.sources == stored_sources
+    agg.caught_up["3"] = False
+    agg.offsets["b"] = 7                       # as stored before offsets were kept per topic
+    w4.store()
+    w2 = worker(table)
+    agg2 = w2.aggregator()
+    assert agg2.sources == ["0", "1"] and "3" not in agg2.caught_up
+    assert agg2.offsets == {"brand#0": 7}
