@@ -125,6 +125,7 @@ class BrandAlert(NamedTuple):
     sentiment: float
     complaint_share: float
     complaints: int
+    opened_ms: int = 0     # when the incident opened (event time)
 
 
 class BrandAggregator:
@@ -304,10 +305,13 @@ class BrandAggregator:
             sent_line = r.floor
             sent_why = f"floor {r.floor:+.2f} (no baseline yet)"
         drop_level = 1 if texts >= r.min_texts and mean_sent <= sent_line else 0
+        # why a drop ends: the mean is back above the line, or too few texts are left to tell
+        ended = ("back to normal" if texts >= r.min_texts
+                 else f"too few texts to tell (fewer than {r.min_texts})")
         out += self._step(brand, "brand_sentiment_drop", drop_level, end_ms, "warning",
                           f"mean sentiment {mean_sent:+.2f} over {_count(texts, 'text')} in the last "
                           f"{r.window_buckets * r.bucket_s // 60} min, {sent_why}",
-                          n, texts, mean_sent, share, compl)
+                          n, texts, mean_sent, share, compl, ended)
 
         # complaint storm
         expected = base[1] if history >= r.min_history else 0.0
@@ -318,7 +322,7 @@ class BrandAggregator:
         out += self._step(brand, "complaint_storm", storm_level, end_ms, "warning",
                           f"{_count(compl, 'complaint')} ({share:.0%} of {_count(n, 'post')}) in the last "
                           f"{r.window_buckets * r.bucket_s // 60} min, expected about {expected:.1f}",
-                          n, texts, mean_sent, share, compl)
+                          n, texts, mean_sent, share, compl, "back to normal")
 
         # baseline learns from windows that were not anomalous, so a storm does not become normal
         if not drop_level and not storm_level:
@@ -333,7 +337,8 @@ class BrandAggregator:
                 base[3] += 1
         return out
 
-    def _step(self, brand, kind, level, t_ms, severity, reason, n, texts, sent, share, compl):
+    def _step(self, brand, kind, level, t_ms, severity, reason, n, texts, sent, share, compl,
+              ended="back to normal"):
         key = f"{kind}:{brand}"
         life = self.alerts.get(key)
         if life is None:
@@ -344,12 +349,12 @@ class BrandAggregator:
         else:
             state = life.resolve(t_ms)
             if state:
-                reason = "back to normal: " + reason
+                reason = f"{ended}: {reason}"
         if state is None:
             return []
         sev = "critical" if state == "escalated" else ("info" if state == "resolved" else severity)
         return [BrandAlert(kind, brand, state, life.seq, t_ms, sev, reason, n, texts, round(sent, 4),
-                           round(share, 4), compl)]
+                           round(share, 4), compl, life.opened_ms)]
 
     def current(self, brand: str) -> tuple[float, float, int] | None:
         """(mean sentiment, complaint share, events) over the brand's last closed window."""

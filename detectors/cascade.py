@@ -34,6 +34,8 @@ from detectors.velocity import ShareVelocity
 from detectors.virality import Assessment, ViralityThresholds, assess, may_escalate
 
 RECENT_IDS = 16
+#: Brands a cascade whose root was not seen takes from its shares and replies, at most.
+MAX_UNROOTED_BRANDS = 5
 #: Version of the stored form (:meth:`CascadeState.to_state`); see :mod:`detectors.state`.
 STATE_VERSION = 1
 SENTIMENT_HALF_LIFE_S = 900.0
@@ -194,8 +196,21 @@ class CascadeState:
             self.root_kind = analysis.kind
             self.root_complaint = analysis.complaint
             self.root_sentiment = analysis.sentiment
-        brands = (*self.brands, *event.brands, *(analysis.brands if analysis else ()))
-        self.brands = tuple(dict.fromkeys(brands))  # first mention first, no repeats
+        # the root's own brands first, then any its shares named before it arrived; no repeats
+        brands = (*event.brands, *(analysis.brands if analysis else ()), *self.brands)
+        self.brands = tuple(dict.fromkeys(brands))
+
+    def learn_unrooted(self, event: Event, analysis: TextAnalysis | None) -> None:
+        """What a share, quote or reply tells about a cascade whose root post has not been seen (the
+        stream began after it, or it was lost): the brands it tags or names, and the language and
+        platform of the first that has them. The root post, if it comes, takes precedence."""
+        brands = (*event.brands, *(analysis.brands if analysis else ()))
+        if brands:
+            self.brands = tuple(dict.fromkeys((*self.brands, *brands)))[:MAX_UNROOTED_BRANDS]
+        if self.root_lang == "und" and analysis is not None and analysis.lang != "und":
+            self.root_lang = analysis.lang
+        if self.platform is None and event.platform is not None:
+            self.platform = event.platform
 
     @property
     def shares(self) -> int:

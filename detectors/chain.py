@@ -121,7 +121,7 @@ def brand_alert(a: BrandAlert) -> dict[str, Any]:
         "platform": None,
         "detected_at": iso_ms(a.t_ms),
         "detected_at_ms": a.t_ms,
-        "opened_at": None,
+        "opened_at": iso_ms(a.opened_ms) if a.opened_ms else None,
         "root_created_at": None,
         "shares": a.events,
         "quotes": None,
@@ -264,10 +264,12 @@ class PartitionProcessor:
             c.mark_applied(source, offset)
             self.on_change(root_id)
             newest = c.velocity.last_t_ms or 0
-            raise Rejected("too_late", f"created_at {iso_ms(t_ms)} is more than {cfg.lateness_s}s "
+            raise Rejected("too_late", f"created_at {iso_ms(t_ms)} is more than {c.velocity.lateness_s}s "
                                        f"behind the cascade's newest event {iso_ms(newest)}")
         if analysis is not None:
             c.fold_text(t_ms, analysis)
+        if not c.root_seen:
+            c.learn_unrooted(event, analysis)
         recent = c.recent
         recent.append(h)
         if len(recent) > RECENT_IDS:

@@ -132,6 +132,14 @@ class ShareVelocity:
     def lateness_s(self) -> int:
         return self._layout.lateness_s
 
+    @lateness_s.setter
+    def lateness_s(self, value: int) -> None:
+        """Change the allowed lateness (a new setting, for a cascade stored under the old one). The
+        rings do not depend on it: only which later shares are accepted changes."""
+        if value < 0:
+            raise ValueError("lateness_s must not be negative")
+        self._layout = _layout(self._layout.windows_s, int(value))
+
     # -- learning ---------------------------------------------------------------------------
 
     def learn_one(self, t_ms: int, followers: int | None = None) -> bool:

@@ -133,14 +133,13 @@ class TableCache(dict):
 
     def __init__(self, table: Any, partition: int,
                  on_unreadable: Callable[[UnreadableState], None] | None = None,
-                 topics: tuple[str, str] | None = None):
+                 on_load: Callable[[CascadeState, int], None] | None = None):
         super().__init__()
         self.table = table
         self.partition = partition
-        #: Before 2026-11-23 the applied offsets were kept under "p" (the posts topic) and "r" (the
-        #: by-root topic): read back, they are renamed to this partition's source ids.
-        self.legacy_sources = ({"p": source_id(topics[0], partition), "r": source_id(topics[1], partition)}
-                               if topics is not None else None)
+        #: told of each cascade read back from the table, with this partition (to bring what was
+        #: stored under older settings or releases up to date)
+        self.on_load = on_load
         #: told of a stored cascade that cannot be read (not JSON, a key missing): the worker
         #: dead-letters its bytes and deletes it, and the cascade starts again from its next event.
         #: Without one, the error is raised. A state of a newer release always raises.
@@ -166,8 +165,8 @@ class TableCache(dict):
             except (orjson.JSONDecodeError, StateError) as exc:
                 self.unreadable(key, raw, exc)
                 return default
-            if self.legacy_sources is not None:
-                c.rename_sources(self.legacy_sources)
+            if self.on_load is not None:
+                self.on_load(c, self.partition)
             dict.__setitem__(self, root_id, c)
             self.cold.discard(key)
             self.loads += 1
@@ -242,10 +241,10 @@ class TableScan:
 
     def __init__(self, table: Any, partitions: set[int], n_partitions: int,
                  on_unreadable: Callable[[UnreadableState], None] | None = None,
-                 topics: tuple[str, str] | None = None):
+                 on_load: Callable[[CascadeState, int], None] | None = None):
         self.table = table
         self.n = n_partitions
-        self.caches = {p: TableCache(table, p, on_unreadable, topics) for p in partitions}
+        self.caches = {p: TableCache(table, p, on_unreadable, on_load) for p in partitions}
         self.open_alerts: dict[int, set[str]] = {p: set() for p in partitions}
         self.took = 0.0
 
@@ -332,7 +331,7 @@ class CascadeWorker:
             return True
         generation = self.app.consumer_generation_id
         found = TableScan(self.table, missing, self.settings.partitions, self.unreadable_cascade,
-                          (self.settings.posts_topic, self.settings.repartition_topic))
+                          self.loaded)
         for _ in found.run():
             await asyncio.sleep(0)
             if self.app.consumer_generation_id != generation or self.app.rebalancing:
@@ -344,7 +343,7 @@ class CascadeWorker:
         """:meth:`ensure_processors` for ``partitions`` in one go (an event of a partition whose
         processor has not been started yet)."""
         found = TableScan(self.table, partitions, self.settings.partitions, self.unreadable_cascade,
-                          (self.settings.posts_topic, self.settings.repartition_topic))
+                          self.loaded)
         for _ in found.run():
             pass
         self._install(found)
@@ -489,10 +488,8 @@ class CascadeWorker:
                 await self.app.producer.send_and_wait(self.settings.alerts_topic, key, dumps_kept(alert),
                                                       None, None, None)
             except Exception:
-                self.failed = True
-                self.pending.clear()
-                log.critical("sending a brand alert failed; stopping without committing its report, "
-                             "which is read again after the restart", exc_info=True)
+                self.send_failed("sending a brand alert failed; stopping without committing its report, "
+                                 "which is read again after the restart")
                 raise
             self.count_alert(alert, None)
 
@@ -506,9 +503,34 @@ class CascadeWorker:
         self._dead_letter(r.reason, r.detail, m.topic, m.partition, m.offset,
                           int(m.timestamp * 1000) if m.timestamp else None, m.key, m.value or b"")
 
+    def stop_on(self, exc: Exception, what: str) -> None:
+        """An agent failed with ``exc``: nothing more is acked, and the log says why (state of a
+        newer release in one line, anything else with its traceback)."""
+        self.failed = True
+        if isinstance(exc, NewerStateError):
+            log.critical("the worker stops: %s", exc)
+        else:
+            log.critical(what, exc_info=exc)
+
+    def loaded(self, c: CascadeState, partition: int) -> None:
+        """A cascade read back from the table, brought up to date:
+
+        * offsets kept under "p" (the posts topic) and "r" (the by-root topic) before 2026-11-23 are
+          renamed to this partition's source ids;
+        * the allowed lateness becomes VIRALITY_LATENESS_S's, should it have changed since.
+        """
+        s = self.settings
+        c.rename_sources({"p": source_id(s.posts_topic, partition), "r": source_id(s.repartition_topic, partition)})
+        if c.velocity.lateness_s != self.config.lateness_s:
+            c.velocity.lateness_s = self.config.lateness_s
+
     def unreadable_cascade(self, err: UnreadableState) -> None:
         """A stored cascade this release cannot read: its bytes to the dead-letter topic, and
         deleted from the table; the cascade starts again from its next event."""
+        if stored_alert_open(err.raw):
+            # its alert can no longer be resolved by the worker: say so where on-call looks
+            log.error("the unreadable cascade %r had an open alert (%s); it will not be resolved: "
+                      "close it by hand downstream", err.key[:80], err.raw[err.raw.find(b'"a":['):][:40])
         self.unreadable_state(self.changelog, err.key, err.raw, err.partition, err.detail)
         self.tombstone(err.key, err.partition)
 
@@ -564,11 +586,15 @@ class CascadeWorker:
             # What this batch produced is (partly) lost: its messages must never be acked, so the
             # worker stops (the cascades agent crashes the app) and its successor reads them again
             # from the last committed offset.
-            self.failed = True
-            self.pending.clear()
-            log.critical("sending to Kafka failed; stopping without committing what was not sent, "
-                         "the events are read again after the restart", exc_info=True)
+            self.send_failed("sending to Kafka failed; stopping without committing what was not sent, "
+                             "the events are read again after the restart")
             raise
+
+    def send_failed(self, what: str) -> None:
+        """A send failed (called in its ``except``): nothing more is acked, and the log says so."""
+        self.failed = True
+        self.pending.clear()
+        log.critical(what, exc_info=True)
 
     async def flush(self) -> None:
         """Write changed state, report brand partials, then ack what was processed."""
@@ -881,7 +907,9 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None,
     )
     app.settings = s
     registry = registry if registry is not None else CollectorRegistry()
-    metrics = Metrics(registry, faust_version=faust.__version__, changelogs=changelog_specs(s))
+    metrics = Metrics(registry, faust_version=faust.__version__, changelogs=changelog_specs(s),
+                      config=s.decision_fingerprint)
+    log.info("settings: %s", s.summary())
     app.metrics = metrics
     metrics.state.recovery_seconds = lambda: recovery_seconds(app, time.monotonic())
     own_analyzer = analyzer is None  # built from the settings, as helper processes can build it too
@@ -944,14 +972,9 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None,
                     await worker.flush()
         except asyncio.CancelledError:
             raise
-        except NewerStateError as exc:
-            worker.failed = True
-            log.critical("the worker stops: %s", exc)
-            raise
-        except Exception:
-            worker.failed = True
-            log.critical("the cascades agent failed; the worker stops without committing the events "
-                         "in flight, which its successor reads again", exc_info=True)
+        except Exception as exc:
+            worker.stop_on(exc, "the cascades agent failed; the worker stops without committing the "
+                                "events in flight, which its successor reads again")
             raise
 
     @app.agent(topics["brand"], name="brands", supervisor_strategy=CrashingSupervisor)
@@ -964,14 +987,9 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None,
                 await brands.handle(event.value, m.topic, m.partition, m.offset, worker.send_now)
         except asyncio.CancelledError:
             raise
-        except NewerStateError as exc:
-            worker.failed = True
-            log.critical("the worker stops: %s", exc)
-            raise
-        except Exception:
-            worker.failed = True
-            log.critical("the brands agent failed; the worker stops without committing the report "
-                         "in flight, which its successor reads again", exc_info=True)
+        except Exception as exc:
+            worker.stop_on(exc, "the brands agent failed; the worker stops without committing the "
+                                "report in flight, which its successor reads again")
             raise
 
     @app.on_partitions_revoked.connect

@@ -154,6 +154,36 @@ class Settings:
             return self.analysis_processes
         return 1 if not self.analyzer and (os.cpu_count() or 1) >= 2 else 0
 
+    #: The settings that decide what a worker does with an event: two workers of one group must agree
+    #: on them, or a cascade's fate depends on which one owns its partition.
+    DECISION_FIELDS = ("posts_topic", "alerts_topic", "deadletter_topic", "repartition_topic", "brand_topic",
+                       "partitions", "brands", "max_brands", "analyzer", "viral_final", "escalate_final",
+                       "min_shares", "early_shares", "lateness_s", "max_future_s", "cooldown_s", "quiet_s",
+                       "expire_s")
+
+    @property
+    def decision_fingerprint(self) -> str:
+        """8 hex digits of the :data:`DECISION_FIELDS` (``virality_build_info{config}``): workers of one
+        group must show the same one."""
+        import hashlib
+        import json
+
+        values = {name: getattr(self, name) for name in self.DECISION_FIELDS}
+        values["brands"] = {k: list(v) for k, v in sorted(self.brands.items())}
+        return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:8]
+
+    def summary(self) -> str:
+        """One line of what this worker decides with (logged at start)."""
+        c = self.chain_config()
+        t = c.thresholds
+        brands = ", ".join(sorted(self.brands)[:20]) + (f" and {len(self.brands) - 20} more" if len(self.brands) > 20 else "")
+        return (f"app {self.app_id}, {self.partitions} partitions, topics {self.posts_topic} -> {self.alerts_topic} "
+                f"(dead letters {self.deadletter_topic}); {len(self.brands)} brands ({brands or 'none'}), "
+                f"at most {self.max_brands} tracked; viral at a forecast of {t.viral_final:g} shares, escalated at "
+                f"{t.escalate_final:g}, from {t.min_shares} shares (early {t.early_shares}); lateness "
+                f"{self.lateness_s}s, cooldown {self.cooldown_s:g}s, quiet {self.quiet_s:g}s, expiry "
+                f"{self.expire_s}s; analyzer {self.analyzer or 'built-in'}; config {self.decision_fingerprint}")
+
     @property
     def bootstrap_servers(self) -> str:
         """``host:port,host:port`` for plain Kafka clients."""

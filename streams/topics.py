@@ -152,4 +152,5 @@ async def _check_changelogs(admin: AIOKafkaAdminClient, s: Settings, existing: s
             raise TopicMismatch(
                 f"changelog topic {name!r} has {got} partitions, the app needs {logs[name]}: it holds the "
                 f"state of a run with VIRALITY_PARTITIONS={got}. Set VIRALITY_PARTITIONS={got} again, or "
-                f"delete that topic (its cascades then start over), or use a new VIRALITY_APP_ID")
+                f"delete that topic (its cascades then start over), or use a new VIRALITY_APP_ID (a new "
+                f"group: it reads the input from its beginning and sends the alerts in it again)")

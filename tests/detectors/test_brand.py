@@ -217,3 +217,13 @@ def test_partitions_that_no_longer_exist_stop_holding_the_windows_back() -> None
     assert agg.set_sources(["0", "1"]) == ["2", "3"]
     agg.merge_many([("0", {}, 700_001, True), ("1", {}, 700_001, True)])
     assert agg.closed_until > before
+
+
+def test_a_sentiment_drop_that_ends_for_want_of_texts_does_not_say_back_to_normal() -> None:
+    quiet = [(0, "sj", t * 1000, 0.4, False) for t in range(0, 600, 20)]
+    drop = [(i % 2, "sj", 600_000 + i * 4_000, -0.8, False) for i in range(40)]
+    trickle = [(0, "sj", 800_000 + t * 1000, -0.8, False) for t in range(0, 1200, 120)]
+    _, alerts = feed(quiet + drop + trickle)
+    done = [a for a in alerts if a.type == "brand_sentiment_drop" and a.state == "resolved"]
+    assert any(a.state == "open" for a in alerts if a.type == "brand_sentiment_drop")
+    assert done and done[0].reason.startswith("too few texts to tell (fewer than 5): mean sentiment -0.80")

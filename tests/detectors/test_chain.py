@@ -6,6 +6,7 @@ import random
 from pathlib import Path
 
 import jsonschema
+import orjson
 from aiokafka.partitioner import murmur2 as kafka_murmur2
 from hypothesis import given, strategies as st
 
@@ -134,3 +135,31 @@ def test_a_tag_that_names_no_language_is_no_hint_but_an_unknown_language_is_reje
     with pytest.raises(Rejected) as info:
         proc.process(decode_event(post(99, "xx")))
     assert info.value.reason == "unknown_language"
+
+
+def test_a_cascade_whose_root_was_never_seen_takes_brand_and_language_from_its_replies() -> None:
+    """The stream began after the post: its alert must still say which brand and language, for the
+    services that route alerts by brand (it said brand null, lang und)."""
+    events = [e for e in cascade("orphan", COMPLAINT_SV, "sv", 1500, reply_every=10,
+                                 reply_texts=["@SJ_AB värdelöst, tåget står still igen", "Hjälp SJ!"])
+              if e["kind"] != "post"]
+    for e in events[:3]:
+        e["brands"] = ["sj"]
+        e["platform"] = "x"
+    alerts = alerts_for(events)
+    opened = [a for a in alerts if a["state"] == "open" and a["root_id"] == "orphan"]
+    assert opened, alerts
+    a = opened[0]
+    assert a["brand"] == "sj" and a["brands"] == ["sj"] and a["lang"] == "sv" and a["platform"] == "x"
+    assert a["root_text"] is None                  # the post itself was not seen
+    # a root that arrives late comes first, and its language wins
+    from detectors.cascade import CascadeState
+
+    share, root = decode_event(orjson.dumps(events[0])), decode_event(orjson.dumps(
+        cascade("orphan", PRAISE_EN, "en", 0, brands=["ikea"])[0]))
+    c = CascadeState.new(share)
+    c.learn_share(share)
+    c.learn_unrooted(share, None)
+    assert c.brands == ("sj",) and c.platform == "x"
+    c.set_root(root, ANALYZER.analyze(root.text, root.lang))
+    assert c.brands == ("ikea", "sj") and c.root_lang == "en"

@@ -219,3 +219,17 @@ def test_state_written_with_longer_rings_loads_and_answers_the_same():
     for w in WINDOWS:
         assert restored.count(w, t) == v.count(w, t)
         assert restored.count_previous(w, t) == v.count_previous(w, t)
+
+
+def test_a_new_lateness_changes_only_which_late_shares_are_accepted() -> None:
+    v = ShareVelocity(lateness_s=300)
+    for t in range(0, 600_000, 10_000):
+        v.learn_one(1_000_000 + t)
+    late = 1_000_000 + 590_000 - 600_000 + 5_000      # 595 s behind the newest
+    assert not v.learn_one(late)
+    before = v.to_state()
+    v.lateness_s = 900
+    assert {k: x for k, x in v.to_state().items() if k != "l"} == {k: x for k, x in before.items() if k != "l"}
+    assert v.learn_one(late) and v.lateness_s == 900
+    with pytest.raises(ValueError):
+        v.lateness_s = -1

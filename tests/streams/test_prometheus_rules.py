@@ -34,6 +34,7 @@ ALERTS = {
     "ViralComplaint", "ViralPraise", "BrandSentimentDrop", "ComplaintStorm",
     "ViralityWorkerDown", "ConsumerLagGrowing", "DeadLetterRateHigh", "EventProcessingErrors",
     "NoEventsIngested", "TableRecoveryStuck", "BrandsUntracked", "KafkaUnreachable", "StoredStateUnreadable",
+    "WorkerSettingsDiffer",
 }
 
 

@@ -88,3 +88,20 @@ def test_log_levels_are_the_ones_logging_knows() -> None:
 def test_broker_addresses_that_kafka_clients_take_are_accepted() -> None:
     for broker in ("kafka://127.0.0.1:9092", "kafka://localhost", "kafka://a:9092,b:9093", "kafka://[::1]:9092"):
         assert Settings.from_env({"VIRALITY_BROKER": broker}).broker == broker
+
+
+def test_the_decision_fingerprint_tells_workers_that_would_decide_differently() -> None:
+    base = {"VIRALITY_BRANDS": "sj=SJ,@SJ_AB;ikea=IKEA"}
+    a = Settings.from_env(base)
+    assert a.decision_fingerprint == Settings.from_env(dict(base)).decision_fingerprint
+    # where a worker runs and how it reports does not decide anything
+    same = Settings.from_env({**base, "VIRALITY_METRICS_PORT": "9200", "VIRALITY_LOG_LEVEL": "debug",
+                              "VIRALITY_DATA_DIR": "/tmp/elsewhere"})
+    assert same.decision_fingerprint == a.decision_fingerprint
+    for change in ({"VIRALITY_BRANDS": "sj=SJ,@SJ_AB"}, {"VIRALITY_BRANDS": "sj=SJ;ikea=IKEA"},
+                   {"VIRALITY_VIRAL_FINAL": "2000"}, {"VIRALITY_LATENESS_S": "600"},
+                   {"VIRALITY_PARTITIONS": "8"}, {"VIRALITY_POSTS_TOPIC": "posts2"}):
+        assert Settings.from_env({**base, **change}).decision_fingerprint != a.decision_fingerprint, change
+    line = a.summary()
+    assert "2 brands (ikea, sj)" in line and "viral at a forecast of 1000 shares" in line
+    assert a.decision_fingerprint in line

@@ -15,6 +15,7 @@ from detectors.chain import ChainConfig, PartitionProcessor, partition_for
 from detectors.events import decode_event
 from detectors.understanding import DefaultAnalyzer
 from streams.app import COLD_BUCKET_MS, TableCache, dumps_kept, stored_alert_open, stored_last_ms
+from streams.settings import Settings
 from tests.factories import BASE_MS, COMPLAINT_SV, by_time, cascade, chatter
 
 ANALYZER = DefaultAnalyzer({"sj": ["SJ", "@SJ_AB"]})
@@ -273,7 +274,15 @@ def test_offsets_kept_under_the_old_source_letters_are_renamed_to_topic_and_part
     table = DictTable()
     table.data[b"c1"] = dumps_kept(proc.store["c1"].to_state())
     assert proc.store["c1"].offsets == {"p": 5}
-    cache = TableCache(table, 1, None, ("posts", "posts.by-root"))
+    from types import SimpleNamespace
+
+    from streams.app import CascadeWorker
+
+    settings = Settings.from_env({"VIRALITY_POSTS_TOPIC": "posts", "VIRALITY_REPARTITION_TOPIC": "posts.by-root",
+                                  "VIRALITY_LATENESS_S": "900"})
+    worker = SimpleNamespace(settings=settings, config=settings.chain_config())
+    cache = TableCache(table, 1, None, lambda c, p: CascadeWorker.loaded(worker, c, p))
     c = cache.get("c1")
     assert c.offsets == {"posts#1": 5}
     assert c.already_applied("posts#1", 5) and not c.already_applied("posts.v2#1", 0)
+    assert c.velocity.lateness_s == 900     # stored under the default 300: the setting applies now
