@@ -138,7 +138,7 @@ def one_cascade(i, shares, root_text=""):
         e = Event(f"{root}-{k}", "share", root, None, T0 + i + k * 5000, "u", 100, None, None, None, (), None)
         c.learn_share(e)
         c.remember(e)
-        c.mark_applied("p", i * shares + k)
+        c.mark_applied("posts#0", i * shares + k)  # the worker's source id: topic#partition
     return c
 
 
