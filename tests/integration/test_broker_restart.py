@@ -118,3 +118,27 @@ def test_a_broker_crash_while_the_worker_is_busy_loses_no_alert(start_worker) ->
         assert worker.processed() < len(events), "the worker was done before the broker went down"
     worker.wait_processed(len(events), timeout=120)
     assert_came_through(worker, names, expected, errors)
+
+
+def test_the_broker_is_found_without_its_pid_file() -> None:
+    """A pid file deleted by hand (or garbled) must not make scripts/kafka say 'not running' of a live
+    broker: 'reset' would then delete the data under it, and 'start' fail on a taken port."""
+    require_restartable_broker()
+    home = os.environ.get("KAFKA_HOME") or str(ROOT / ".kafka")
+    pidfile = os.path.join(home, "kafka.pid")
+    with open(pidfile) as f:
+        pid = f.read().strip()
+    try:
+        for damage in (None, "garbage\n", "1\n"):
+            if damage is None:
+                os.remove(pidfile)
+            else:
+                with open(pidfile, "w") as f:
+                    f.write(damage)
+            r = subprocess.run([KAFKA, "status"], capture_output=True, text=True, timeout=30)
+            assert r.returncode == 0 and f"(pid {pid})" in r.stdout, (damage, r.stdout, r.stderr)
+            with open(pidfile) as f:
+                assert f.read().strip() == pid        # written again
+    finally:
+        with open(pidfile, "w") as f:
+            f.write(pid + "\n")
