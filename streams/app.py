@@ -25,7 +25,7 @@ import signal
 import threading
 import time
 from collections import Counter as Tally
-from typing import Any, Awaitable, Callable, Iterator
+from typing import Any, Awaitable, Callable, Iterable, Iterator
 
 import faust
 import orjson
@@ -456,7 +456,10 @@ class CascadeWorker:
                 self.send_alert(alert, arrival_ms)
                 if alert["root_id"] is not None:
                     # the cascade's state goes out with its alert, not at the next flush: a crash
-                    # then finds the alert recorded in the state, so a re-read does not repeat it
+                    # then finds the alert recorded in the state, so a re-read does not repeat it.
+                    # Its partition's brand partials go first: a re-read would skip the events
+                    # that state records, and their part of the brand windows with them.
+                    self.report_brands((m.partition,))
                     self.write_state(alert["root_id"])
         self.pending.extend(messages)
         for (kind, lang), n in consumed.items():
@@ -600,18 +603,7 @@ class CascadeWorker:
         """Write changed state, report brand partials, then ack what was processed."""
         if self.failed:
             return
-        reports = []
-        for partition in sorted((self.assigned() or set()) | set(self.processors)):
-            proc = self.processors.get(partition)
-            partials, wm = proc.brands.drain() if proc is not None else ({}, None)
-            up = self.caught_up(partition)
-            if partials or (wm, up) != self.reported_wm.get(partition):
-                self.reported_wm[partition] = (wm, up)
-                reports.append({"source": str(partition), "partials": partials, "watermark": wm, "caught_up": up})
-        if reports:
-            # one message for all partitions of this flush: the aggregator merges them as one step
-            self.out.append((self.settings.brand_topic, b"brands",
-                             dumps_kept({"reports": reports}, option=JSON_OPTS), None))
+        self.report_brands(sorted((self.assigned() or set()) | set(self.processors)))
         for root_id in list(self.dirty):
             self.write_state(root_id)
         self.dirty.clear()
@@ -623,6 +615,21 @@ class CascadeWorker:
             consumer.ack(m)
         self.pending.clear()
         self.last_flush = time.monotonic()
+
+    def report_brands(self, partitions: Iterable[int]) -> None:
+        """Queue the brand partials gathered in ``partitions`` (and their watermarks), as one report
+        message: the aggregator merges them as one step."""
+        reports = []
+        for partition in partitions:
+            proc = self.processors.get(partition)
+            partials, wm = proc.brands.drain() if proc is not None else ({}, None)
+            up = self.caught_up(partition)
+            if partials or (wm, up) != self.reported_wm.get(partition):
+                self.reported_wm[partition] = (wm, up)
+                reports.append({"source": str(partition), "partials": partials, "watermark": wm, "caught_up": up})
+        if reports:
+            self.out.append((self.settings.brand_topic, b"brands",
+                             dumps_kept({"reports": reports}, option=JSON_OPTS), None))
 
     def write_state(self, root_id: str) -> None:
         """Queue a changed cascade's state for its changelog (and the table's local copy)."""

@@ -177,3 +177,31 @@ def test_the_changelogs_checked_at_start_are_the_apps_own() -> None:
     app = create_app(s)
     assert changelog_specs(s) == {t.changelog_topic.get_topic_name(): t.changelog_topic.partitions
                                   for t in app.tables.values()}
+
+
+def test_the_brand_partials_of_an_alerting_cascade_go_out_before_its_state() -> None:
+    """The state written with an alert records the events applied so far; re-read after a crash,
+    those events are skipped, so their part of the brand windows must already have been reported."""
+    from tests.factories import COMPLAINT_SV, cascade
+
+    table = Table()
+    app = StubApp()
+    settings = Settings(partitions=P, posts_topic="posts", repartition_topic="posts.by-root",
+                        brands={"sj": ["SJ", "@SJ_AB"]})
+    w = CascadeWorker(app, settings, DefaultAnalyzer({"sj": ["SJ", "@SJ_AB"]}), Metrics(CollectorRegistry()),
+                      table, {})
+    events = cascade("c1", COMPLAINT_SV, "sv", 1500, brands=["sj"], reply_every=5)
+
+    async def go():
+        await w.ensure_processors()
+        w.process_batch(messages(events))   # one batch, no flush: the alert alone sends state
+        await w.send_out()
+    asyncio.run(go())
+    sent = app.producer.sent
+    alert_at = next(i for i, s in enumerate(sent) if s[0] == settings.alerts_topic)
+    state_at = next(i for i, s in enumerate(sent) if s[0] == "changelog" and s[1] == b"c1")
+    assert alert_at < state_at
+    reports = [i for i, s in enumerate(sent[:state_at]) if s[0] == settings.brand_topic]
+    assert reports, "the brand partials were not reported before the state"
+    partials = orjson.loads(sent[reports[-1]][2])["reports"][0]["partials"]
+    assert partials.get("sj"), partials
