@@ -146,6 +146,8 @@ class BrandAggregator:
         self.offsets: dict[str, int] = {}
         #: alert key -> sequence number of its last alert, for brands forgotten (``_forget_silent``)
         self.retired: dict[str, int] = {}
+        #: the highest sequence number let go from ``retired``: alerts of unknown keys start above it
+        self.retired_floor = 0
 
     def merge(self, source: str, partials: dict[str, dict[int, list]], watermark_ms: int | None,
               caught_up: bool = False) -> list[BrandAlert]:
@@ -273,7 +275,8 @@ class BrandAggregator:
                 # its next alert must not repeat an id already sent: keep the sequence number
                 self.retired[k] = self.alerts.pop(k).seq
         while len(self.retired) > RETIRED_KEEP_PER_BRAND * self.rules.max_brands:
-            del self.retired[next(iter(self.retired))]   # the longest forgotten first
+            oldest = next(iter(self.retired))             # the longest forgotten first
+            self.retired_floor = max(self.retired_floor, self.retired.pop(oldest))
 
     def _close_bucket(self, brand: str, start: int, vals: list | None) -> list[BrandAlert]:
         r = self.rules
@@ -343,7 +346,9 @@ class BrandAggregator:
         life = self.alerts.get(key)
         if life is None:
             life = self.alerts[key] = AlertLifecycle()
-            life.seq = self.retired.pop(key, 0)   # a brand forgotten before goes on counting
+            # a brand forgotten before goes on counting; one whose number was let go, or a new one,
+            # starts above every number let go, so no alert id is ever sent twice
+            life.seq = self.retired.pop(key, self.retired_floor)
         if level:
             state = life.step(level, t_ms, self.rules.cooldown_s)
         else:
@@ -375,7 +380,7 @@ class BrandAggregator:
                 "a": {k: v.to_state() for k, v in self.alerts.items()},
                 "w": self.watermarks, "cu": self.closed_until, "l": self.late, "u": self.untracked,
                 "o": self.offsets,
-                "src": self.sources, "up": self.caught_up, "rt": self.retired,
+                "src": self.sources, "up": self.caught_up, "rt": self.retired, "rf": self.retired_floor,
                 "_v": STATE_VERSION}
 
     @classmethod
@@ -398,4 +403,5 @@ class BrandAggregator:
         agg.untracked = d.get("u", 0)  # (states stored before the limit have none)
         agg.sources, agg.caught_up = d["src"], d["up"]
         agg.retired = d.get("rt", {})  # (states stored before 2026-11-23 have none)
+        agg.retired_floor = d.get("rf", 0)
         return agg

@@ -196,17 +196,20 @@ class CascadeState:
             self.root_kind = analysis.kind
             self.root_complaint = analysis.complaint
             self.root_sentiment = analysis.sentiment
-        # the root's own brands first, then any its shares named before it arrived; no repeats
-        brands = (*event.brands, *(analysis.brands if analysis else ()), *self.brands)
-        self.brands = tuple(dict.fromkeys(brands))
+        # the root's own brands first, then any its shares were tagged with before it arrived; but
+        # an alert already open keeps the brand it opened with (consumers route by it)
+        own = (*event.brands, *(analysis.brands if analysis else ()))
+        brands = (*self.brands, *own) if self.alert.active else (*own, *self.brands)
+        self.brands = tuple(dict.fromkeys(brands))  # no repeats
 
     def learn_unrooted(self, event: Event, analysis: TextAnalysis | None) -> None:
         """What a share, quote or reply tells about a cascade whose root post has not been seen (the
-        stream began after it, or it was lost): the brands it tags or names, and the language and
-        platform of the first that has them. The root post, if it comes, takes precedence."""
-        brands = (*event.brands, *(analysis.brands if analysis else ()))
-        if brands:
-            self.brands = tuple(dict.fromkeys((*self.brands, *brands)))[:MAX_UNROOTED_BRANDS]
+        stream began after it, or it was lost): the brands the producer tagged it with, and the
+        language (of its text) and platform of the first that has them. The root post, if it
+        comes, takes precedence. Brands a reply only *names* are not taken: a reply praising a
+        competitor would make the competitor the subject of the whole cascade."""
+        if event.brands:
+            self.brands = tuple(dict.fromkeys((*self.brands, *event.brands)))[:MAX_UNROOTED_BRANDS]
         if self.root_lang == "und" and analysis is not None and analysis.lang != "und":
             self.root_lang = analysis.lang
         if self.platform is None and event.platform is not None:

@@ -245,6 +245,8 @@ class TableScan:
         self.table = table
         self.n = n_partitions
         self.caches = {p: TableCache(table, p, on_unreadable, on_load) for p in partitions}
+        #: partition -> keys of cascades stored by a release that kept offsets under "p" and "r"
+        self.legacy: dict[int, list[bytes]] = {}
         self.open_alerts: dict[int, set[str]] = {p: set() for p in partitions}
         self.took = 0.0
 
@@ -269,6 +271,8 @@ class TableScan:
                         f"versions up to {CASCADE_STATE_VERSION}. Run the newer release, or see "
                         f"docs/operations.md, 'Upgrading and rolling back'")
                 cache.add_stored(key, value)
+                if b'"o":{"p":' in value or b'"o":{"r":' in value:
+                    self.legacy.setdefault(p, []).append(key)
                 if stored_alert_open(value):
                     self.open_alerts[p].add(key.decode())
             yield
@@ -349,6 +353,7 @@ class CascadeWorker:
         self._install(found)
 
     def _install(self, found: "TableScan") -> None:
+        self.convert_legacy(found.legacy)
         stored = 0
         for p, cache in found.caches.items():
             proc = PartitionProcessor(self.config, self.analyzer, cache, self._marker(cache))
@@ -457,10 +462,7 @@ class CascadeWorker:
                 if alert["root_id"] is not None:
                     # the cascade's state goes out with its alert, not at the next flush: a crash
                     # then finds the alert recorded in the state, so a re-read does not repeat it.
-                    # Its partition's brand partials go first: a re-read would skip the events
-                    # that state records, and their part of the brand windows with them.
-                    self.report_brands((m.partition,))
-                    self.write_state(alert["root_id"])
+                    self.write_partition(m.partition)
         self.pending.extend(messages)
         for (kind, lang), n in consumed.items():
             self.metrics.consumed.labels(kind, lang if len(lang) <= 3 else "und").inc(n)
@@ -485,15 +487,17 @@ class CascadeWorker:
     async def send_now(self, alerts: list[dict[str, Any]]) -> None:
         """Send ``alerts`` and wait until Kafka has them (brand alerts: few, and their state is
         written right after). A failure stops the worker, as any failed send does."""
+        try:
+            sent = [await self.app.producer.send(self.settings.alerts_topic,
+                                                 (alert["root_id"] or alert["brand"] or "").encode(),
+                                                 dumps_kept(alert), None, None, None) for alert in alerts]
+            for delivered in sent:   # all sent at once, then waited for together
+                await delivered
+        except Exception:
+            self.send_failed("sending a brand alert failed; stopping without committing its report, "
+                             "which is read again after the restart")
+            raise
         for alert in alerts:
-            key = (alert["root_id"] or alert["brand"] or "").encode()
-            try:
-                await self.app.producer.send_and_wait(self.settings.alerts_topic, key, dumps_kept(alert),
-                                                      None, None, None)
-            except Exception:
-                self.send_failed("sending a brand alert failed; stopping without committing its report, "
-                                 "which is read again after the restart")
-                raise
             self.count_alert(alert, None)
 
     def count_alert(self, alert: dict[str, Any], arrival_ms: int | None) -> None:
@@ -514,6 +518,27 @@ class CascadeWorker:
             log.critical("the worker stops: %s", exc)
         else:
             log.critical(what, exc_info=exc)
+
+    def convert_legacy(self, legacy: dict[int, list[bytes]]) -> None:
+        """Rewrite cascades stored with offsets under "p" and "r" (before 2026-11-23) with the source
+        ids of today's topic names, once, when their partition is assigned: should a topic be
+        renamed later, "p" would otherwise be read as the new name's offsets."""
+        s, n = self.settings, 0
+        for partition, keys in legacy.items():
+            names = {"p": source_id(s.posts_topic, partition), "r": source_id(s.repartition_topic, partition)}
+            for key in keys:
+                raw = self.table.data.get(key)
+                try:
+                    d = orjson.loads(raw)
+                    d["o"] = {names.get(k, k): v for k, v in d["o"].items()}
+                except (TypeError, ValueError, KeyError, AttributeError):
+                    continue   # unreadable: found so when it is loaded
+                value = dumps_kept(d)
+                self.table.data[key] = value
+                self.out.append((self.changelog, key, value, partition))
+                n += 1
+        if n:
+            log.info("%d cascades stored by an older release now keep their offsets per topic", n)
 
     def loaded(self, c: CascadeState, partition: int) -> None:
         """A cascade read back from the table, brought up to date:
@@ -630,6 +655,16 @@ class CascadeWorker:
         if reports:
             self.out.append((self.settings.brand_topic, b"brands",
                              dumps_kept({"reports": reports}, option=JSON_OPTS), None))
+
+    def write_partition(self, partition: int) -> None:
+        """Queue the brand partials of ``partition`` and the state of each of its changed cascades,
+        together. Events are re-read after a crash from the last commit; those a stored state
+        records are skipped, the others applied again. So what a report holds must be in stored
+        states (else re-applied events are reported twice) and what stored states record must be in
+        a report (else skipped events are lost from the brand windows)."""
+        self.report_brands((partition,))
+        for root_id in [r for r, cache in self.dirty.items() if cache.partition == partition]:
+            self.write_state(root_id)
 
     def write_state(self, root_id: str) -> None:
         """Queue a changed cascade's state for its changelog (and the table's local copy)."""
@@ -915,8 +950,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None,
     app.settings = s
     registry = registry if registry is not None else CollectorRegistry()
     metrics = Metrics(registry, faust_version=faust.__version__, changelogs=changelog_specs(s),
-                      config=s.decision_fingerprint)
-    log.info("settings: %s", s.summary())
+                      config=s.decision_fingerprint, app=s.app_id)
     app.metrics = metrics
     metrics.state.recovery_seconds = lambda: recovery_seconds(app, time.monotonic())
     own_analyzer = analyzer is None  # built from the settings, as helper processes can build it too

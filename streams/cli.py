@@ -443,6 +443,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     logging.getLogger("virality").setLevel(settings.log_level.upper())
     print(f"worker: consuming {settings.posts_topic!r} from {settings.bootstrap_servers}, "
           f"metrics on :{settings.metrics_port}", file=sys.stderr, flush=True)
+    # what this worker decides with, whatever the log level: workers of one group must agree
+    print(f"worker: settings: {settings.summary()}", file=sys.stderr, flush=True)
     worker.execute_from_commandline()
     return 0
 

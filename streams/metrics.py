@@ -186,7 +186,7 @@ class Metrics:
     """All of the worker's metrics, registered in ``registry`` (a fresh one per test)."""
 
     def __init__(self, registry: CollectorRegistry, faust_version: str = "unknown",
-                 changelogs: Iterable[str] = (), config: str = ""):
+                 changelogs: Iterable[str] = (), config: str = "", app: str = ""):
         self.registry = registry
         self.consumed = Counter("virality_events_consumed", "Events accepted, by kind and language.",
                                 ["kind", "lang"], registry=registry)
@@ -224,10 +224,10 @@ class Metrics:
         self.analysed_ahead = Counter("virality_texts_analysed_ahead", "Texts analysed by the helper "
                                       "processes ahead of the agent (VIRALITY_ANALYSIS_PROCESSES).",
                                       registry=registry)
-        self.build = Gauge("virality_build_info", "Build information (always 1); config: a fingerprint of "
-                           "the settings that decide alerts, the same on every worker of one group.",
-                           ["version", "python", "faust", "config"], registry=registry)
-        self.build.labels(VERSION, platform.python_version(), faust_version, config).set(1)
+        self.build = Gauge("virality_build_info", "Build information (always 1); app: VIRALITY_APP_ID; config: "
+                           "a fingerprint of the settings that decide alerts, the same on every worker of one app.",
+                           ["version", "python", "faust", "app", "config"], registry=registry)
+        self.build.labels(VERSION, platform.python_version(), faust_version, app, config).set(1)
         self.state = StateCollector()
         registry.register(self.state)
         #: Read at scrape time; the worker points it at its log filter's count (:mod:`streams.logs`).

@@ -168,8 +168,13 @@ class Settings:
         import hashlib
         import json
 
+        import dataclasses
+
         values = {name: getattr(self, name) for name in self.DECISION_FIELDS}
-        values["brands"] = {k: list(v) for k, v in sorted(self.brands.items())}
+        # as they act: aliases in any order, thresholds with their defaults filled in
+        values["brands"] = {k: sorted(v) for k, v in self.brands.items()}
+        values["thresholds"] = dataclasses.asdict(self.chain_config().thresholds)
+        del values["min_shares"], values["early_shares"], values["viral_final"], values["escalate_final"]
         return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:8]
 
     def summary(self) -> str:

@@ -227,3 +227,28 @@ def test_a_sentiment_drop_that_ends_for_want_of_texts_does_not_say_back_to_norma
     done = [a for a in alerts if a.type == "brand_sentiment_drop" and a.state == "resolved"]
     assert any(a.state == "open" for a in alerts if a.type == "brand_sentiment_drop")
     assert done and done[0].reason.startswith("too few texts to tell (fewer than 5): mean sentiment -0.80")
+
+
+def test_alert_ids_stay_unique_when_forgotten_brands_outnumber_the_numbers_kept() -> None:
+    """Past RETIRED_KEEP_PER_BRAND * max_brands forgotten alert keys, the oldest numbers are let
+    go; a brand whose number was let go starts above every number let go, so no id repeats."""
+    from dataclasses import replace
+
+    from detectors.brand import RETIRED_KEEP_PER_BRAND
+
+    rules = replace(RULES, max_brands=1, keep_buckets=3)
+    agg = BrandAggregator(rules, sources=["0"])
+    sent: set[str] = set()
+    for round_ in range(3):
+        for k in range(RETIRED_KEEP_PER_BRAND + 3):
+            brand = f"b{k}"
+            for state in ("open", "resolved"):
+                for a in agg._step(brand, "complaint_storm", 1 if state == "open" else 0,
+                                   (round_ * 100 + k) * 3_600_000, "warning", "x", 1, 1, 0.0, 1.0, 1):
+                    tid = f"{a.type}:{a.brand}:{a.seq}:{a.state}"
+                    assert tid not in sent, tid
+                    sent.add(tid)
+            agg.closed[brand] = [[0, 0, 0, 0.0, 0]] * 3
+            agg._forget_silent()
+    assert agg.retired_floor > 0 and len(agg.retired) <= RETIRED_KEEP_PER_BRAND * rules.max_brands
+    assert len(sent) == 2 * 3 * (RETIRED_KEEP_PER_BRAND + 3)

@@ -163,3 +163,34 @@ def test_a_cascade_whose_root_was_never_seen_takes_brand_and_language_from_its_r
     assert c.brands == ("sj",) and c.platform == "x"
     c.set_root(root, ANALYZER.analyze(root.text, root.lang))
     assert c.brands == ("ikea", "sj") and c.root_lang == "en"
+
+
+def test_a_brand_a_reply_only_names_is_not_made_the_subject_of_an_unrooted_cascade() -> None:
+    """A reply praising a competitor ('use IKEA instead') in a cascade whose post was not seen must
+    not make the competitor the alert's brand, nor put the cascade's complaints in its windows."""
+    events = [e for e in cascade("orphan2", COMPLAINT_SV, "sv", 1500, reply_every=10,
+                                 reply_texts=["Värdelöst, tåget står still igen i två timmar",
+                                              "Helt otroligt, ingen information alls",
+                                              "Handla på IKEA istället, aldrig problem med IKEA"])
+              if e["kind"] != "post"]
+    alerts = alerts_for(events)
+    assert not [a for a in alerts if a["brand"] == "ikea" and a["type"] != "viral_complaint"], \
+        [a["transition_id"] for a in alerts]
+    opened = [a for a in alerts if a["root_id"] == "orphan2" and a["state"] == "open"]
+    assert opened and opened[0]["brands"] == [] and opened[0]["lang"] == "sv"
+
+
+def test_a_root_that_arrives_after_the_alert_opened_does_not_change_its_brand() -> None:
+    from detectors.alerts import AlertLifecycle
+    from detectors.cascade import CascadeState
+
+    share = decode_event(orjson.dumps({"id": "s1", "kind": "share", "root_id": "r", "created_at": 1000,
+                                       "author": {"id": "u"}, "brands": ["sj"]}))
+    root = decode_event(orjson.dumps(cascade("r", PRAISE_EN, "en", 0, brands=["ikea"])[0]))
+    c = CascadeState.new(share)
+    c.learn_share(share)
+    c.learn_unrooted(share, None)
+    c.alert = AlertLifecycle()
+    c.alert.step(1, 2000, 3600)                # an alert opened before the post arrived
+    c.set_root(root, ANALYZER.analyze(root.text, root.lang))
+    assert c.brands == ("sj", "ikea")

@@ -101,6 +101,7 @@ def test_after_the_input_topic_is_renamed_the_events_of_stored_cascades_still_co
     produce(names.posts, keyed(events[:40]))
     first.wait_processed(40)
     assert first.stop() == 0
+    assert f"worker: settings: app {names.run}, 2 partitions" in first.log_path.read_text()
 
     renamed = names.another_worker()
     renamed.env["VIRALITY_POSTS_TOPIC"] = f"{names.run}.posts-v2"

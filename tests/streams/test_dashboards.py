@@ -247,8 +247,8 @@ class SyntheticWorker:
         g = GaugeMetricFamily("virality_last_event_timestamp_seconds", "last")
         g.add_metric([], time.time() - 1)
         yield g
-        g = GaugeMetricFamily("virality_build_info", "build", labels=["version", "python", "faust", "config"])
-        g.add_metric(["0.0.0-test", "3.11", "0.15", "ee3d23b6"], 1)
+        g = GaugeMetricFamily("virality_build_info", "build", labels=["version", "python", "faust", "app", "config"])
+        g.add_metric(["0.0.0-test", "3.11", "0.15", "virality", "ee3d23b6"], 1)
         yield g
 
 

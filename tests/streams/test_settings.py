@@ -105,3 +105,11 @@ def test_the_decision_fingerprint_tells_workers_that_would_decide_differently() 
     line = a.summary()
     assert "2 brands (ikea, sj)" in line and "viral at a forecast of 1000 shares" in line
     assert a.decision_fingerprint in line
+
+
+def test_settings_that_act_alike_have_one_fingerprint() -> None:
+    a = Settings.from_env({"VIRALITY_BRANDS": "sj=SJ,@SJ_AB"})
+    assert Settings.from_env({"VIRALITY_BRANDS": "sj=@SJ_AB,SJ"}).decision_fingerprint == a.decision_fingerprint
+    default_min = a.chain_config().thresholds.min_shares
+    same = Settings.from_env({"VIRALITY_BRANDS": "sj=SJ,@SJ_AB", "VIRALITY_MIN_SHARES": str(default_min)})
+    assert same.decision_fingerprint == a.decision_fingerprint
