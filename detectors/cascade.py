@@ -204,11 +204,12 @@ class CascadeState:
 
     def learn_unrooted(self, event: Event, analysis: TextAnalysis | None) -> None:
         """What a share, quote or reply tells about a cascade whose root post has not been seen (the
-        stream began after it, or it was lost): the brands the producer tagged it with, and the
+        stream began after it, or it was lost): the brands the producer tagged its shares with (a
+        quote or reply is tagged for its own text, which may name a competitor), and the
         language (of its text) and platform of the first that has them. The root post, if it
         comes, takes precedence. Brands a reply only *names* are not taken: a reply praising a
         competitor would make the competitor the subject of the whole cascade."""
-        if event.brands:
+        if event.brands and event.kind == "share":   # a quote's or reply's tags are its own text's
             self.brands = tuple(dict.fromkeys((*self.brands, *event.brands)))[:MAX_UNROOTED_BRANDS]
         if self.root_lang == "und" and analysis is not None and analysis.lang != "und":
             self.root_lang = analysis.lang

@@ -194,3 +194,16 @@ def test_a_root_that_arrives_after_the_alert_opened_does_not_change_its_brand() 
     c.alert.step(1, 2000, 3600)                # an alert opened before the post arrived
     c.set_root(root, ANALYZER.analyze(root.text, root.lang))
     assert c.brands == ("sj", "ikea")
+
+
+def test_an_unrooted_cascade_ignores_the_brand_tags_of_its_replies() -> None:
+    events = [e for e in cascade("orphan3", COMPLAINT_SV, "sv", 1500, reply_every=10,
+                                 reply_texts=["Värdelöst, tåget står still igen i två timmar",
+                                              "Helt otroligt, ingen information alls",
+                                              "Handla på IKEA istället, aldrig problem med IKEA"])
+              if e["kind"] != "post"]
+    for e in events:
+        if e["kind"] == "reply":
+            e["brands"] = ["ikea"]       # the producer tagged the reply for its own text
+    opened = [a for a in alerts_for(events) if a["root_id"] == "orphan3" and a["state"] == "open"]
+    assert opened and opened[0]["brands"] == []
