@@ -297,6 +297,11 @@ class CascadeWorker:
         # (topic, key, value, partition) to send after the batch: one await each, straight to the
         # Kafka producer, instead of Faust's one-message-per-loop-turn send_soon buffer
         self.out: list[tuple[str, bytes | None, bytes | None, int | None]] = []
+        #: states written with an alert, held until that alert is delivered (:meth:`send_out`)
+        self.new_held: list[tuple[str, bytes | None, bytes | None, int | None]] = []
+        self.held: list[tuple[str, bytes | None, bytes | None, int | None]] = []
+        #: the deliveries of the alerts sent before the held states
+        self.held_after: list[Any] = []
         self.changelog = table.changelog_topic.get_topic_name()
         #: (topic, partition) -> the source id a cascade's applied offsets are kept under
         self.source_ids: dict[tuple[str, int], str] = {}
@@ -465,7 +470,9 @@ class CascadeWorker:
                     # (Only its state: writing its partition's brand partials and all its changed
                     # cascades with it, which would keep the brand windows exact after a kill,
                     # wrote 2.5 times the changelog records and cost a fifth of the throughput.)
-                    self.write_state(alert["root_id"])
+                    # It goes out once the alert is delivered: delivered first, a kill between
+                    # the two would leave an alert recorded as sent that never was.
+                    self.write_state(alert["root_id"], self.new_held)
         self.pending.extend(messages)
         for (kind, lang), n in consumed.items():
             self.metrics.consumed.labels(kind, lang if len(lang) <= 3 else "und").inc(n)
@@ -604,15 +611,32 @@ class CascadeWorker:
     def due(self) -> bool:
         return time.monotonic() - self.last_flush >= self.settings.flush_interval_s
 
-    async def send_out(self) -> None:
-        """Hand what the batch produced to the Kafka producer (delivery is awaited at commit)."""
-        if not self.out:
-            return
-        out, self.out = self.out, []
+    async def send_out(self, wait: bool = False) -> None:
+        """Hand what the batch produced to the Kafka producer (delivery is awaited at commit).
+
+        The states written with alerts are held until those alerts are delivered, then sent (at a
+        later call, or at once with ``wait``, which waits for the deliveries: a flush, before it
+        acks). Nothing waits on the way: the deliveries are looked at, not awaited.
+        """
         send = self.app.producer.send
         try:
+            if self.held and (wait or all(f.done() for f in self.held_after)):
+                for delivered in self.held_after:
+                    await delivered   # done already, or waited for (raises if it failed)
+                held, self.held, self.held_after = self.held, [], []
+                for topic, key, value, partition in held:
+                    await send(topic, key, value, partition, None, None)
+            out, self.out = self.out, []
+            alerts = self.settings.alerts_topic
             for topic, key, value, partition in out:
-                await send(topic, key, value, partition, None, None)
+                sent = await send(topic, key, value, partition, None, None)
+                if topic == alerts and self.new_held:
+                    self.held_after.append(sent)
+            if self.new_held:
+                self.held += self.new_held
+                self.new_held = []
+                if wait:
+                    await self.send_out(wait=True)
         except Exception:
             # What this batch produced is (partly) lost: its messages must never be acked, so the
             # worker stops (the cascades agent crashes the app) and its successor reads them again
@@ -637,7 +661,7 @@ class CascadeWorker:
         self.dirty.clear()
         if time.monotonic() - self.last_maintain >= self.settings.maintain_every_s:
             self.maintain()
-        await self.send_out()
+        await self.send_out(wait=True)
         consumer = self.app.consumer
         for m in self.pending:
             consumer.ack(m)
@@ -659,8 +683,9 @@ class CascadeWorker:
             self.out.append((self.settings.brand_topic, b"brands",
                              dumps_kept({"reports": reports}, option=JSON_OPTS), None))
 
-    def write_state(self, root_id: str) -> None:
-        """Queue a changed cascade's state for its changelog (and the table's local copy)."""
+    def write_state(self, root_id: str, queue: list | None = None) -> None:
+        """Queue a changed cascade's state for its changelog (and the table's local copy), in
+        :attr:`out` or ``queue``."""
         cache = self.dirty.pop(root_id, None)
         if cache is None:
             return
@@ -669,7 +694,7 @@ class CascadeWorker:
         if c is not None:
             key, value = root_id.encode(), dumps_kept(c.to_state())
             self.table.data[key] = value  # as Table.__setitem__ would
-            self.out.append((self.changelog, key, value, cache.partition))
+            (self.out if queue is None else queue).append((self.changelog, key, value, cache.partition))
 
     def assigned(self) -> set[int] | None:
         """This worker's partitions of the input topics; None when the consumer cannot tell."""
