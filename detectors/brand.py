@@ -307,10 +307,17 @@ class BrandAggregator:
         else:
             sent_line = r.floor
             sent_why = f"floor {r.floor:+.2f} (no baseline yet)"
-        drop_level = 1 if texts >= r.min_texts and mean_sent <= sent_line else 0
-        # why a drop ends: the mean is back above the line, or too few texts are left to tell
-        ended = ("back to normal" if texts >= r.min_texts
-                 else f"too few texts to tell (fewer than {r.min_texts})")
+        # A drop opens on at least min_texts texts. Once open, fewer texts still tell: it holds while
+        # they stay below the line (a lull in volume is not a recovery: resolved, it could not reopen
+        # within the cooldown when the texts come back) and ends when they rise above it, or when no
+        # text is left at all.
+        life = self.alerts.get(f"brand_sentiment_drop:{brand}")
+        if texts >= r.min_texts or (texts and life is not None and life.active):
+            drop_level = 1 if mean_sent <= sent_line else 0
+            ended = "back to normal"
+        else:
+            drop_level = 0
+            ended = "no texts left to tell"
         out += self._step(brand, "brand_sentiment_drop", drop_level, end_ms, "warning",
                           f"mean sentiment {mean_sent:+.2f} over {_count(texts, 'text')} in the last "
                           f"{r.window_buckets * r.bucket_s // 60} min, {sent_why}",

@@ -219,14 +219,27 @@ def test_partitions_that_no_longer_exist_stop_holding_the_windows_back() -> None
     assert agg.closed_until > before
 
 
-def test_a_sentiment_drop_that_ends_for_want_of_texts_does_not_say_back_to_normal() -> None:
+def test_a_sentiment_drop_holds_through_a_lull_and_ends_on_recovery_or_silence() -> None:
+    """A lull in volume is not a recovery: below min_texts the drop holds while the texts stay
+    negative (resolved, it could not reopen within the cooldown when they come back), and ends when
+    they turn positive, or when no text is left."""
     quiet = [(0, "sj", t * 1000, 0.4, False) for t in range(0, 600, 20)]
     drop = [(i % 2, "sj", 600_000 + i * 4_000, -0.8, False) for i in range(40)]
     trickle = [(0, "sj", 800_000 + t * 1000, -0.8, False) for t in range(0, 1200, 120)]
     _, alerts = feed(quiet + drop + trickle)
-    done = [a for a in alerts if a.type == "brand_sentiment_drop" and a.state == "resolved"]
-    assert any(a.state == "open" for a in alerts if a.type == "brand_sentiment_drop")
-    assert done and done[0].reason.startswith("too few texts to tell (fewer than 5): mean sentiment -0.80")
+    drops = [(a.state, a.reason) for a in alerts if a.type == "brand_sentiment_drop"]
+    assert [d[0] for d in drops] == ["open"], drops            # held through the negative trickle
+    recovered = [(0, "sj", 2_000_000 + t * 1000, 0.6, False) for t in range(0, 1200, 120)]
+    _, alerts = feed(quiet + drop + trickle + recovered)
+    drops = [(a.state, a.reason) for a in alerts if a.type == "brand_sentiment_drop"]
+    assert [d[0] for d in drops] == ["open", "resolved"]
+    assert drops[1][1].startswith("back to normal: mean sentiment +0.60")
+    silence = [(1, "sj", 4_000_000, 0.0, False)]                 # only a late watermark, no texts
+    _, alerts = feed(quiet + drop + trickle + [(0, "other", 4_000_000, 0.0, False)] + silence)
+    drops = [(a.state, a.reason) for a in alerts if a.type == "brand_sentiment_drop"]
+    assert [d[0] for d in drops] == ["open", "resolved"], drops
+    assert drops[1][1].startswith("no texts left to tell: mean sentiment +0.00 over 0 texts"), drops
+
 
 
 def test_alert_ids_stay_unique_when_forgotten_brands_outnumber_the_numbers_kept() -> None:
