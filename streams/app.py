@@ -21,6 +21,7 @@ import asyncio
 import base64
 import logging
 import os
+import re
 import signal
 import threading
 import time
@@ -104,6 +105,17 @@ def stored_version(value: bytes) -> int:
         return 1
     digits = value[i + 5:].rstrip().rstrip(b"}")
     return int(digits) if digits.isdigit() else 0
+
+
+def open_alert_id(key: bytes, raw: bytes) -> str:
+    """The id of the open alert in a stored cascade that cannot be read whole, as far as its bytes
+    tell (``type:root:seq``), or the bytes around it."""
+    seq = re.search(rb'"a":\["(?:open|escalated)",(\d+)', raw)
+    typ = re.search(rb'"at":"([a-z_]+)"', raw)
+    if seq and typ:
+        return f"{typ.group(1).decode()}:{key.decode('utf-8', 'replace')}:{int(seq.group(1))}"
+    i = raw.find(b'"a":[')
+    return repr(raw[i:i + 40])
 
 
 def source_id(topic: str, partition: int) -> str:
@@ -568,7 +580,7 @@ class CascadeWorker:
         if stored_alert_open(err.raw):
             # its alert can no longer be resolved by the worker: say so where on-call looks
             log.error("the unreadable cascade %r had an open alert (%s); it will not be resolved: "
-                      "close it by hand downstream", err.key[:80], err.raw[err.raw.find(b'"a":['):][:40])
+                      "close it by hand downstream", err.key[:80], open_alert_id(err.key, err.raw))
         self.unreadable_state(self.changelog, err.key, err.raw, err.partition, err.detail)
         self.tombstone(err.key, err.partition)
 

@@ -286,3 +286,13 @@ def test_offsets_kept_under_the_old_source_letters_are_renamed_to_topic_and_part
     assert c.offsets == {"posts#1": 5}
     assert c.already_applied("posts#1", 5) and not c.already_applied("posts.v2#1", 0)
     assert c.velocity.lateness_s == 900     # stored under the default 300: the setting applies now
+
+
+def test_the_open_alert_of_an_unreadable_cascade_is_named_by_its_id() -> None:
+    from streams.app import open_alert_id
+
+    c = alerting("c7").store["c7"]
+    raw = dumps_kept(c.to_state())
+    damaged = raw.replace(b'"f":', b'"F":')                 # a key missing: unreadable
+    assert open_alert_id(b"c7", damaged) == f"{c.alert_type}:c7:{c.alert.seq}"
+    assert open_alert_id(b"c7", b'junk "a":["open",3') == repr(b'"a":["open",3')
