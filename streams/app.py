@@ -314,6 +314,8 @@ class CascadeWorker:
         self.held: list[tuple[str, bytes | None, bytes | None, int | None]] = []
         #: the deliveries of the alerts sent before the held states
         self.held_after: list[Any] = []
+        #: held while a batch is processed and sent, and while a flush runs (see :meth:`process`)
+        self.lock = asyncio.Lock()
         self.changelog = table.changelog_topic.get_topic_name()
         #: (topic, partition) -> the source id a cascade's applied offsets are kept under
         self.source_ids: dict[tuple[str, int], str] = {}
@@ -665,6 +667,18 @@ class CascadeWorker:
 
     async def flush(self) -> None:
         """Write changed state, report brand partials, then ack what was processed."""
+        async with self.lock:
+            await self._flush()
+
+    async def process(self, batch: list[Any], analyses: list[TextAnalysis | None] | None = None) -> None:
+        """:meth:`process_batch` and :meth:`send_out`, with the worker to itself: a flush from
+        elsewhere (a rebalance, the shutdown) must not interleave its sends with a batch's, or a
+        state written with an alert could pass the alert, and an older state a newer one."""
+        async with self.lock:
+            self.process_batch(batch, analyses)
+            await self.send_out()
+
+    async def _flush(self) -> None:
         if self.failed:
             return
         self.report_brands(sorted((self.assigned() or set()) | set(self.processors)))
@@ -783,13 +797,14 @@ class CascadeWorker:
 
     async def revoke(self, partitions: set[int]) -> None:
         """Partitions moved away: write what we have, then forget them."""
-        await self.flush()
-        self.count_loads([self.processors[p] for p in partitions if p in self.processors])
-        for p in partitions:
-            self.processors.pop(p, None)
-            self.reported_wm.pop(p, None)
-        for root_id in [r for r, cache in self.hot.items() if cache.partition in partitions]:
-            del self.hot[root_id]
+        async with self.lock:
+            await self._flush()
+            self.count_loads([self.processors[p] for p in partitions if p in self.processors])
+            for p in partitions:
+                self.processors.pop(p, None)
+                self.reported_wm.pop(p, None)
+            for root_id in [r for r, cache in self.hot.items() if cache.partition in partitions]:
+                del self.hot[root_id]
 
     def publish_metrics(self) -> None:
         """Refresh the state gauges (run by a timer, off the per-batch path)."""
@@ -1037,8 +1052,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None,
                 if not await worker.ensure_processors():
                     continue  # a rebalance began: the batch is dropped, its messages come again
                 if batch:
-                    worker.process_batch(batch, analyses)
-                    await worker.send_out()
+                    await worker.process(batch, analyses)
                 if worker.due() or (batch is None and worker.pending):
                     await worker.flush()
         except asyncio.CancelledError:

@@ -265,3 +265,46 @@ def test_the_state_written_with_an_alert_goes_out_only_once_the_alert_is_deliver
         await asyncio.gather(w.flush(), deliver_later())
         assert len(states()) > sent_before and not w.held and not w.new_held
     asyncio.run(go())
+
+
+def test_a_flush_from_a_rebalance_or_the_shutdown_does_not_interleave_with_a_batch() -> None:
+    """on_stop and on_revoked flush while the agent may be sending a batch. Interleaved, a state
+    written with an alert went out before the alert (a reviewer's stand-in put it 41 sends ahead),
+    and an older state after a newer one. The worker now takes them one at a time."""
+    from tests.factories import COMPLAINT_SV, cascade
+
+    class YieldingProducer(Producer):
+        async def send(self, topic, key, value, partition, *rest):
+            await asyncio.sleep(0)                  # enqueueing yields, as aiokafka's can
+            self.sent.append((topic, key, value, partition))
+            delivered = asyncio.get_running_loop().create_future()
+            asyncio.get_running_loop().call_later(0.005, delivered.set_result, None)
+            return delivered
+
+    table = Table()
+    app = StubApp()
+    app.producer = YieldingProducer()
+    settings = Settings(partitions=P, posts_topic="posts", repartition_topic="posts.by-root")
+    w = CascadeWorker(app, settings, DefaultAnalyzer({}), Metrics(CollectorRegistry()), table, {})
+    batch = messages(cascade("c1", COMPLAINT_SV, "sv", 1500))
+    forwards = [types.SimpleNamespace(**dict(vars(m), key=b"not-its-root")) for m in messages(chatter(20, seed=9))]
+
+    async def go():
+        await w.ensure_processors()
+        for start in range(0, len(batch), 50):
+            w.process_batch(batch[start:start + 50])      # c1 changes, not yet sent
+            await asyncio.gather(w.flush(), w.process(forwards + batch[start + 50:start + 100]))
+        await w.flush()
+    asyncio.run(go())
+    sent = app.producer.sent
+    alerts = [i for i, s in enumerate(sent) if s[0] == settings.alerts_topic]
+    assert alerts, "c1 never alerted"
+    states = [s[2] for s in sent if s[0] == "changelog" and s[1] == b"c1"]
+    assert states[-1] == table.data[b"c1"]                # the newest state is the last one written
+    lms = [orjson.loads(v)["lm"] for v in states]
+    assert lms == sorted(lms), "an older state was written after a newer one"
+    first_alert = alerts[0]
+    opened = orjson.loads(sent[first_alert][2])
+    first_open_state = next(j for j, s in enumerate(sent) if s[0] == "changelog" and s[1] == b"c1"
+                            and orjson.loads(s[2])["a"][0] in ("open", "escalated"))
+    assert first_open_state > first_alert, (first_open_state, first_alert, opened["transition_id"])
