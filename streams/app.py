@@ -316,6 +316,9 @@ class CascadeWorker:
         self.held_after: list[Any] = []
         #: held while a batch is processed and sent, and while a flush runs (see :meth:`process`)
         self.lock = asyncio.Lock()
+        #: the final flush is done: later batches are left to the successor
+        self.closed = False
+        self.pending_dropped = 0
         self.changelog = table.changelog_topic.get_topic_name()
         #: (topic, partition) -> the source id a cascade's applied offsets are kept under
         self.source_ids: dict[tuple[str, int], str] = {}
@@ -665,16 +668,25 @@ class CascadeWorker:
         self.pending.clear()
         log.critical(what, exc_info=True)
 
-    async def flush(self) -> None:
-        """Write changed state, report brand partials, then ack what was processed."""
+    async def flush(self, last: bool = False) -> None:
+        """Write changed state, report brand partials, then ack what was processed. ``last``: the
+        final flush on the way out; batches that come after it are not processed (see :meth:`process`)."""
         async with self.lock:
             await self._flush()
+            if last:
+                self.closed = True
 
     async def process(self, batch: list[Any], analyses: list[TextAnalysis | None] | None = None) -> None:
         """:meth:`process_batch` and :meth:`send_out`, with the worker to itself: a flush from
         elsewhere (a rebalance, the shutdown) must not interleave its sends with a batch's, or a
         state written with an alert could pass the alert, and an older state a newer one."""
         async with self.lock:
+            if self.closed:
+                # after the final flush (the agents stop only after it): no flush would write this
+                # batch's states or ack it, so its alerts would come again from the successor.
+                # Left unacked, the successor reads it and sends them once.
+                self.pending_dropped += len(batch)
+                return
             self.process_batch(batch, analyses)
             await self.send_out()
 
@@ -1212,7 +1224,7 @@ class ViralityApp(BatchingApp):
                          "is read again by the successor")
         elif worker is not None:
             try:
-                await worker.flush()
+                await worker.flush(last=True)
                 await self.producer.flush()
                 # commit now, while the consumer is certainly able to: what was processed is acked
                 await self.consumer.commit()

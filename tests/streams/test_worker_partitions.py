@@ -308,3 +308,24 @@ def test_a_flush_from_a_rebalance_or_the_shutdown_does_not_interleave_with_a_bat
     first_open_state = next(j for j, s in enumerate(sent) if s[0] == "changelog" and s[1] == b"c1"
                             and orjson.loads(s[2])["a"][0] in ("open", "escalated"))
     assert first_open_state > first_alert, (first_open_state, first_alert, opened["transition_id"])
+
+
+def test_a_batch_that_comes_after_the_final_flush_is_left_to_the_successor() -> None:
+    """The agents stop only after on_stop's final flush: a batch processed then would send its alerts
+    with no flush to write its states or ack it, and the successor would send them again."""
+    from tests.factories import COMPLAINT_SV, cascade
+
+    table = Table()
+    app = StubApp()
+    settings = Settings(partitions=P, posts_topic="posts", repartition_topic="posts.by-root")
+    w = CascadeWorker(app, settings, DefaultAnalyzer({}), Metrics(CollectorRegistry()), table, {})
+    batch = messages(cascade("c1", COMPLAINT_SV, "sv", 1500))
+
+    async def go():
+        await w.ensure_processors()
+        await w.process(batch[:100])
+        await asyncio.gather(w.flush(last=True), w.process(batch[100:]))   # the batch waits, then comes too late
+        await w.process(batch[100:])
+    asyncio.run(go())
+    assert not [s for s in app.producer.sent if s[0] == settings.alerts_topic]
+    assert len(app.consumer.acked) == 100 and w.pending == [] and w.pending_dropped == 2 * (len(batch) - 100)
