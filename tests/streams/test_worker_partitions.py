@@ -98,6 +98,17 @@ def worker(table: Table) -> tuple[CascadeWorker, StubApp]:
     return CascadeWorker(app, settings, DefaultAnalyzer({}), Metrics(CollectorRegistry()), table, {}), app
 
 
+def stored(table: Table, events) -> None:
+    """``events`` processed by a worker over ``table`` and flushed: the table a successor recovers."""
+    first, _ = worker(table)
+
+    async def fill():
+        await first.ensure_processors()
+        first.process_batch(messages(events))
+        await first.flush()
+    asyncio.run(fill())
+
+
 def test_a_batch_of_a_revoked_partition_is_not_processed_and_not_acked() -> None:
     table = Table()
     w, app = worker(table)
@@ -120,13 +131,7 @@ def test_a_batch_of_a_revoked_partition_is_not_processed_and_not_acked() -> None
 def test_a_rebalance_during_the_table_scan_starts_no_processor(monkeypatch) -> None:
     monkeypatch.setattr(worker_app, "SCAN_CHUNK", 5)
     table = Table()
-    first, _ = worker(table)
-
-    async def fill():
-        await first.ensure_processors()
-        first.process_batch(messages(chatter(40)))
-        await first.flush()
-    asyncio.run(fill())
+    stored(table, chatter(40))
     assert len(table.data) > 20
 
     w, app = worker(table)   # a restarted worker over the recovered table
@@ -194,13 +199,7 @@ def test_cascades_stored_by_an_older_release_are_rewritten_with_per_topic_offset
     """Offsets kept under 'p' and 'r' (before 2026-11-23) are rewritten once, under today's topic
     names, when the partition is assigned: read later, after a rename, 'p' would mean the new topic."""
     table = Table()
-    first, _ = worker(table)
-
-    async def fill():
-        await first.ensure_processors()
-        first.process_batch(messages(chatter(20)))
-        await first.flush()
-    asyncio.run(fill())
+    stored(table, chatter(20))
     for key, value in list(table.data.items()):   # as the older release stored them
         d = orjson.loads(value)
         d["o"] = {("p" if k.startswith("posts#") else "r"): v for k, v in d["o"].items()}
@@ -226,9 +225,8 @@ def test_the_state_written_with_an_alert_goes_out_only_once_the_alert_is_deliver
     from tests.factories import COMPLAINT_SV, cascade
 
     table = Table()
-    app = StubApp()
-    settings = Settings(partitions=P, posts_topic="posts", repartition_topic="posts.by-root")
-    w = CascadeWorker(app, settings, DefaultAnalyzer({}), Metrics(CollectorRegistry()), table, {})
+    w, app = worker(table)
+    settings = w.settings
     app.producer.hold = settings.alerts_topic
     batch = messages(cascade("c1", COMPLAINT_SV, "sv", 1500))
     half = next(i for i in range(0, len(batch), 100) if i > len(batch) // 2)
@@ -282,10 +280,9 @@ def test_a_flush_from_a_rebalance_or_the_shutdown_does_not_interleave_with_a_bat
             return delivered
 
     table = Table()
-    app = StubApp()
+    w, app = worker(table)
     app.producer = YieldingProducer()
-    settings = Settings(partitions=P, posts_topic="posts", repartition_topic="posts.by-root")
-    w = CascadeWorker(app, settings, DefaultAnalyzer({}), Metrics(CollectorRegistry()), table, {})
+    settings = w.settings
     batch = messages(cascade("c1", COMPLAINT_SV, "sv", 1500))
     forwards = [types.SimpleNamespace(**dict(vars(m), key=b"not-its-root")) for m in messages(chatter(20, seed=9))]
 
@@ -316,9 +313,8 @@ def test_a_batch_that_comes_after_the_final_flush_is_left_to_the_successor() -> 
     from tests.factories import COMPLAINT_SV, cascade
 
     table = Table()
-    app = StubApp()
-    settings = Settings(partitions=P, posts_topic="posts", repartition_topic="posts.by-root")
-    w = CascadeWorker(app, settings, DefaultAnalyzer({}), Metrics(CollectorRegistry()), table, {})
+    w, app = worker(table)
+    settings = w.settings
     batch = messages(cascade("c1", COMPLAINT_SV, "sv", 1500))
 
     async def go():
