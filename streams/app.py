@@ -118,9 +118,20 @@ def open_alert_id(key: bytes, raw: bytes) -> str:
     return repr(raw[i:i + 40])
 
 
+def alert_key(alert: dict[str, Any]) -> bytes:
+    """The Kafka key of an alert: its cascade's root id, or its brand."""
+    return (alert["root_id"] or alert["brand"] or "").encode()
+
+
 def source_id(topic: str, partition: int) -> str:
     """The id a cascade keeps its applied offsets under for messages of ``topic[partition]``."""
     return f"{topic}#{partition}"
+
+
+def legacy_sources(settings: Settings, partition: int) -> dict[str, str]:
+    """What the source letters kept before 2026-11-23 ("p" the posts topic, "r" the by-root topic)
+    mean for ``partition`` under today's topic names."""
+    return {"p": source_id(settings.posts_topic, partition), "r": source_id(settings.repartition_topic, partition)}
 
 
 class UnreadableState(Exception):
@@ -190,12 +201,17 @@ class TableCache(dict):
 
     def add_stored(self, key: bytes, value: bytes) -> None:
         """Index a cascade found stored in the table (not live here)."""
+        last_ms = self._last_ms(key, value)
+        if last_ms is not None:
+            self._add_cold(key, last_ms)
+
+    def _last_ms(self, key: bytes, raw: bytes) -> int | None:
+        """:func:`stored_last_ms`, or None for a state that cannot be read (handed over)."""
         try:
-            last_ms = stored_last_ms(value)
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-            self.unreadable(key, value, exc)
-            return
-        self._add_cold(key, last_ms)
+            return stored_last_ms(raw)
+        except (KeyError, TypeError, ValueError) as exc:   # (orjson's JSONDecodeError is a ValueError)
+            self.unreadable(key, raw, exc)
+            return None
 
     def unreadable(self, key: bytes, raw: bytes, exc: Exception) -> None:
         """A stored cascade that cannot be read: forgotten here, and handed to :attr:`on_unreadable`."""
@@ -231,10 +247,8 @@ class TableCache(dict):
                 if raw is None:
                     self.cold.discard(key)
                     continue
-                try:
-                    last_ms = stored_last_ms(raw)
-                except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-                    self.unreadable(key, raw, exc)
+                last_ms = self._last_ms(key, raw)
+                if last_ms is None:
                     continue
                 if last_ms < horizon_ms and not stored_alert_open(raw):
                     self.cold.discard(key)
@@ -507,16 +521,14 @@ class CascadeWorker:
                 proc.brand_counts.clear()
 
     def send_alert(self, alert: dict[str, Any], arrival_ms: int | None) -> None:
-        key = (alert["root_id"] or alert["brand"] or "").encode()
-        self.out.append((self.settings.alerts_topic, key, dumps_kept(alert), None))
+        self.out.append((self.settings.alerts_topic, alert_key(alert), dumps_kept(alert), None))
         self.count_alert(alert, arrival_ms)
 
     async def send_now(self, alerts: list[dict[str, Any]]) -> None:
         """Send ``alerts`` and wait until Kafka has them (brand alerts: few, and their state is
         written right after). A failure stops the worker, as any failed send does."""
         try:
-            sent = [await self.app.producer.send(self.settings.alerts_topic,
-                                                 (alert["root_id"] or alert["brand"] or "").encode(),
+            sent = [await self.app.producer.send(self.settings.alerts_topic, alert_key(alert),
                                                  dumps_kept(alert), None, None, None) for alert in alerts]
             for delivered in sent:   # all sent at once, then waited for together
                 await delivered
@@ -550,9 +562,9 @@ class CascadeWorker:
         """Rewrite cascades stored with offsets under "p" and "r" (before 2026-11-23) with the source
         ids of today's topic names, once, when their partition is assigned: should a topic be
         renamed later, "p" would otherwise be read as the new name's offsets."""
-        s, n = self.settings, 0
+        n = 0
         for partition, keys in legacy.items():
-            names = {"p": source_id(s.posts_topic, partition), "r": source_id(s.repartition_topic, partition)}
+            names = legacy_sources(self.settings, partition)
             for key in keys:
                 raw = self.table.data.get(key)
                 try:
@@ -574,8 +586,7 @@ class CascadeWorker:
           renamed to this partition's source ids;
         * the allowed lateness becomes VIRALITY_LATENESS_S's, should it have changed since.
         """
-        s = self.settings
-        c.rename_sources({"p": source_id(s.posts_topic, partition), "r": source_id(s.repartition_topic, partition)})
+        c.rename_sources(legacy_sources(self.settings, partition))
         if c.velocity.lateness_s != self.config.lateness_s:
             c.velocity.lateness_s = self.config.lateness_s
 

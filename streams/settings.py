@@ -155,11 +155,11 @@ class Settings:
         return 1 if not self.analyzer and (os.cpu_count() or 1) >= 2 else 0
 
     #: The settings that decide what a worker does with an event: two workers of one group must agree
-    #: on them, or a cascade's fate depends on which one owns its partition.
+    #: on them, or a cascade's fate depends on which one owns its partition. (The thresholds too:
+    #: they enter the fingerprint as ``chain_config()`` resolves them, defaults filled in.)
     DECISION_FIELDS = ("posts_topic", "alerts_topic", "deadletter_topic", "repartition_topic", "brand_topic",
-                       "partitions", "brands", "max_brands", "analyzer", "viral_final", "escalate_final",
-                       "min_shares", "early_shares", "lateness_s", "max_future_s", "cooldown_s", "quiet_s",
-                       "expire_s")
+                       "partitions", "brands", "max_brands", "analyzer", "lateness_s", "max_future_s",
+                       "cooldown_s", "quiet_s", "expire_s")
 
     @property
     def decision_fingerprint(self) -> str:
@@ -174,7 +174,6 @@ class Settings:
         # as they act: aliases in any order, thresholds with their defaults filled in
         values["brands"] = {k: sorted(v) for k, v in self.brands.items()}
         values["thresholds"] = dataclasses.asdict(self.chain_config().thresholds)
-        del values["min_shares"], values["early_shares"], values["viral_final"], values["escalate_final"]
         return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:8]
 
     def summary(self) -> str:
