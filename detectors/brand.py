@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, NamedTuple
 
 from detectors.alerts import AlertLifecycle
-from detectors.state import READ_ERRORS, StateError, check_version
+from detectors.state import read_state
 
 #: Index of the fields of one bucket: events, texts, sentiment sum, complaints.
 N, TEXTS, SENT, COMPLAINTS = 0, 1, 2, 3
@@ -394,11 +394,7 @@ class BrandAggregator:
     def from_state(cls, d: dict[str, Any], rules: BrandRules = BrandRules()) -> "BrandAggregator":
         """The aggregator of a :meth:`to_state` state; :class:`~detectors.state.StateError` if ``d``
         is not one (:class:`~detectors.state.NewerStateError` if a newer release wrote it)."""
-        check_version(d, STATE_VERSION, "brand windows")
-        try:
-            return cls._from_state(d, rules)
-        except READ_ERRORS as exc:
-            raise StateError(f"brand windows state unreadable ({type(exc).__name__}: {str(exc)[:200]})") from exc
+        return read_state(d, STATE_VERSION, "brand windows", lambda state: cls._from_state(state, rules))
 
     @classmethod
     def _from_state(cls, d: dict[str, Any], rules: BrandRules) -> "BrandAggregator":

@@ -28,13 +28,13 @@ from typing import Any, NamedTuple
 from detectors.alerts import IDLE_ALERT, AlertLifecycle
 from detectors.events import Event
 from detectors.forecast import CascadeForecast, Forecast
-from detectors.state import READ_ERRORS, StateError, check_version
+from detectors.state import read_state
 from detectors.understanding import TextAnalysis
 from detectors.velocity import ShareVelocity
 from detectors.virality import Assessment, ViralityThresholds, assess, may_escalate
 
 RECENT_IDS = 16
-#: Brands a cascade whose root was not seen takes from its shares and replies, at most.
+#: Brands a cascade whose root was not seen takes from its shares' tags, at most.
 MAX_UNROOTED_BRANDS = 5
 #: Version of the stored form (:meth:`CascadeState.to_state`); see :mod:`detectors.state`.
 STATE_VERSION = 1
@@ -351,11 +351,7 @@ class CascadeState:
     def from_state(cls, d: dict[str, Any]) -> "CascadeState":
         """The cascade of a :meth:`to_state` state; :class:`~detectors.state.StateError` if ``d`` is
         not one (:class:`~detectors.state.NewerStateError` if a newer release wrote it)."""
-        check_version(d, STATE_VERSION, "cascade")
-        try:
-            return cls._from_state(d)
-        except READ_ERRORS as exc:
-            raise StateError(f"cascade state unreadable ({type(exc).__name__}: {str(exc)[:200]})") from exc
+        return read_state(d, STATE_VERSION, "cascade", cls._from_state)
 
     @classmethod
     def _from_state(cls, d: dict[str, Any]) -> "CascadeState":

@@ -16,7 +16,9 @@ detectors.state.NewerStateError: cascade state of format version 2, written by a
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable, TypeVar
+
+T = TypeVar("T")
 
 
 class StateError(ValueError):
@@ -44,3 +46,13 @@ def check_version(d: Any, supported: int, what: str) -> int:
 
 #: What reading a state with a missing key or a value of the wrong type raises.
 READ_ERRORS = (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError)
+
+
+def read_state(d: Any, supported: int, what: str, read: Callable[[dict], T]) -> T:
+    """``read(d)`` once :func:`check_version` has passed; what reading a damaged state raises
+    (:data:`READ_ERRORS`) becomes a :class:`StateError` naming ``what``."""
+    check_version(d, supported, what)
+    try:
+        return read(d)
+    except READ_ERRORS as exc:
+        raise StateError(f"{what} state unreadable ({type(exc).__name__}: {str(exc)[:200]})") from exc
