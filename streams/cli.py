@@ -17,6 +17,8 @@ import argparse
 import gc
 import asyncio
 import os
+import select
+import stat
 import sys
 import threading
 import time
@@ -32,9 +34,16 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # -- input ------------------------------------------------------------------------------------------
 
-def read_jsonl(path: str) -> Iterator[tuple[int, bytes]]:
+def read_jsonl(path: str, idle: list[bool] | None = None) -> Iterator[tuple[int, bytes]]:
     """(line number, raw line) of a JSONL file, or of stdin for ``-``; blank lines skipped, and a
-    UTF-8 byte order mark at the start (files saved by Windows editors) dropped."""
+    UTF-8 byte order mark at the start (files saved by Windows editors) dropped.
+
+    ``idle``: a one-item list set to True when a line is the last one available for now (stdin is
+    a pipe or terminal and nothing more has arrived yet), so a caller that batches can print what it
+    has instead of waiting for more input that may come much later (``tail -f ... | classify``)."""
+    if path == "-" and idle is not None and not stat.S_ISREG(os.fstat(sys.stdin.fileno()).st_mode):
+        yield from _pipe_lines(sys.stdin.fileno(), idle)
+        return
     stream = sys.stdin.buffer if path == "-" else open(path, "rb")
     try:
         for n, line in enumerate(stream, 1):
@@ -46,6 +55,39 @@ def read_jsonl(path: str) -> Iterator[tuple[int, bytes]]:
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
+
+
+def _pipe_lines(fd: int, idle: list[bool]) -> Iterator[tuple[int, bytes]]:
+    """:func:`read_jsonl` over a pipe: read what has arrived, and mark the last complete line of it
+    idle when nothing more is waiting."""
+    pending: list[bytes] = []  # a line still incomplete, in pieces (joining each time is quadratic)
+    rest, n = b"", 0
+    while True:
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            rest = b"".join(pending)
+            break
+        if b"\n" not in chunk:
+            pending.append(chunk)
+            continue
+        pending.append(chunk)
+        *lines, last = b"".join(pending).split(b"\n")
+        pending = [last] if last else []
+        waiting = bool(select.select([fd], [], [], 0)[0])
+        for i, line in enumerate(lines):
+            n += 1
+            if n == 1 and line.startswith(b"\xef\xbb\xbf"):
+                line = line[3:]
+            line = line.strip()
+            idle[0] = i == len(lines) - 1 and not waiting
+            if line:
+                yield n, line
+            elif idle[0]:
+                # a blank last line: nothing to yield it with, so the flag goes with an empty marker
+                yield n, b""
+    idle[0] = True
+    if rest.strip():
+        yield n + 1, (rest[3:] if n == 0 and rest.startswith(b"\xef\xbb\xbf") else rest).strip()
 
 
 def event_time_order(path: str, on_reject, keep_raw: bool = True,
@@ -524,31 +566,40 @@ def cmd_classify(args: argparse.Namespace) -> int:
                                     "brands": list(a.brands)}).decode() + "\n")
         batch.clear()
 
-    for n, raw in read_jsonl(args.input):
-        try:
-            obj = orjson.loads(raw)
-            if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
-                raise ValueError("needs a string 'text'")
-            if isinstance(obj.get("id"), bool) or not isinstance(obj.get("id"), (str, int)) or obj["id"] == "":
-                raise ValueError("needs an 'id' (a non-empty string or an integer)")
-            if obj.get("lang") is not None and not isinstance(obj["lang"], str):
-                raise ValueError("'lang' must be a string")
-            if len(obj["text"]) > MAX_TEXT_CHARS:  # the event contract's limit (text_too_long)
-                raise ValueError(f"'text' has {len(obj['text']):,} characters, the limit is {MAX_TEXT_CHARS:,}")
-        except (ValueError, orjson.JSONDecodeError) as exc:
-            print(f"classify: line {n}: {exc}", file=sys.stderr)
-            bad += 1
-            continue
-        good += 1
-        batch.append(obj)
-        if len(batch) >= BATCH_EVENTS:
+    idle = [False]
+    for n, raw in read_jsonl(args.input, idle):
+        if raw:
+            good, bad = classify_line(n, raw, batch, good, bad)
+        if len(batch) >= BATCH_EVENTS or (idle[0] and batch):
+            # a pipe with nothing more waiting: print now rather than after BATCH_EVENTS lines
             flush()
+            if idle[0]:
+                out.flush()
     flush()
     if bad:
         print(f"classify: {good:,} texts classified, {bad:,} lines rejected", file=sys.stderr)
     if nothing_valid("classify", args.input, good, bad):
         return 1
     return 1 if bad and args.strict else 0
+
+
+def classify_line(n: int, raw: bytes, batch: list[dict[str, Any]], good: int, bad: int) -> tuple[int, int]:
+    """Check one ``classify`` input line; a valid one joins ``batch``. Returns the new counts."""
+    try:
+        obj = orjson.loads(raw)
+        if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
+            raise ValueError("needs a string 'text'")
+        if isinstance(obj.get("id"), bool) or not isinstance(obj.get("id"), (str, int)) or obj["id"] == "":
+            raise ValueError("needs an 'id' (a non-empty string or an integer)")
+        if obj.get("lang") is not None and not isinstance(obj["lang"], str):
+            raise ValueError("'lang' must be a string")
+        if len(obj["text"]) > MAX_TEXT_CHARS:  # the event contract's limit (text_too_long)
+            raise ValueError(f"'text' has {len(obj['text']):,} characters, the limit is {MAX_TEXT_CHARS:,}")
+    except (ValueError, orjson.JSONDecodeError) as exc:
+        print(f"classify: line {n}: {exc}", file=sys.stderr)
+        return good, bad + 1
+    batch.append(obj)
+    return good + 1, bad
 
 
 #: The forecast's calibration is fitted on cascades seen with at least this many events (the post

@@ -309,3 +309,35 @@ def test_tail_without_a_broker_is_one_clear_error() -> None:
     r = run("tail", "--max", "1", VIRALITY_BROKER="kafka://127.0.0.1:1")     # nothing listens there
     assert r.returncode == 2 and b"no Kafka broker answers at 127.0.0.1:1" in r.stderr, r.stderr
     assert b"Unclosed" not in r.stderr and b"Traceback" not in r.stderr, r.stderr
+
+
+def _readline_within(stream, seconds: float) -> bytes:
+    """One line from ``stream``, or b"" if none came within ``seconds`` (the reader waits, not the test)."""
+    import select
+    ready, _, _ = select.select([stream], [], [], seconds)
+    return stream.readline() if ready else b""
+
+
+def test_classify_from_a_pipe_answers_each_line_as_it_comes() -> None:
+    # `tail -f posts.jsonl | virality classify --input -`: an answer must not wait for the next
+    # 1,000 lines (or the end of the input) when nothing more has arrived
+    p = subprocess.Popen([sys.executable, "-m", "streams.cli", "classify", "--input", "-"], cwd=ROOT,
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         env={"PATH": "/usr/bin:/bin"})
+    try:
+        p.stdin.write(b'{"id": "a", "text": "T\xc3\xa5get \xc3\xa4r f\xc3\xb6rsenat igen, v\xc3\xa4rdel\xc3\xb6st!"}\n')
+        p.stdin.flush()
+        first = _readline_within(p.stdout, 60)
+        assert first and orjson.loads(first)["id"] == "a", first
+        p.stdin.write(b"not json\n\n")                       # a rejected line, then a blank one
+        p.stdin.write(b'{"id": "b", "text": "Tusen takk for hjelpen!"}\n{"id": "c", "text": "ok"}')
+        p.stdin.flush()
+        second = _readline_within(p.stdout, 60)
+        assert second and orjson.loads(second)["id"] == "b", second
+        p.stdin.close()                                      # "c" has no newline: read at the end
+        rest, err = p.stdout.read(), p.stderr.read()
+        assert p.wait(timeout=60) == 0
+    finally:
+        p.kill()
+    assert [orjson.loads(line)["id"] for line in rest.splitlines()] == ["c"]
+    assert b"line 2: " in err and b"2 texts classified" not in err and b"3 texts classified, 1 lines rejected" in err, err
