@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -115,6 +116,9 @@ def run_demo(args: argparse.Namespace) -> int:
             _stop_children(children)
             if _port_open(host, int(port)):
                 asyncio.run(_delete_topics(base.bootstrap_servers, run))
+            # the run's table data and scenario file go with its topics (the worker's log stays)
+            shutil.rmtree(ROOT / ".run" / run, ignore_errors=True)
+            (ROOT / ".run" / f"{run}.jsonl").unlink(missing_ok=True)
         finally:
             if started_broker:
                 _kafka_script("stop", port)
@@ -175,7 +179,8 @@ def _run_scenario(args: argparse.Namespace, base, run: str, children: list[subpr
     rejected = {k.split('"')[1]: int(v) for k, v in m.items()
                 if k.startswith("virality_events_rejected_total{") and float(v)}  # (every reason is at 0)
     print(f"\ndemo: done. {int(m.get('virality_events_consumed_total', 0)):,} events processed, "
-          f"{int(m.get('virality_events_rejected_total', 0))} dead-lettered {rejected}, {shown} alert messages.")
+          f"{int(m.get('virality_events_rejected_total', 0))} dead-lettered {rejected}, {shown} alert messages. "
+          f"The worker's log: {log_path.relative_to(ROOT)}")
     return 0
 
 

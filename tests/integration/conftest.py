@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -53,6 +54,10 @@ def kafka_broker():
     # Delete the session's topics (the workers' changelogs too): a broker kept across many runs
     # would otherwise hold thousands of them, and slow down (metadata of new topics lags).
     asyncio.run(delete_topics(BROKER, tuple(_RUNS)))
+    for run in _RUNS:  # and their workers' table data (a second worker's dir is run-PORT)
+        for path in (ROOT / ".run").glob(f"{run}*"):
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
 
 
 def free_port() -> int:

@@ -142,3 +142,14 @@ def test_the_broker_is_found_without_its_pid_file() -> None:
     finally:
         with open(pidfile, "w") as f:
             f.write(pid + "\n")
+
+
+def test_status_of_another_home_names_the_taken_port(tmp_path) -> None:
+    """Another checkout's scripts/kafka (its own KAFKA_HOME) must not just say 'down' while this broker
+    holds the port: its 'start' would fail on it."""
+    require_restartable_broker()
+    port = BROKER.rsplit(":", 1)[1]
+    r = subprocess.run([KAFKA, "status"], capture_output=True, text=True, timeout=30,
+                       env=dict(os.environ, KAFKA_HOME=str(tmp_path), KAFKA_PORT=port))
+    assert r.returncode == 1 and f"127.0.0.1:{port} answers" in r.stdout, (r.stdout, r.stderr)
+    assert r.stderr == "", r.stderr
