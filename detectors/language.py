@@ -26,8 +26,11 @@ texts that use only words the three Scandinavian languages share (``Gode musiker
 ambiguous; exact ties go to the first in alphabetical order (``da`` before ``no`` before ``sv``)
 unless a hint says otherwise.
 
-Fallback, stated once: when the text carries too little evidence (empty, emoji-only, a handle and a
-link, digits) the ``lang_hint`` is returned if it names a language we recognise (``nb``/``nn``
+Fallback, stated once: when the words carry too little evidence (empty, emoji-only, a handle and a
+link, digits) and the whole text is at hand, its hashtags are read as words (split where a capital
+follows a small letter: ``#idioterSmadrerDanmark``) and a link's country domain (``.dk``, ``.no``,
+``.se``, ...) counts like a cue word for that country's language. If that too says too little,
+the ``lang_hint`` is returned if it names a language we recognise (``nb``/``nn``
 count as ``no``); otherwise ``'und'``. A recognised hint also adds a prior worth a word about 100
 times more frequent in that language, so it settles near-ties (``"Perfekt 👍"`` with hint ``da`` is
 Danish) but not clear evidence in the text. Recognised but not fully supported languages
@@ -45,6 +48,8 @@ Danish) but not clear evidence in the text. Recognised but not fully supported l
 'en'
 >>> identify("👍👍", lang_hint="nb"), identify("", lang_hint="xx"), identify("1234 :)")
 ('no', 'und', 'und')
+>>> identify("#tusenTakk 👍"), identify("👀 https://www.dr.dk/nyheder/a1")
+('no', 'da')
 """
 from __future__ import annotations
 
@@ -506,13 +511,53 @@ def language_scores(words: Sequence[str]) -> dict[str, float]:
     return scores
 
 
-def identify_words(words: Sequence[str], lang_hint: str | None = None) -> str:
+# Country-code domains of links -> language (weak evidence, read only when the words say too little).
+_DOMAIN_LANGS = {"dk": "da", "no": "no", "se": "sv", "pl": "pl", "uk": "en", "ie": "en", "au": "en",
+                 "nz": "en", "de": "de", "fr": "fr", "es": "es", "it": "it", "nl": "nl", "pt": "pt",
+                 "fi": "fi"}
+_TAG_RE = re.compile(r"(?<![\w#])#(\w+)")
+_HOST_RE = re.compile(r"(?:https?://|(?<![\w.])www\.)([^\s/?#:@]+)", re.IGNORECASE)
+
+
+def _tag_words(tag: str) -> list[str]:
+    """Lower-cased words of a hashtag's body, split where a capital follows a small letter."""
+    cuts = [0] + [i for i in range(1, len(tag)) if tag[i].isupper() and tag[i - 1].islower()] + [len(tag)]
+    return [w for a, b in zip(cuts, cuts[1:]) for w in WORD_RE.findall(tag[a:b].lower())]
+
+
+def weak_scores(text: str) -> dict[str, float]:
+    """Votes from what :func:`text_words` leaves out: hashtags read as words, links' country domains.
+
+    >>> weak_scores("https://example.se/x")
+    {'sv': 1.5}
+    """
+    scores: dict[str, float] = {}
+    if "#" in text:
+        words = [w for tag in _TAG_RE.findall(text) for w in _tag_words(tag)]
+        if words:
+            scores = language_scores(words[:MAX_WORDS])
+    if "." in text:
+        for host in _HOST_RE.findall(text):
+            lang = _DOMAIN_LANGS.get(host.rstrip(".").rpartition(".")[2].lower())
+            if lang is not None:
+                scores[lang] = scores.get(lang, 0.0) + _CUE_WEIGHT
+                break
+    return scores
+
+
+def identify_words(words: Sequence[str], lang_hint: str | None = None, text: str | None = None) -> str:
     """Language of lower-cased ``words`` (URLs, handles and hashtags already removed).
 
-    At most the first :data:`MAX_WORDS` words are read, often fewer (see module docstring).
+    At most the first :data:`MAX_WORDS` words are read, often fewer (see module docstring). When
+    they carry too little evidence and ``text`` (the whole post) is given, its hashtags and links'
+    country domains are read instead (:func:`weak_scores`).
     """
     hint = normalise_hint(lang_hint)
     scores = language_scores(words[:MAX_WORDS])
+    if text and (not scores or max(scores.values()) < _MIN_EVIDENCE):
+        weak = weak_scores(text)
+        if weak and max(weak.values()) >= _MIN_EVIDENCE:
+            scores = weak
     if hint is not None:
         scores[hint] = scores.get(hint, 0.0) + _HINT_PRIOR
     if not scores:
@@ -531,7 +576,7 @@ def text_words(text: str) -> list[str]:
 
 def identify(text: str, lang_hint: str | None = None) -> str:
     """ISO 639-1 code of ``text`` (``'no'`` for Bokmål and Nynorsk), or ``'und'``; see module doc."""
-    return identify_words(text_words(text), lang_hint)
+    return identify_words(text_words(text), lang_hint, text)
 
 
 if __name__ == "__main__":  # python -m detectors.language build

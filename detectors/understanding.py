@@ -19,13 +19,15 @@ Built-in implementation
     complaint share the tokens and their lower-cased forms.
 
 Language fallback
-    ``lang`` is what the text says. When the text says too little (empty, emoji-only, one
-    ambiguous word) ``lang_hint`` is used if it names a language we recognise (``nb``/``nn`` become
-    ``no``); otherwise ``lang`` is ``'und'``. ``SUPPORTED_LANGS`` have full support; a recognised
-    language outside it (``de``, ``fr``, ...) gets emoji/English-fallback sentiment and no
-    complaint vocabulary. For ``'und'`` the stream layer decides: it rejects the event as
-    ``unknown_language`` when the event names a language we do not recognise (``"lang": "xx"``),
-    and keeps it as ``und`` when the event names none (an emoji-only post still has sentiment).
+    ``lang`` is what the text says. When its words say too little, its hashtags (``#tusenTakk``)
+    and its links' country domains (``.dk``) are read; when those say too little too (empty,
+    emoji-only, one ambiguous word) ``lang_hint`` is used if it names a language we recognise
+    (``nb``/``nn`` become ``no``); otherwise ``lang`` is ``'und'``. ``SUPPORTED_LANGS`` have full
+    support; a recognised language outside it (``de``, ``fr``, ...) gets emoji/English-fallback
+    sentiment and no complaint vocabulary. For ``'und'`` the stream layer decides: it rejects the
+    event as ``unknown_language`` when the event names a language we do not recognise
+    (``"lang": "xx"``), and keeps it as ``und`` when the event names none (an emoji-only post still
+    has sentiment).
 
 Swapping in a heavier model
     Anything with an ``analyze(text, lang_hint=None) -> TextAnalysis`` method satisfies
@@ -109,8 +111,9 @@ class DefaultAnalyzer:
         text = text or ""
         raw = tokens(text)
         low = list(map(str.lower, raw))
-        # Handles and hashtags name things; they do not speak the post's language.
-        lang = identify_words([w for w in low[:_LANG_TOKENS] if w[0].isalpha()], lang_hint)
+        # Handles and hashtags name things; they do not speak the post's language (hashtags and
+        # links' country domains are read only when the words say too little: identify_words).
+        lang = identify_words([w for w in low[:_LANG_TOKENS] if w[0].isalpha()], lang_hint, text)
         brands = self._brands.match(text)
         if not raw:
             return TextAnalysis(lang, 0.0, "neutral", 0.0, "other", brands)

@@ -52,6 +52,30 @@ def test_fallback_to_hint_then_und():
     assert identify("12:30 !!!") == "und"
 
 
+def test_hashtags_and_country_domains_speak_only_when_the_words_say_too_little():
+    # Hashtags read as words, split at inner capitals; a link's country domain counts like a cue word.
+    assert identify("#tusenTakk 🙂") == "no"
+    assert identify("#tusindTak 🙂") == "da"
+    assert identify("#tackSåMycket") == "sv"
+    assert identify("🙂 https://www.example.dk/side") == "da"
+    assert identify("🙂 www.example.se") == "sv"
+    assert identify("🙂 https://t.co/abc #3") == "und"  # no country domain, no words in the tag
+    # Words with evidence decide: the tag and the domain are not read then.
+    assert identify("Jag har väntat i två veckor #tusenTakk https://example.dk") == "sv"
+    # The hint still weighs in as a prior against this weak evidence, as against words.
+    assert identify("🙂 https://example.dk/x", lang_hint="no") == "no"
+    assert identify("🙂 https://example.dk/x", lang_hint="xx") == "da"
+
+
+def test_analyzer_reads_hashtags_and_domains_only_as_a_fallback():
+    from detectors.understanding import DefaultAnalyzer
+
+    a = DefaultAnalyzer()
+    assert a.analyze("#tusenTakk 👍").lang == "no"
+    assert a.analyze("👀 https://www.dr.dk/nyheder").lang == "da"
+    assert a.analyze("👍 #2024").lang == "und"
+
+
 def test_hint_breaks_ties_but_not_clear_evidence():
     assert identify("Perfekt 👍", lang_hint="da") == "da"
     assert identify("Perfekt 👍", lang_hint="no") == "no"
