@@ -194,6 +194,12 @@ class PartitionProcessor:
         self.active_alerts: set[str] = set()
         self.brand_late = 0
         self.reapplied = 0
+        #: source -> where its log ends now (the stream layer's consumer knows), or None: asked only
+        #: for an event at or below its cascade's applied offset, to tell a re-read from a new log
+        self.log_end: Callable[[str], int | None] | None = None
+        #: source -> events applied although at or below their cascade's applied offset, because that
+        #: offset lay past the end of the log (an input topic recreated under the same name)
+        self.past_end: dict[str, int] = {}
         #: (brand, lang) -> events since the stream layer last took them (for a metric)
         self.brand_counts: dict[tuple[str, str], int] = {}
 
@@ -247,9 +253,15 @@ class PartitionProcessor:
         c = self.store.get(root_id)
         h = id_hash(event.id)
         if c is not None:
-            if tracked and offset <= c.applied_offset(source):
-                self.reapplied += 1
-                return []
+            if tracked and offset <= (applied := c.applied_offset(source)):
+                end = self.log_end(source) if self.log_end is not None else None
+                if end is None or applied < end:
+                    self.reapplied += 1
+                    return []
+                # The cascade applied an offset this log has not reached: it came from an earlier
+                # topic of the same name (deleted and recreated), so this event is new. Applied, and
+                # its offset replaces the old one below (mark_applied).
+                self.past_end[source] = self.past_end.get(source, 0) + 1
             if (is_root and c.root_seen) or h in c.recent:
                 raise Rejected("duplicate", f"event {event.id[:80]!r} was already seen in cascade {root_id[:80]!r}")
         analysis = self.analyze(event, analysis) if event.has_text else None

@@ -30,6 +30,7 @@ from typing import Any, Awaitable, Callable, Iterable, Iterator
 
 import faust
 import orjson
+from faust.types import TP
 from mode.supervisors import CrashingSupervisor
 from prometheus_client import CollectorRegistry
 
@@ -336,6 +337,8 @@ class CascadeWorker:
         self.changelog = table.changelog_topic.get_topic_name()
         #: (topic, partition) -> the source id a cascade's applied offsets are kept under
         self.source_ids: dict[tuple[str, int], str] = {}
+        #: the sources whose recreation (see count_past_end) was logged already
+        self.past_end_told: set[str] = set()
         self.reported_wm: dict[int, tuple[int | None, bool]] = {}
         self.last_flush = time.monotonic()
         self.last_maintain = time.monotonic()
@@ -393,11 +396,37 @@ class CascadeWorker:
         stored = 0
         for p, cache in found.caches.items():
             proc = PartitionProcessor(self.config, self.analyzer, cache, self._marker(cache))
+            proc.log_end = self.log_end
             proc.active_alerts.update(found.open_alerts[p])
             self.processors[p] = proc
             stored += len(cache.cold)
         log.info("partitions %s: %d stored cascades indexed in %.2fs", sorted(found.caches), stored,
                  found.took)
+
+    def log_end(self, source: str) -> int | None:
+        """Where the input partition ``source`` (``topic#partition``) ends, as the consumer last heard
+        (None if it cannot tell): an offset applied at or past it came from an earlier log."""
+        topic, _, partition = source.rpartition("#")
+        try:
+            end = self.app.consumer.highwater(TP(topic, int(partition)))
+        except Exception:  # not assigned (any more), or the consumer is not running
+            return None
+        return end if isinstance(end, int) and end >= 0 else None
+
+    def count_past_end(self, proc: PartitionProcessor) -> None:
+        """Count (and say once per topic and partition) the events applied although their cascade had
+        applied a higher offset of the same topic and partition: the topic was recreated."""
+        for source, n in proc.past_end.items():
+            topic = source.rpartition("#")[0]
+            self.metrics.past_log_end.labels(topic).inc(n)
+            if source not in self.past_end_told:
+                self.past_end_told.add(source)
+                log.warning("input %s: stored cascades had applied offsets beyond the end of this "
+                            "partition, so the topic was deleted and recreated under the same name (or "
+                            "truncated); its events are applied, not skipped as re-reads "
+                            "(virality_events_past_log_end_total counts them). Use a new topic name instead "
+                            "(docs/operations.md, 'Changing settings between restarts')", source)
+        proc.past_end.clear()
 
     def _marker(self, cache: TableCache) -> Callable[[str], None]:
         dirty = self.dirty
@@ -515,6 +544,8 @@ class CascadeWorker:
         if consumed:
             self.last_event_s = now
         for proc in self.processors.values():
+            if proc.past_end:
+                self.count_past_end(proc)
             if proc.brand_counts:
                 for (brand, lang), n in proc.brand_counts.items():
                     self.metrics.brand_events.labels(self.brand_label(brand), lang if len(lang) <= 3 else "und").inc(n)
@@ -1018,7 +1049,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None,
     app.settings = s
     registry = registry if registry is not None else CollectorRegistry()
     metrics = Metrics(registry, faust_version=faust.__version__, changelogs=changelog_specs(s),
-                      config=s.decision_fingerprint, app=s.app_id)
+                      config=s.decision_fingerprint, app=s.app_id, inputs=(s.posts_topic, s.repartition_topic))
     app.metrics = metrics
     metrics.state.recovery_seconds = lambda: recovery_seconds(app, time.monotonic())
     own_analyzer = analyzer is None  # built from the settings, as helper processes can build it too

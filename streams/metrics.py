@@ -186,7 +186,7 @@ class Metrics:
     """All of the worker's metrics, registered in ``registry`` (a fresh one per test)."""
 
     def __init__(self, registry: CollectorRegistry, faust_version: str = "unknown",
-                 changelogs: Iterable[str] = (), config: str = "", app: str = ""):
+                 changelogs: Iterable[str] = (), config: str = "", app: str = "", inputs: Iterable[str] = ()):
         self.registry = registry
         self.consumed = Counter("virality_events_consumed", "Events accepted, by kind and language.",
                                 ["kind", "lang"], registry=registry)
@@ -215,6 +215,13 @@ class Metrics:
                                "event time without an event (a tombstone on the changelog).", registry=registry)
         self.reread = Counter("virality_events_reread", "Events skipped because their cascade had applied "
                               "them already (read again after a restart or a rebalance).", registry=registry)
+        self.past_log_end = Counter("virality_events_past_log_end", "Events applied although their cascade "
+                                    "had applied a higher offset of the same input topic and partition, "
+                                    "one beyond where that partition now ends: the topic was deleted and "
+                                    "recreated under the same name (or truncated). By topic.",
+                                    ["topic"], registry=registry)
+        for topic in inputs:  # at 0 from the start
+            self.past_log_end.labels(topic)
         self.states_unreadable = Counter("virality_states_unreadable", "Stored states (a cascade, the brand "
                                          "windows) this release could not read, moved to the dead-letter "
                                          "topic as state_unreadable, by table changelog topic.",

@@ -72,6 +72,32 @@ def test_a_re_read_offset_is_skipped_silently_and_a_producer_duplicate_is_reject
     assert info.value.reason == "duplicate"
 
 
+def test_an_offset_past_the_end_of_its_log_is_not_a_re_read() -> None:
+    """An input topic deleted and recreated under the same name starts its offsets again at 0: a
+    cascade's applied offset beyond where the partition now ends came from the old log, so events
+    at or below it are new, not re-reads (they were skipped silently before)."""
+    events = by_time(cascade("c4", COMPLAINT_SV, "sv", 60))
+    proc = PartitionProcessor(ChainConfig(), ANALYZER)
+    for offset, raw in enumerate(events[:40]):
+        proc.process(decode_event(raw), "t#0", 1000 + offset)              # the old log: 1000..1039
+    c = proc.store["c4"]
+    ends = {"t#0": 1040}
+    proc.log_end = ends.get
+    before = c.to_state()
+    assert proc.process(decode_event(events[39]), "t#0", 1039) == []       # a genuine re-read
+    assert c.to_state() == before and proc.reapplied == 1 and proc.past_end == {}
+    ends["t#0"] = 15                                                       # recreated: 15 records so far
+    for offset, raw in enumerate(events[40:55]):
+        proc.process(decode_event(raw), "t#0", offset)
+    assert c.velocity.shares == 54 and proc.reapplied == 1
+    assert proc.past_end == {"t#0": 1} and c.applied_offset("t#0") == 14  # the new log's offsets from then on
+    assert proc.process(decode_event(events[54]), "t#0", 14) == []         # and re-reads of the new log
+    assert proc.reapplied == 2
+    proc.log_end = lambda source: None                                     # the consumer cannot tell:
+    assert proc.process(decode_event(events[55]), "t#0", 3) == []          # a re-read, as before
+    assert proc.reapplied == 3
+
+
 def test_too_late_and_future_events_are_rejected() -> None:
     events = by_time(cascade("c4", COMPLAINT_SV, "sv", 30))
     proc = PartitionProcessor(ChainConfig(lateness_s=60), ANALYZER)

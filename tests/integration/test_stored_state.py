@@ -121,3 +121,56 @@ def test_after_the_input_topic_is_renamed_the_events_of_stored_cascades_still_co
     assert all(k.startswith((f"{names.posts}#", f"{names.run}.posts-v2#")) for k in state["o"]), state["o"]
     assert any(k.startswith(f"{names.run}.posts-v2#") for k in state["o"])
     assert second.stop() == 0
+
+
+def test_after_the_input_topic_is_recreated_under_its_name_the_events_of_stored_cascades_count(start_worker) -> None:
+    """Deleted and recreated under the same name, the posts topic starts its offsets again at 0,
+    below what the stored cascades applied from the old one. Those events are new, not re-reads:
+    applied, counted in virality_events_past_log_end_total, and said once in the log (all dropped
+    silently before)."""
+    import asyncio
+
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    from streams.topics import delete_topics
+    from tests.integration.conftest import BROKER
+
+    names = Names(partitions=2)
+    events = by_time(cascade("again", "Fin morgon i Stockholm", "sv", 60, duration_s=1200))
+    create_topics(names)
+    first = start_worker(names)
+    produce(names.posts, keyed(events[:40]))
+    first.wait_processed(40)
+    assert first.stop() == 0
+
+    async def gone() -> bool:
+        admin = AIOKafkaAdminClient(bootstrap_servers=BROKER)
+        await admin.start()
+        try:
+            return names.posts not in await admin.list_topics()
+        finally:
+            await admin.close()
+
+    asyncio.run(delete_topics(BROKER, names.posts))   # (no other topic of the run starts with it)
+    deadline = time.monotonic() + 30
+    while not asyncio.run(gone()):
+        assert time.monotonic() < deadline, "the topic was not deleted"
+        time.sleep(0.5)
+    create_topics(names)
+
+    second = start_worker(names.another_worker())
+    produce(names.posts, keyed(events[40:]))
+    second.wait_processed(len(events) - 40, timeout=30)
+    assert second.metric("virality_events_reread_total") == 0
+    assert second.metric("virality_events_past_log_end_total", topic=names.posts) >= 1
+    changelog = f"{names.run}-cascades-changelog"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        state = orjson.loads(last_values(changelog, {b"again"})[b"again"])
+        if state["v"]["n"] == len(events) - 1:
+            break
+        time.sleep(0.5)
+    assert state["v"]["n"] == len(events) - 1     # every share counted (the root is not a share)
+    assert second.stop() == 0
+    log = second.log_path.read_text()
+    assert log.count("deleted and recreated under the same name") == 1, log[-3000:]

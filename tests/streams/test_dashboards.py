@@ -53,6 +53,7 @@ WORKER_METRICS = {
     "virality_last_event_timestamp_seconds", "virality_build_info", "virality_table_recovery_seconds",
     "virality_texts_analysed_ahead_total", "virality_brand_untracked_events_total",
     "virality_kafka_client_errors_total", "virality_states_unreadable_total", "virality_events_reread_total",
+    "virality_events_past_log_end_total",
 }
 HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
 
@@ -322,7 +323,7 @@ def test_the_metric_contract_is_what_the_worker_exposes():
     from streams.metrics import Metrics, Snapshot
 
     registry = CollectorRegistry()
-    metrics = Metrics(registry, changelogs=["app-cascades-changelog"])
+    metrics = Metrics(registry, changelogs=["app-cascades-changelog"], inputs=["posts", "posts.by-root"])
     metrics.state.publish(Snapshot(last_event_s=1.0))
     metrics.consumed.labels("share", "sv").inc()
     metrics.rejected.labels("duplicate").inc()
