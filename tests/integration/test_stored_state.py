@@ -26,6 +26,30 @@ def last_values(topic: str, keys: set[bytes], timeout: float = 30.0) -> dict[byt
     return out
 
 
+def forty_of_sixty(start_worker, root_id: str):
+    """A worker that applied the first 40 events of a 60-share cascade, then stopped: (names, events, worker)."""
+    names = Names(partitions=2)
+    events = by_time(cascade(root_id, "Fin morgon i Stockholm", "sv", 60, duration_s=1200))
+    create_topics(names)
+    first = start_worker(names)
+    produce(names.posts, keyed(events[:40]))
+    first.wait_processed(40)
+    assert first.stop() == 0
+    return names, events, first
+
+
+def stored_with_shares(changelog: str, key: bytes, shares: int, timeout: float = 20.0) -> dict:
+    """The cascade's stored state once it counts ``shares`` shares (the worker writes at its flush)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        state = orjson.loads(last_values(changelog, {key})[key])
+        if state["v"]["n"] == shares or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert state["v"]["n"] == shares, state["v"]
+    return state
+
+
 def test_an_unreadable_stored_state_is_dead_lettered_whole_and_starts_again(start_worker) -> None:
     names = Names(partitions=2)
     bad = by_time(cascade("bad1", COMPLAINT_SV, "sv", 30, brands=["sj"], duration_s=600))
@@ -94,13 +118,7 @@ def test_an_unreadable_stored_state_is_dead_lettered_whole_and_starts_again(star
 def test_after_the_input_topic_is_renamed_the_events_of_stored_cascades_still_count(start_worker) -> None:
     """A cascade's applied offsets are per topic and partition: the offsets of a new topic start at
     0 and are not re-reads of the old one's (they were all dropped silently before 2026-11-23)."""
-    names = Names(partitions=2)
-    events = by_time(cascade("moved", "Fin morgon i Stockholm", "sv", 60, duration_s=1200))
-    create_topics(names)
-    first = start_worker(names)
-    produce(names.posts, keyed(events[:40]))
-    first.wait_processed(40)
-    assert first.stop() == 0
+    names, events, first = forty_of_sixty(start_worker, "moved")
     assert f"worker: settings: app {names.run}, 2 partitions" in first.log_path.read_text()
 
     renamed = names.another_worker()
@@ -110,14 +128,7 @@ def test_after_the_input_topic_is_renamed_the_events_of_stored_cascades_still_co
     produce(f"{names.run}.posts-v2", keyed(events[40:]))
     second.wait_processed(len(events) - 40, timeout=30)
     assert second.metric("virality_events_reread_total") == 0
-    changelog = f"{names.run}-cascades-changelog"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        state = orjson.loads(last_values(changelog, {b"moved"})[b"moved"])
-        if state["v"]["n"] == len(events) - 1:
-            break
-        time.sleep(0.5)
-    assert state["v"]["n"] == len(events) - 1     # every share counted (the root is not a share)
+    state = stored_with_shares(f"{names.run}-cascades-changelog", b"moved", len(events) - 1)
     assert all(k.startswith((f"{names.posts}#", f"{names.run}.posts-v2#")) for k in state["o"]), state["o"]
     assert any(k.startswith(f"{names.run}.posts-v2#") for k in state["o"])
     assert second.stop() == 0
@@ -135,13 +146,7 @@ def test_after_the_input_topic_is_recreated_under_its_name_the_events_of_stored_
     from streams.topics import delete_topics
     from tests.integration.conftest import BROKER
 
-    names = Names(partitions=2)
-    events = by_time(cascade("again", "Fin morgon i Stockholm", "sv", 60, duration_s=1200))
-    create_topics(names)
-    first = start_worker(names)
-    produce(names.posts, keyed(events[:40]))
-    first.wait_processed(40)
-    assert first.stop() == 0
+    names, events, _ = forty_of_sixty(start_worker, "again")
 
     async def gone() -> bool:
         admin = AIOKafkaAdminClient(bootstrap_servers=BROKER)
@@ -163,14 +168,7 @@ def test_after_the_input_topic_is_recreated_under_its_name_the_events_of_stored_
     second.wait_processed(len(events) - 40, timeout=30)
     assert second.metric("virality_events_reread_total") == 0
     assert second.metric("virality_events_past_log_end_total", topic=names.posts) >= 1
-    changelog = f"{names.run}-cascades-changelog"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        state = orjson.loads(last_values(changelog, {b"again"})[b"again"])
-        if state["v"]["n"] == len(events) - 1:
-            break
-        time.sleep(0.5)
-    assert state["v"]["n"] == len(events) - 1     # every share counted (the root is not a share)
+    stored_with_shares(f"{names.run}-cascades-changelog", b"again", len(events) - 1)
     assert second.stop() == 0
     log = second.log_path.read_text()
     assert log.count("deleted and recreated under the same name") == 1, log[-3000:]
