@@ -58,10 +58,11 @@ def test_classify_and_detect_hand_a_batching_analyzer_many_texts_per_call(tmp_pa
     # tests.fakes.BatchOnlyAnalyzer fails on single texts: the commands must use analyze_many
     texts = [{"id": i, "text": t, "lang": lang} for i, (t, lang) in enumerate(
         [("Tåget är försenat igen, värdelöst!", "sv"), ("Tusen takk for hjelpen!", None), ("ok", "xx")] * 900)]
-    lines = b"".join(orjson.dumps(x) + b"\n" for x in texts) + b"not json\n"
+    texts_file = tmp_path / "texts.jsonl"   # a file: from a pipe, batches end where input pauses
+    texts_file.write_bytes(b"".join(orjson.dumps(x) + b"\n" for x in texts) + b"not json\n")
     log = tmp_path / "batches.txt"
-    plain = run("classify", "--input", "-", stdin=lines)
-    batched = run("classify", "--input", "-", stdin=lines, VIRALITY_ANALYZER="tests.fakes:BatchOnlyAnalyzer",
+    plain = run("classify", "--input", str(texts_file))
+    batched = run("classify", "--input", str(texts_file), VIRALITY_ANALYZER="tests.fakes:BatchOnlyAnalyzer",
                   VIRALITY_TEST_BATCH_LOG=str(log))
     assert batched.returncode == plain.returncode == 0, batched.stderr
     assert batched.stdout == plain.stdout and len(batched.stdout.splitlines()) == 2700
@@ -341,3 +342,36 @@ def test_classify_from_a_pipe_answers_each_line_as_it_comes() -> None:
         p.kill()
     assert [orjson.loads(line)["id"] for line in rest.splitlines()] == ["c"]
     assert b"line 2: " in err and b"2 texts classified" not in err and b"3 texts classified, 1 lines rejected" in err, err
+
+
+def test_pipe_lines_give_the_file_lines_however_the_input_is_cut(tmp_path: Path) -> None:
+    import os
+    import random
+    import threading
+
+    from streams.cli import _pipe_lines, read_jsonl
+
+    rnd = random.Random(7)
+    data = b"\xef\xbb\xbf" + b"".join(rnd.choice([b"", b"  ", b'{"id": %d, "text": "x"}' % i, b"y" * 70_000]) + b"\n"
+                                      for i in range(300)) + b'{"id": "last"}'
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(data)
+    expected = list(read_jsonl(str(src)))
+    for seed in range(3):
+        r, w = os.pipe()
+        cuts = random.Random(seed)
+
+        def feed() -> None:
+            i = 0
+            while i < len(data):
+                n = cuts.choice([1, 7, 100, 4096, 100_000])
+                os.write(w, data[i:i + n])
+                i += n
+            os.close(w)
+        t = threading.Thread(target=feed)
+        t.start()
+        idle = [False]
+        got = [(n, line) for n, line in _pipe_lines(r, idle) if line]
+        t.join()
+        os.close(r)
+        assert got == expected and idle[0]
