@@ -306,6 +306,11 @@ class TableScan:
         self.took = time.monotonic() - t0
 
 
+#: A partition is reported caught up to the brand windows only after this long without work
+#: (seconds; at least three flush intervals): see :meth:`CascadeWorker.idle`.
+IDLE_AFTER_S = 5.0
+
+
 class CascadeWorker:
     """What the cascades agent does with a batch; holds one processor per assigned partition."""
 
@@ -333,6 +338,12 @@ class CascadeWorker:
         self.lock = asyncio.Lock()
         #: the final flush is done: later batches are left to the successor
         self.closed = False
+        #: the batch the cascades agent has taken from the route and not processed yet
+        self.in_hand: list[Any] | None = None
+        #: partition -> when it last had work (an event processed, or more to read): a partition
+        #: is reported caught up only after IDLE_AFTER_S without (see :meth:`idle`)
+        self.busy_at: dict[int, float] = {}
+        self.started_at = time.monotonic()
         self.pending_dropped = 0
         self.changelog = table.changelog_topic.get_topic_name()
         #: (topic, partition) -> the source id a cascade's applied offsets are kept under
@@ -534,6 +545,10 @@ class CascadeWorker:
                     # the two would leave an alert recorded as sent that never was.
                     self.write_state(alert["root_id"], self.new_held)
         self.pending.extend(messages)
+        if messages:
+            busy_at, now_m = self.busy_at, time.monotonic()
+            for p in {m.partition for m in messages}:
+                busy_at[p] = now_m
         for (kind, lang), n in consumed.items():
             self.metrics.consumed.labels(kind, lang if len(lang) <= 3 else "und").inc(n)
         for reason, n in rejected.items():
@@ -714,7 +729,7 @@ class CascadeWorker:
         """Write changed state, report brand partials, then ack what was processed. ``last``: the
         final flush on the way out; batches that come after it are not processed (see :meth:`process`)."""
         async with self.lock:
-            await self._flush()
+            await self._flush(leaving=last)
             if last:
                 self.closed = True
 
@@ -723,6 +738,8 @@ class CascadeWorker:
         elsewhere (a rebalance, the shutdown) must not interleave its sends with a batch's, or a
         state written with an alert could pass the alert, and an older state a newer one."""
         async with self.lock:
+            if self.in_hand is batch:
+                self.in_hand = None
             if self.closed:
                 # after the final flush (the agents stop only after it): no flush would write this
                 # batch's states or ack it, so its alerts would come again from the successor.
@@ -732,10 +749,13 @@ class CascadeWorker:
             self.process_batch(batch, analyses)
             await self.send_out()
 
-    async def _flush(self) -> None:
+    async def _flush(self, leaving: bool = False) -> None:
+        """``leaving``: the last flush before this worker gives its partitions up (the final flush,
+        a revocation). What it has not processed by then (a batch on its way to the agent, events
+        fetched after it) is its successor's: it must not tell the brand windows it is caught up."""
         if self.failed:
             return
-        self.report_brands(sorted((self.assigned() or set()) | set(self.processors)))
+        self.report_brands(sorted((self.assigned() or set()) | set(self.processors)), leaving=leaving)
         for root_id in list(self.dirty):
             self.write_state(root_id)
         self.dirty.clear()
@@ -748,14 +768,20 @@ class CascadeWorker:
         self.pending.clear()
         self.last_flush = time.monotonic()
 
-    def report_brands(self, partitions: Iterable[int]) -> None:
+    def report_brands(self, partitions: Iterable[int], leaving: bool = False) -> None:
         """Queue the brand partials gathered in ``partitions`` (and their watermarks), as one report
-        message: the aggregator merges them as one step."""
+        message: the aggregator merges them as one step.
+
+        ``leaving``: never report a partition caught up. A caught-up partition lets the aggregator
+        close windows up to the newest watermark of any partition (BrandAggregator._close), and its
+        events still unprocessed here would reach it, from the successor, as late and be dropped:
+        a different or spurious brand alert (``no texts left to tell``). The successor reports
+        the partition caught up itself once it is."""
         reports = []
         for partition in partitions:
             proc = self.processors.get(partition)
             partials, wm = proc.brands.drain() if proc is not None else ({}, None)
-            up = self.caught_up(partition)
+            up = False if leaving else self.idle(partition)
             if partials or (wm, up) != self.reported_wm.get(partition):
                 self.reported_wm[partition] = (wm, up)
                 reports.append({"source": str(partition), "partials": partials, "watermark": wm, "caught_up": up})
@@ -784,9 +810,25 @@ class CascadeWorker:
         except Exception:  # not started or rebalancing
             return None
 
+    def idle(self, partition: int) -> bool:
+        """Caught up now, and with no work for the last :data:`IDLE_AFTER_S` (at least three flush
+        intervals). A moment's "caught up" is not enough: the consumer's high-water mark is the last
+        fetch's, so in a fast replay a partition looks caught up between fetches. Reported caught up,
+        its events still to come would reach the brand windows late and be dropped (a wrong or
+        spurious brand alert: "no texts left to tell")."""
+        now = time.monotonic()
+        if not self.caught_up(partition):
+            self.busy_at[partition] = now
+            return False
+        wait = max(IDLE_AFTER_S, 3 * self.settings.flush_interval_s)
+        return now - self.busy_at.get(partition, self.started_at) >= wait
+
     def caught_up(self, partition: int) -> bool:
-        """Nothing left to read for this partition right now (both input topics, and no queued batch)."""
-        if self.route is not None and not self.route.queue.empty():
+        """Nothing left to read for this partition right now (both input topics, no queued batch,
+        none on its way to the queue and none taken by the agent and not processed yet)."""
+        if self.route is not None and (self.route.incoming or not self.route.queue.empty()):
+            return False
+        if self.in_hand is not None and any(m.partition == partition for m in self.in_hand):
             return False
         consumer = self.app.consumer
         try:
@@ -852,7 +894,7 @@ class CascadeWorker:
     async def revoke(self, partitions: set[int]) -> None:
         """Partitions moved away: write what we have, then forget them."""
         async with self.lock:
-            await self._flush()
+            await self._flush(leaving=True)
             self.count_loads([self.processors[p] for p in partitions if p in self.processors])
             for p in partitions:
                 self.processors.pop(p, None)
@@ -1098,12 +1140,14 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None,
             while True:
                 item = await route.get(s.flush_interval_s)
                 batch, ahead = item if item is not None else (None, None)
+                worker.in_hand = batch   # caught_up() must not count it as processed until it is
                 # the helpers' analyses first: the checks below must hold when the batch is processed
                 analyses = await helpers.result(ahead) if helpers is not None and batch else None
                 while app.in_recovery or app.rebalancing:
                     # state is being restored: never decide on a cascade before its state is back
                     await asyncio.sleep(0.05)
                 if not await worker.ensure_processors():
+                    worker.in_hand = None
                     continue  # a rebalance began: the batch is dropped, its messages come again
                 if batch:
                     await worker.process(batch, analyses)

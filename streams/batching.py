@@ -36,6 +36,9 @@ class BatchRoute:
     def __init__(self, depth: int = 4, prepare: Callable[[list[Message]], Any] | None = None):
         self.queue: asyncio.Queue[tuple[list[Message], Any]] = asyncio.Queue(maxsize=depth)
         self.prepare = prepare
+        #: batches the consumer has read (its read offsets are past them) but not queued yet: while
+        #: any is, the worker does not tell the brand windows that a partition is caught up
+        self.incoming = 0
 
     async def deliver(self, messages: list[Message]) -> None:
         ahead = self.prepare(messages) if self.prepare is not None else None
@@ -103,51 +106,56 @@ class BatchingConsumer(faust_aiokafka.Consumer):
                 batches: dict[BatchRoute, list[Message]] = {}
                 batch_records: dict[BatchRoute, dict[Any, list[Any]]] = {}
                 undelivered: dict[Any, list[Any]] = {}
-                items = list(records.items())
-                for i, (tp, recs) in enumerate(items):
-                    if not recs:
-                        continue
-                    if active is not None and tp not in active and tp not in self._buffered_partitions:
-                        undelivered[tp] = recs  # paused since the fetch began (a rebalance, a recovery)
-                        continue
-                    if app.consumer_generation_id != generation or not self.flow_active:
-                        undelivered.update((t, r) for t, r in items[i:] if r)
-                        break
-                    app.monitor.track_tp_end_offset(tp, self.highwater(tp))
-                    r_offset = read_offset.get(tp)
-                    route = routes.get(tp.topic)
-                    if r_offset is not None:
-                        recs = [r for r in recs if r.offset >= r_offset]  # fetched again after a seek
+                try:
+                    items = list(records.items())
+                    for i, (tp, recs) in enumerate(items):
                         if not recs:
                             continue
-                        if r_offset and recs[0].offset - r_offset > 1 and acks_enabled_for(tp.topic):
-                            await self._add_gap(tp, r_offset + 1, recs[0].offset)
-                    if route is None:
-                        for j, rec in enumerate(recs):
-                            delivery = callback(to_message(tp, rec))
-                            if delivery not in (await self.wait_first(delivery, suspend_wait())).done:
-                                undelivered[tp] = recs[j:]  # suspended by a rebalance first
-                                break
-                            read_offset[tp] = rec.offset
-                        continue
-                    batch = batches.get(route)
-                    if batch is None:
-                        batch = batches[route] = []
-                        batch_records[route] = {}
-                    prev = recs[0].offset
-                    for rec in recs:
-                        if rec.offset - prev > 1 and acks_enabled_for(tp.topic):
-                            await self._add_gap(tp, prev + 1, rec.offset)  # compacted or aborted records
-                        prev = rec.offset
-                        batch.append(to_message(tp, rec))
-                    batch_records[route][tp] = recs
-                    read_offset[tp] = prev
-                for route, batch in batches.items():
-                    delivery = route.deliver(batch)
-                    if delivery not in (await self.wait_first(delivery, suspend_wait())).done:
-                        undelivered.update(batch_records[route])
-                if undelivered:
-                    await self.rewind(undelivered)
+                        if active is not None and tp not in active and tp not in self._buffered_partitions:
+                            undelivered[tp] = recs  # paused since the fetch began (a rebalance, a recovery)
+                            continue
+                        if app.consumer_generation_id != generation or not self.flow_active:
+                            undelivered.update((t, r) for t, r in items[i:] if r)
+                            break
+                        app.monitor.track_tp_end_offset(tp, self.highwater(tp))
+                        r_offset = read_offset.get(tp)
+                        route = routes.get(tp.topic)
+                        if r_offset is not None:
+                            recs = [r for r in recs if r.offset >= r_offset]  # fetched again after a seek
+                            if not recs:
+                                continue
+                            if r_offset and recs[0].offset - r_offset > 1 and acks_enabled_for(tp.topic):
+                                await self._add_gap(tp, r_offset + 1, recs[0].offset)
+                        if route is None:
+                            for j, rec in enumerate(recs):
+                                delivery = callback(to_message(tp, rec))
+                                if delivery not in (await self.wait_first(delivery, suspend_wait())).done:
+                                    undelivered[tp] = recs[j:]  # suspended by a rebalance first
+                                    break
+                                read_offset[tp] = rec.offset
+                            continue
+                        batch = batches.get(route)
+                        if batch is None:
+                            batch = batches[route] = []
+                            batch_records[route] = {}
+                            route.incoming += 1   # read, not yet in the queue: see BatchRoute.incoming
+                        prev = recs[0].offset
+                        for rec in recs:
+                            if rec.offset - prev > 1 and acks_enabled_for(tp.topic):
+                                await self._add_gap(tp, prev + 1, rec.offset)  # compacted or aborted records
+                            prev = rec.offset
+                            batch.append(to_message(tp, rec))
+                        batch_records[route][tp] = recs
+                        read_offset[tp] = prev
+                    for route, batch in batches.items():
+                        delivery = route.deliver(batch)
+                        if delivery not in (await self.wait_first(delivery, suspend_wait())).done:
+                            undelivered.update(batch_records[route])
+                    if undelivered:
+                        await self.rewind(undelivered)  # (read offsets back before incoming drops)
+                finally:
+                    for route in batches:
+                        route.incoming -= 1
                 if self._commit_every is not None and self._n_acked >= self._commit_every:
                     self._n_acked = 0
                     await self.commit()

@@ -325,3 +325,54 @@ def test_a_batch_that_comes_after_the_final_flush_is_left_to_the_successor() -> 
     asyncio.run(go())
     assert not [s for s in app.producer.sent if s[0] == settings.alerts_topic]
     assert len(app.consumer.acked) == 100 and w.pending == [] and w.pending_dropped == 2 * (len(batch) - 100)
+
+
+def test_a_partition_is_told_caught_up_only_after_a_quiet_spell_and_never_on_the_way_out(monkeypatch) -> None:
+    """The brand windows close up to the newest watermark for a caught-up partition, so its events
+    still to come would be dropped there as late (a spurious 'no texts left to tell'): a moment's
+    "nothing left to read" (a stale high-water mark, a batch on its way) must not count."""
+    clock = [1000.0]
+    monkeypatch.setattr(worker_app.time, "monotonic", lambda: clock[0])
+    table = Table()
+    w, app = worker(table)
+    app.consumer.highwater = lambda tp: 10
+    app.consumer._read_offset = {tp: 9 for tp in app.consumer.assignment()}   # read to the end
+    batch = messages(chatter(60))
+    wait = max(getattr(worker_app, "IDLE_AFTER_S", 5.0), 3 * w.settings.flush_interval_s)
+
+    def told() -> dict[int, bool]:
+        """caught_up per partition in the reports sent since the last call."""
+        out = {}
+        for topic, _, value, _ in app.producer.sent:
+            if topic == w.settings.brand_topic:
+                out.update({int(r["source"]): r["caught_up"] for r in orjson.loads(value)["reports"]})
+        app.producer.sent.clear()
+        return out
+
+    async def go():
+        await w.ensure_processors()
+        w.process_batch(batch)
+        clock[0] += wait - 0.5
+        await w.flush()
+        assert told() == {p: False for p in range(P)}                 # busy half a second ago
+        clock[0] += 1.0
+        await w.flush()
+        assert told() == {p: True for p in range(P)}
+        w.in_hand = [batch[0]]                                        # taken by the agent, not processed
+        await w.flush()
+        assert told() == {batch[0].partition: False}
+        w.in_hand = None
+        clock[0] += wait
+        await w.flush()
+        assert told() == {batch[0].partition: True}
+        w.route = types.SimpleNamespace(incoming=1, queue=asyncio.Queue())   # read, not queued yet
+        clock[0] += wait
+        await w.flush()
+        assert set(told().values()) == {False}
+        w.route.incoming = 0
+        clock[0] += wait
+        await w.flush()
+        assert set(told().values()) == {True}
+        await w.flush(last=True)                                      # the way out: the successor tells
+        assert told() == {p: False for p in range(P)}
+    asyncio.run(go())
