@@ -67,6 +67,37 @@ class BrandRules:
     pinned: frozenset[str] = frozenset()
 
 
+def add_to_bucket(buckets: dict[str, dict[int, list]], brand: str, start: int, sentiment: float,
+                  complaint: bool, has_text: bool) -> None:
+    """Count one event in ``buckets[brand][start]`` (``[n, texts, sentiment sum, complaints]``)."""
+    per_brand = buckets.get(brand)
+    if per_brand is None:
+        per_brand = buckets[brand] = {}
+    b = per_brand.get(start)
+    if b is None:
+        b = per_brand[start] = [0, 0, 0.0, 0]
+    b[N] += 1
+    if has_text:
+        b[TEXTS] += 1
+        b[SENT] += sentiment
+    if complaint:
+        b[COMPLAINTS] += 1
+
+
+def merge_buckets(into: dict[str, dict[int, list]], per_brand: dict[str, dict[int, list]]) -> None:
+    """Add ``per_brand`` (``{brand: {bucket start ms: [n, texts, sentiment sum, complaints]}}``)
+    into ``into``, bucket by bucket."""
+    for brand, buckets in per_brand.items():
+        mine = into.setdefault(brand, {})
+        for start, vals in buckets.items():
+            b = mine.get(start)
+            if b is None:
+                mine[start] = list(vals)
+            else:
+                for i in range(4):
+                    b[i] += vals[i]
+
+
 class BrandPartials:
     """Per-partition pre-aggregation of brand buckets (see the module docstring)."""
 
@@ -84,19 +115,12 @@ class BrandPartials:
 
     def add(self, brand: str, t_ms: int, sentiment: float, complaint: bool, has_text: bool) -> None:
         self.observe(t_ms)
-        start = t_ms - t_ms % self.bucket_ms
-        per_brand = self._buckets.get(brand)
-        if per_brand is None:
-            per_brand = self._buckets[brand] = {}
-        b = per_brand.get(start)
-        if b is None:
-            b = per_brand[start] = [0, 0, 0.0, 0]
-        b[N] += 1
-        if has_text:
-            b[TEXTS] += 1
-            b[SENT] += sentiment
-        if complaint:
-            b[COMPLAINTS] += 1
+        add_to_bucket(self._buckets, brand, t_ms - t_ms % self.bucket_ms, sentiment, complaint, has_text)
+
+    def add_buckets(self, per_brand: dict[str, dict[int, list]]) -> None:
+        """Add buckets gathered elsewhere (a cascade's contributions: see PartitionProcessor)."""
+        merge_buckets(self._buckets, per_brand)
+
 
     def drain(self) -> tuple[dict[str, dict[int, list]], int | None]:
         """What was gathered since the last drain, and the watermark."""

@@ -19,7 +19,7 @@ from datetime import timedelta
 from itertools import islice
 from typing import Any, Callable, Iterable, Iterator, MutableMapping, Sequence
 
-from detectors.brand import BrandAggregator, BrandAlert, BrandPartials, BrandRules
+from detectors.brand import BrandAggregator, BrandAlert, BrandPartials, BrandRules, add_to_bucket, merge_buckets
 from detectors.cascade import RECENT_IDS, CascadeState, Decision, id_hash
 from detectors.events import EPOCH, Event, Rejected
 from detectors.state import NewerStateError
@@ -200,6 +200,11 @@ class PartitionProcessor:
         #: source -> events applied although at or below their cascade's applied offset, because that
         #: offset lay past the end of the log (an input topic recreated under the same name)
         self.past_end: dict[str, int] = {}
+        #: root id -> its brand contributions since the partials were last drained, merged into
+        #: :attr:`brands` then (:meth:`drain_brands`): a cascade whose state is stored before the
+        #: partials are reported (with an alert) keeps them in that state, so a crash in between
+        #: loses none (its re-read events are then skipped as applied)
+        self.unreported: dict[str, dict[str, dict[int, list]]] = {}
         #: (brand, lang) -> events since the stream layer last took them (for a metric)
         self.brand_counts: dict[tuple[str, str], int] = {}
 
@@ -318,10 +323,30 @@ class PartitionProcessor:
             return
         counts = self.brand_counts
         has_text = analysis is not None
+        # gathered per cascade (merged into the partition's partials when drained): see unreported
+        self.brands.observe(t_ms)
+        mine = self.unreported.get(c.root_id)
+        if mine is None:
+            mine = self.unreported[c.root_id] = {}
+        start = t_ms - t_ms % self.brands.bucket_ms
         for brand in brands:
             key = (brand, lang)
             counts[key] = counts.get(key, 0) + 1
-            self.brands.add(brand, t_ms, sentiment, complaint, has_text)
+            add_to_bucket(mine, brand, start, sentiment, complaint, has_text)
+
+    def drain_brands(self) -> tuple[dict[str, dict[int, list]], int | None]:
+        """The brand partials gathered since the last drain, and the watermark (to report); the
+        cascades' :attr:`unreported` contributions are reported with them."""
+        brands = self.brands
+        for per_brand in self.unreported.values():
+            brands.add_buckets(per_brand)
+        self.unreported.clear()
+        return brands.drain()
+
+    def restore_unreported(self, root_id: str, per_brand: dict[str, dict[int, list]]) -> None:
+        """Brand contributions a cascade's stored state kept because its partials were never reported
+        (a crash between the state written with an alert and the next report): counted again."""
+        merge_buckets(self.unreported.setdefault(root_id, {}), per_brand)
 
     def _advance(self, t_ms: int) -> list[dict[str, Any]]:
         """Move the watermark on to ``t_ms`` (newer than it: the caller checks) and sweep when due."""
@@ -431,7 +456,7 @@ class OfflineDetector:
         if step > self._close_step:
             self._close_step = step
             alerts.extend(brand_alert(a) for a in self.brands.merge_many(
-                (str(q), *proc_q.brands.drain(), True) for q, proc_q in enumerate(self.processors)))
+                (str(q), *proc_q.drain_brands(), True) for q, proc_q in enumerate(self.processors)))
         return alerts
 
     def run(self, events: Iterable[Event],

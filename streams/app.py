@@ -71,6 +71,10 @@ def dumps_kept(obj: Any, option: int | None = None) -> bytes:
     return bytes(memoryview(orjson.dumps(obj, option=option)))
 
 
+#: The key under which a cascade's state, written with an alert before the brand partials were
+#: reported, keeps its brand contributions since the last report (see CascadeWorker.write_state).
+UNREPORTED_KEY = "_bp"
+UNREPORTED_BYTES = b'"_bp":'
 #: Stored cascades indexed between two turns of the event loop when partitions are assigned.
 SCAN_CHUNK = 20_000
 #: Cold cascades are bucketed by the hour of their last event, so expiry reads only old buckets.
@@ -274,6 +278,8 @@ class TableScan:
         self.caches = {p: TableCache(table, p, on_unreadable, on_load) for p in partitions}
         #: partition -> keys of cascades stored by a release that kept offsets under "p" and "r"
         self.legacy: dict[int, list[bytes]] = {}
+        #: partition -> keys of cascades stored with brand contributions never reported
+        self.unreported: dict[int, list[bytes]] = {}
         self.open_alerts: dict[int, set[str]] = {p: set() for p in partitions}
         self.took = 0.0
 
@@ -300,6 +306,8 @@ class TableScan:
                 cache.add_stored(key, value)
                 if b'"o":{"p":' in value or b'"o":{"r":' in value:
                     self.legacy.setdefault(p, []).append(key)
+                if UNREPORTED_BYTES in value:
+                    self.unreported.setdefault(p, []).append(key)
                 if stored_alert_open(value):
                     self.open_alerts[p].add(key.decode())
             yield
@@ -348,6 +356,8 @@ class CascadeWorker:
         self.changelog = table.changelog_topic.get_topic_name()
         #: (topic, partition) -> the source id a cascade's applied offsets are kept under
         self.source_ids: dict[tuple[str, int], str] = {}
+        #: cascades whose stored state keeps unreported brand contributions (see write_state)
+        self.with_unreported: dict[str, TableCache] = {}
         #: the sources whose recreation (see count_past_end) was logged already
         self.past_end_told: set[str] = set()
         self.reported_wm: dict[int, tuple[int | None, bool]] = {}
@@ -411,8 +421,33 @@ class CascadeWorker:
             proc.active_alerts.update(found.open_alerts[p])
             self.processors[p] = proc
             stored += len(cache.cold)
+            self.restore_unreported(proc, cache, found.unreported.get(p, ()))
         log.info("partitions %s: %d stored cascades indexed in %.2fs", sorted(found.caches), stored,
                  found.took)
+
+    def restore_unreported(self, proc: PartitionProcessor, cache: TableCache, keys: Iterable[bytes]) -> None:
+        """Count again the brand contributions kept in stored states written with an alert and never
+        followed by their report (a crash in between): their events, read again, are skipped."""
+        events = 0
+        restored = []
+        for key in keys:
+            raw = self.table.data.get(key)
+            try:
+                kept = orjson.loads(raw)[UNREPORTED_KEY] if raw else None
+                per_brand = {brand: {int(start): [int(v[0]), int(v[1]), float(v[2]), int(v[3])]
+                                     for start, v in buckets.items()} for brand, buckets in kept.items()}
+            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError, IndexError):
+                continue   # gone since the scan, or damaged: the full read reports a damaged state
+            root_id = key.decode()
+            proc.restore_unreported(root_id, per_brand)
+            if cache.get(root_id) is not None:
+                self.with_unreported[root_id] = cache   # rewritten without them after the next report
+            events += sum(v[0] for buckets in per_brand.values() for v in buckets.values())
+            restored.append(root_id)
+        if restored:
+            log.warning("partition %d: %d brand mentions of %d cascades (%s) were stored with their "
+                        "alerts but never reported (the worker stopped in between): counted now",
+                        cache.partition, events, len(restored), ", ".join(sorted(restored)[:5]))
 
     def log_end(self, source: str) -> int | None:
         """Where the input partition ``source`` (``topic#partition``) ends, as the consumer last heard
@@ -756,6 +791,10 @@ class CascadeWorker:
         if self.failed:
             return
         self.report_brands(sorted((self.assigned() or set()) | set(self.processors)), leaving=leaving)
+        # the states that kept unreported brand contributions: reported now, so written without
+        for root_id, cache in self.with_unreported.items():
+            self.dirty.setdefault(root_id, cache)
+        self.with_unreported.clear()
         for root_id in list(self.dirty):
             self.write_state(root_id)
         self.dirty.clear()
@@ -780,7 +819,7 @@ class CascadeWorker:
         reports = []
         for partition in partitions:
             proc = self.processors.get(partition)
-            partials, wm = proc.brands.drain() if proc is not None else ({}, None)
+            partials, wm = proc.drain_brands() if proc is not None else ({}, None)
             up = False if leaving else self.idle(partition)
             if partials or (wm, up) != self.reported_wm.get(partition):
                 self.reported_wm[partition] = (wm, up)
@@ -798,7 +837,20 @@ class CascadeWorker:
         self.hot[root_id] = cache
         c = dict.get(cache, root_id)
         if c is not None:
-            key, value = root_id.encode(), dumps_kept(c.to_state())
+            state = c.to_state()
+            proc = self.processors.get(cache.partition)
+            unreported = proc.unreported.get(root_id) if proc is not None else None
+            if unreported:
+                # written before its brand partials are reported (with an alert): the state keeps
+                # them, so a crash before the report loses none (its re-read events are skipped as
+                # applied); rewritten without them at the next flush, after the report
+                version = state.pop("_v")
+                state[UNREPORTED_KEY] = {brand: {str(start): [n, texts, round(sent, 6), compl]
+                                                 for start, (n, texts, sent, compl) in buckets.items()}
+                                         for brand, buckets in unreported.items()}
+                state["_v"] = version   # last, as stored_version reads it
+                self.with_unreported[root_id] = cache
+            key, value = root_id.encode(), dumps_kept(state)
             self.table.data[key] = value  # as Table.__setitem__ would
             (self.out if queue is None else queue).append((self.changelog, key, value, cache.partition))
 
