@@ -90,12 +90,17 @@ def merge_buckets(into: dict[str, dict[int, list]], per_brand: dict[str, dict[in
     for brand, buckets in per_brand.items():
         mine = into.setdefault(brand, {})
         for start, vals in buckets.items():
-            b = mine.get(start)
-            if b is None:
-                mine[start] = list(vals)
-            else:
-                for i in range(4):
-                    b[i] += vals[i]
+            add_bucket(mine, start, vals)
+
+
+def add_bucket(buckets: dict[int, list], start: int, vals: list) -> None:
+    """Add one bucket's values (``[n, texts, sentiment sum, complaints]``) to ``buckets[start]``."""
+    b = buckets.get(start)
+    if b is None:
+        buckets[start] = list(vals)
+    else:
+        for i in range(4):
+            b[i] += vals[i]
 
 
 class BrandPartials:
@@ -229,12 +234,7 @@ class BrandAggregator:
                 if start < self.closed_until:
                     self.late += vals[N]
                     continue
-                b = mine.get(start)
-                if b is None:
-                    mine[start] = list(vals)
-                else:
-                    for i in range(4):
-                        b[i] += vals[i]
+                add_bucket(mine, start, vals)
 
     def _close(self) -> list[BrandAlert]:
         if not self.watermarks:
