@@ -163,7 +163,10 @@ class BrandAggregator:
     def __init__(self, rules: BrandRules = BrandRules(), sources: Iterable[str] = ()):
         self.rules = rules
         self.sources = sorted(sources)                     # every partition that will report
-        self.caught_up: dict[str, bool] = {}
+        #: source -> False, or for a partition caught up, the newest watermark of any partition
+        #: when it said so (-1 if none then): it holds the windows back to there (True, stored by a
+        #: release before 2026-11-24: to the newest watermark)
+        self.caught_up: dict[str, bool | int] = {}
         self.buckets: dict[str, dict[int, list]] = {}     # open buckets
         self.closed: dict[str, list[list]] = {}           # last closed buckets, oldest first: [start, n, texts, sent, compl]
         self.baseline: dict[str, list[float]] = {}        # ewma [n, complaints, sentiment mean, n_history]
@@ -183,8 +186,11 @@ class BrandAggregator:
         """Fold in one partition's partials and watermark; return the alerts of buckets that closed.
 
         ``caught_up`` says the partition has nothing more to read right now: it holds the windows
-        back no further than the newest watermark of any partition (Flink calls this idleness), so
-        a quiet partition does not stall every brand alert.
+        back no further than the newest watermark of any partition *at that moment* (Flink calls
+        this idleness), so a quiet partition does not stall every brand alert. Not the newest
+        watermark later: another worker's partitions may move on before this partition's worker
+        reports again, and its events from then on must not arrive late (so a caught-up partition
+        is reported again at every flush).
         """
         return self.merge_many([(source, partials, watermark_ms, caught_up)])
 
@@ -197,10 +203,12 @@ class BrandAggregator:
         reports = list(reports)
         for source, partials, _, _ in reports:
             self._add(partials)
-        for source, _, watermark_ms, caught_up in reports:
-            self.caught_up[source] = caught_up
+        for source, _, watermark_ms, _ in reports:
             if watermark_ms is not None and watermark_ms > self.watermarks.get(source, -1):
                 self.watermarks[source] = watermark_ms
+        newest = max(self.watermarks.values(), default=-1)
+        for source, _, _, caught_up in reports:
+            self.caught_up[source] = newest if caught_up else False
         return self._close()
 
     def set_sources(self, sources: Iterable[str]) -> list[str]:
@@ -244,8 +252,11 @@ class BrandAggregator:
             return []  # nothing can close before the newest watermark passes the next bucket
         marks = []
         for src in set(self.sources) | set(self.caught_up):
-            if self.caught_up.get(src):
+            up = self.caught_up.get(src, False)
+            if up is True:  # (stored by an older release)
                 marks.append(newest)
+            elif up is not False:
+                marks.append(max(up, self.watermarks.get(src, -1)))
             elif src in self.watermarks:
                 marks.append(self.watermarks[src])
             else:

@@ -351,6 +351,9 @@ class CascadeWorker:
         #: partition -> when it last had work (an event processed, or more to read): a partition
         #: is reported caught up only after IDLE_AFTER_S without (see :meth:`idle`)
         self.busy_at: dict[int, float] = {}
+        #: (topic, partition) -> the highest input offset processed (caught_up's fallback when the
+        #: consumer's read offset was reset by a seek after the batch was read)
+        self.done_offsets: dict[tuple[str, int], int] = {}
         self.started_at = time.monotonic()
         self.pending_dropped = 0
         self.changelog = table.changelog_topic.get_topic_name()
@@ -581,7 +584,9 @@ class CascadeWorker:
                     self.write_state(alert["root_id"], self.new_held)
         self.pending.extend(messages)
         if messages:
-            busy_at, now_m = self.busy_at, time.monotonic()
+            busy_at, now_m, done = self.busy_at, time.monotonic(), self.done_offsets
+            for m in messages:  # (in offset order within a topic and partition)
+                done[m.topic, m.partition] = m.offset
             for p in {m.partition for m in messages}:
                 busy_at[p] = now_m
         for (kind, lang), n in consumed.items():
@@ -821,7 +826,9 @@ class CascadeWorker:
             proc = self.processors.get(partition)
             partials, wm = proc.drain_brands() if proc is not None else ({}, None)
             up = False if leaving else self.idle(partition)
-            if partials or (wm, up) != self.reported_wm.get(partition):
+            # a caught-up partition says so at every flush: the aggregator holds the windows back
+            # to the newest watermark as of its latest word (BrandAggregator.merge)
+            if partials or up or (wm, up) != self.reported_wm.get(partition):
                 self.reported_wm[partition] = (wm, up)
                 reports.append({"source": str(partition), "partials": partials, "watermark": wm, "caught_up": up})
         if reports:
@@ -889,6 +896,8 @@ class CascadeWorker:
                                                               self.settings.repartition_topic):
                     high = consumer.highwater(tp)
                     read = consumer._read_offset.get(tp)
+                    if read is None:  # reset by a seek to the committed offsets after it was read
+                        read = self.done_offsets.get((tp.topic, tp.partition))
                     if high is None or (high > 0 and (read is None or read + 1 < high)):
                         return False
         except Exception:
@@ -991,6 +1000,8 @@ class CascadeWorker:
                 if tp.topic in (self.settings.posts_topic, self.settings.repartition_topic):
                     high = consumer.highwater(tp)
                     read = consumer._read_offset.get(tp)
+                    if read is None:  # reset by a seek to the committed offsets after it was read
+                        read = self.done_offsets.get((tp.topic, tp.partition))
                     if high is not None:
                         lag[(tp.topic, tp.partition)] = max(0, high - ((read + 1) if read is not None else 0))
         except Exception:  # the consumer is not started yet or is rebalancing

@@ -118,8 +118,8 @@ def test_brands_beyond_the_limit_are_counted_and_silent_ones_make_room() -> None
     assert "d" not in agg.tracked() and agg.untracked == 4          # full: counted, not tracked
     # "a" keeps posting (and is storming: its alerts stay open); "b" and "c" fall silent for
     # the whole kept history, then are forgotten, and a new brand gets their room.
-    for t in range(4, 12):
-        agg.merge_many([("0", {"a": {t * minute: [6, 6, -5.4, 6]}}, t * minute + 1, True)])
+    for t in range(4, 12):   # (a caught-up partition says so at every report: "1")
+        agg.merge_many([("0", {"a": {t * minute: [6, 6, -5.4, 6]}}, t * minute + 1, True), ("1", {}, None, True)])
     assert agg.tracked() == {"a"} and "complaint_storm:b" not in agg.alerts
     agg.merge_many([("0", {"e": {12 * minute: [1, 1, 0.5, 0]}}, 12 * minute + 1, True),
                     ("1", {}, 12 * minute + 1, True)])
@@ -265,3 +265,27 @@ def test_alert_ids_stay_unique_when_forgotten_brands_outnumber_the_numbers_kept(
             agg._forget_silent()
     assert agg.retired_floor > 0 and len(agg.retired) <= RETIRED_KEEP_PER_BRAND * rules.max_brands
     assert len(sent) == 2 * 3 * (RETIRED_KEEP_PER_BRAND + 3)
+
+
+def test_a_caught_up_partition_holds_the_windows_to_the_newest_watermark_as_of_its_word() -> None:
+    """Two workers: Y's partitions said "caught up" while nothing had been produced yet; then X's
+    partitions report events of 12:00. Y's events of 11:00 (produced meanwhile, reported at Y's
+    next flush) must not find their windows closed: a verifier saw 14-24 of them dropped as late
+    and a brand alert open with 54 posts instead of 237."""
+    minute = 60_000
+    agg = BrandAggregator(RULES, sources=["0", "1", "2", "3"])
+    assert agg.merge_many([("0", {}, None, True), ("1", {}, None, True)]) == []     # Y, before any input
+    x = {"a": {(120 + m) * minute: [5, 5, -4.0, 5] for m in range(0, 10, 5)}}
+    agg.merge_many([("2", x, 130 * minute, False), ("3", x, 128 * minute, False)])   # X, at 12:08
+    assert agg.closed_until < 0                       # Y's word predates every watermark: nothing closes
+    y = {"a": {(60 + m) * minute: [3, 3, -2.0, 3] for m in range(0, 60, 5)}}
+    agg.merge_many([("0", y, 119 * minute, False), ("1", y, 118 * minute, False)])   # Y, next flush
+    assert agg.late == 0
+    # Y idle from then on: at its next word its partitions follow X's newest watermark
+    agg.merge_many([("3", {}, 130 * minute, False)])
+    agg.merge_many([("0", {}, None, True), ("1", {}, None, True)])
+    before = agg.closed_until
+    agg.merge_many([("2", {}, 200 * minute, False), ("3", {}, 200 * minute, False)])
+    assert agg.closed_until == before                 # held at Y's word until Y speaks again
+    agg.merge_many([("0", {}, None, True), ("1", {}, None, True)])
+    assert agg.closed_until > before and agg.late == 0
