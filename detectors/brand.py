@@ -174,6 +174,7 @@ class BrandAggregator:
         self.watermarks: dict[str, int] = {}
         self.closed_until = -1                             # every bucket starting before this is closed
         self.late = 0
+        self.changed = False
         self.untracked = 0                                 # events of brands beyond rules.max_brands
         self.offsets: dict[str, int] = {}
         #: alert key -> sequence number of its last alert, for brands forgotten (``_forget_silent``)
@@ -201,15 +202,27 @@ class BrandAggregator:
         window that another partition's report in the same batch still adds to.
         """
         reports = list(reports)
+        changed = False
         for source, partials, _, _ in reports:
-            self._add(partials)
+            if partials:
+                changed = True
+                self._add(partials)
         for source, _, watermark_ms, _ in reports:
             if watermark_ms is not None and watermark_ms > self.watermarks.get(source, -1):
                 self.watermarks[source] = watermark_ms
+                changed = True
         newest = max(self.watermarks.values(), default=-1)
         for source, _, _, caught_up in reports:
-            self.caught_up[source] = newest if caught_up else False
-        return self._close()
+            up = newest if caught_up else False
+            if self.caught_up.get(source) != up or source not in self.caught_up:
+                self.caught_up[source] = up
+                changed = True
+        closed_before = self.closed_until
+        alerts = self._close()
+        #: whether the last merge changed anything (a caught-up partition repeating itself while
+        #: nothing moves does not: its report need not be stored)
+        self.changed = changed or alerts != [] or self.closed_until != closed_before
+        return alerts
 
     def set_sources(self, sources: Iterable[str]) -> list[str]:
         """Make ``sources`` every partition that reports (after the partition count changed);

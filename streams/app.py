@@ -1089,7 +1089,10 @@ class BrandWorker:
             return
         if alerts:
             await send_now(alerts)
-        self.store()
+        if self.agg is not None and self.agg.changed:
+            # (a report that changed nothing, idle partitions repeating "caught up" at every flush,
+            # is not stored: read again after a restart, it changes nothing again)
+            self.store()
 
     def store(self) -> None:
         """Write the brand windows to the table (and its changelog)."""

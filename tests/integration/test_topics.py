@@ -12,6 +12,8 @@ from streams.settings import Settings
 from streams.topics import TopicMismatch, ensure_topics
 from tests.integration.conftest import ROOT, Names
 
+pytestmark = pytest.mark.integration
+
 
 def _settings(names: Names, **extra: str) -> Settings:
     return Settings.from_env({**names.env, **extra})

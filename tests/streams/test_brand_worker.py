@@ -129,3 +129,35 @@ def test_windows_stored_by_a_run_with_more_partitions_are_not_held_back(stored_s
     agg2 = w2.aggregator()
     assert agg2.sources == ["0", "1"] and "3" not in agg2.caught_up
     assert agg2.offsets == {"brand#0": 7}
+
+
+def test_a_report_that_changes_nothing_is_not_stored() -> None:
+    """Idle partitions say "caught up" at every flush: with nothing moving, storing the whole brand
+    windows each time would write them to the changelog once a second per worker for nothing."""
+    class CountingTable(FakeTable):
+        writes = 0
+
+        def __setitem__(self, key, value):
+            CountingTable.writes += 1
+            super().__setitem__(key, value)
+
+    table = CountingTable()
+    w = worker(table)
+    reports = storm_reports(5)
+    idle = orjson.dumps({"reports": [{"source": str(p), "partials": {}, "watermark": None, "caught_up": True}
+                                     for p in range(2)]})
+
+    async def send_now(alerts):
+        pass
+
+    async def run():
+        for offset, value in enumerate(reports):
+            await w.handle(value, "brand", 0, offset, send_now)
+        stored = CountingTable.writes
+        assert stored == len(reports)
+        for offset in range(len(reports), len(reports) + 5):
+            await w.handle(idle, "brand", 0, offset, send_now)
+        assert CountingTable.writes == stored                     # nothing moved: nothing written
+        await w.handle(idle.replace(b'"caught_up":true', b'"caught_up":false', 1), "brand", 0, 99, send_now)
+        assert CountingTable.writes == stored + 1                 # a partition no longer caught up
+    asyncio.run(run())
