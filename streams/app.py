@@ -1366,6 +1366,16 @@ def recovery_seconds(app: Any, now: float) -> float:
     return max(0.0, now - started) if started is not None else 0.0
 
 
+async def final_commit(consumer: Any) -> None:
+    """Commit what is acked, on the way out. Twice: Faust's ``commit`` called while another commit
+    is in flight (the periodic one) only waits for that one and returns, and the offsets acked
+    after it began (the final flush's) stay uncommitted: the successor then reads those events
+    again (skipped as applied, but read; verifiers saw 150 to 1,650 after a clean stop). The second
+    call commits them, or finds nothing left to commit."""
+    await consumer.commit()
+    await consumer.commit()
+
+
 class ViralityApp(BatchingApp):
     """Flushes the cascades worker before Faust stops its consumer and commits."""
 
@@ -1379,7 +1389,7 @@ class ViralityApp(BatchingApp):
                 await worker.flush(last=True)
                 await self.producer.flush()
                 # commit now, while the consumer is certainly able to: what was processed is acked
-                await self.consumer.commit()
+                await final_commit(self.consumer)
             except Exception:  # never block shutdown on this
                 log.exception("final flush failed; unflushed events will be read again")
         await super().on_stop()

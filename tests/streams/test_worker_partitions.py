@@ -460,3 +460,35 @@ def test_a_partition_read_to_its_end_counts_as_caught_up_after_a_seek_forgot_the
         ends[next(iter(ends))] += 1                                   # one more arrived
         assert not all(w.caught_up(p) for p in ends)
     asyncio.run(go())
+
+
+def test_the_final_commit_is_not_lost_to_a_periodic_commit_in_flight() -> None:
+    """Faust's commit(), called while another commit is in flight, only waits for that one: the
+    offsets acked since (the final flush's) would stay uncommitted and be read again."""
+    class FaustLikeConsumer:
+        def __init__(self) -> None:
+            self.acked, self.committed = 0, 0
+            self.in_flight: asyncio.Future | None = None
+
+        async def commit(self) -> bool:
+            if self.in_flight is not None:        # as Faust's maybe_wait_for_commit_to_finish
+                await self.in_flight
+                return False
+            target = self.acked
+            self.in_flight = asyncio.get_running_loop().create_future()
+            await asyncio.sleep(0)
+            self.committed = target
+            self.in_flight.set_result(None)
+            self.in_flight = None
+            return True
+
+    async def go():
+        c = FaustLikeConsumer()
+        c.acked = 10
+        periodic = asyncio.ensure_future(c.commit())    # the periodic commit starts with 10 acked
+        await asyncio.sleep(0)
+        c.acked = 25                                     # the final flush acks up to 25
+        await worker_app.final_commit(c)
+        await periodic
+        assert c.committed == 25
+    asyncio.run(go())
