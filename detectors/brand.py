@@ -126,7 +126,6 @@ class BrandPartials:
         """Add buckets gathered elsewhere (a cascade's contributions: see PartitionProcessor)."""
         merge_buckets(self._buckets, per_brand)
 
-
     def drain(self) -> tuple[dict[str, dict[int, list]], int | None]:
         """What was gathered since the last drain, and the watermark."""
         out, self._buckets = self._buckets, {}
@@ -174,6 +173,8 @@ class BrandAggregator:
         self.watermarks: dict[str, int] = {}
         self.closed_until = -1                             # every bucket starting before this is closed
         self.late = 0
+        #: whether the last merge changed anything (a caught-up partition repeating itself while
+        #: nothing moves does not: its report need not be stored)
         self.changed = False
         self.untracked = 0                                 # events of brands beyond rules.max_brands
         self.offsets: dict[str, int] = {}
@@ -214,13 +215,11 @@ class BrandAggregator:
         newest = max(self.watermarks.values(), default=-1)
         for source, _, _, caught_up in reports:
             up = newest if caught_up else False
-            if self.caught_up.get(source) != up or source not in self.caught_up:
+            if self.caught_up.get(source) != up:
                 self.caught_up[source] = up
                 changed = True
         closed_before = self.closed_until
         alerts = self._close()
-        #: whether the last merge changed anything (a caught-up partition repeating itself while
-        #: nothing moves does not: its report need not be stored)
         self.changed = changed or alerts != [] or self.closed_until != closed_before
         return alerts
 

@@ -318,13 +318,12 @@ class PartitionProcessor:
         else:
             brands = list(dict.fromkeys(list(c.brands) + list(analysis.brands)))
             lang, sentiment, complaint = analysis.lang, analysis.sentiment, analysis.kind == "complaint"
+        self.brands.observe(t_ms)   # any accepted event moves the partition's watermark
         if not brands:
-            self.brands.observe(t_ms)
             return
         counts = self.brand_counts
         has_text = analysis is not None
         # gathered per cascade (merged into the partition's partials when drained): see unreported
-        self.brands.observe(t_ms)
         mine = self.unreported.get(c.root_id)
         if mine is None:
             mine = self.unreported[c.root_id] = {}

@@ -75,6 +75,19 @@ def dumps_kept(obj: Any, option: int | None = None) -> bytes:
 #: reported, keeps its brand contributions since the last report (see CascadeWorker.write_state).
 UNREPORTED_KEY = "_bp"
 UNREPORTED_BYTES = b'"_bp":'
+
+
+def encode_unreported(per_brand: dict[str, dict[int, list]]) -> dict[str, dict[str, list]]:
+    """Brand buckets (``{brand: {start ms: [n, texts, sentiment sum, complaints]}}``) as JSON keeps them."""
+    return {brand: {str(start): [n, texts, round(sent, 6), compl] for start, (n, texts, sent, compl) in buckets.items()}
+            for brand, buckets in per_brand.items()}
+
+
+def decode_unreported(kept: Any) -> dict[str, dict[int, list]]:
+    """:func:`encode_unreported`'s output read back (a damaged one raises TypeError, ValueError, ...)."""
+    return {brand: {int(start): [int(v[0]), int(v[1]), float(v[2]), int(v[3])] for start, v in buckets.items()}
+            for brand, buckets in kept.items()}
+
 #: Stored cascades indexed between two turns of the event loop when partitions are assigned.
 SCAN_CHUNK = 20_000
 #: Cold cascades are bucketed by the hour of their last event, so expiry reads only old buckets.
@@ -436,9 +449,7 @@ class CascadeWorker:
         for key in keys:
             raw = self.table.data.get(key)
             try:
-                kept = orjson.loads(raw)[UNREPORTED_KEY] if raw else None
-                per_brand = {brand: {int(start): [int(v[0]), int(v[1]), float(v[2]), int(v[3])]
-                                     for start, v in buckets.items()} for brand, buckets in kept.items()}
+                per_brand = decode_unreported(orjson.loads(raw)[UNREPORTED_KEY] if raw else None)
             except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError, IndexError):
                 continue   # gone since the scan, or damaged: the full read reports a damaged state
             root_id = key.decode()
@@ -587,8 +598,7 @@ class CascadeWorker:
             busy_at, now_m, done = self.busy_at, time.monotonic(), self.done_offsets
             for m in messages:  # (in offset order within a topic and partition)
                 done[m.topic, m.partition] = m.offset
-            for p in {m.partition for m in messages}:
-                busy_at[p] = now_m
+                busy_at[m.partition] = now_m
         for (kind, lang), n in consumed.items():
             self.metrics.consumed.labels(kind, lang if len(lang) <= 3 else "und").inc(n)
         for reason, n in rejected.items():
@@ -852,9 +862,7 @@ class CascadeWorker:
                 # them, so a crash before the report loses none (its re-read events are skipped as
                 # applied); rewritten without them at the next flush, after the report
                 version = state.pop("_v")
-                state[UNREPORTED_KEY] = {brand: {str(start): [n, texts, round(sent, 6), compl]
-                                                 for start, (n, texts, sent, compl) in buckets.items()}
-                                         for brand, buckets in unreported.items()}
+                state[UNREPORTED_KEY] = encode_unreported(unreported)
                 state["_v"] = version   # last, as stored_version reads it
                 self.with_unreported[root_id] = cache
             key, value = root_id.encode(), dumps_kept(state)
@@ -868,6 +876,12 @@ class CascadeWorker:
                     if tp.topic == self.settings.posts_topic}
         except Exception:  # not started or rebalancing
             return None
+
+    def read_offset(self, tp: Any) -> int | None:
+        """The last offset read of ``tp``: the consumer's, or, when a seek to the committed offsets
+        reset it after the batch was read, the highest this worker processed."""
+        read = self.app.consumer._read_offset.get(tp)
+        return read if read is not None else self.done_offsets.get((tp.topic, tp.partition))
 
     def idle(self, partition: int) -> bool:
         """Caught up now, and with no work for the last :data:`IDLE_AFTER_S` (at least three flush
@@ -895,9 +909,7 @@ class CascadeWorker:
                 if tp.partition == partition and tp.topic in (self.settings.posts_topic,
                                                               self.settings.repartition_topic):
                     high = consumer.highwater(tp)
-                    read = consumer._read_offset.get(tp)
-                    if read is None:  # reset by a seek to the committed offsets after it was read
-                        read = self.done_offsets.get((tp.topic, tp.partition))
+                    read = self.read_offset(tp)
                     if high is None or (high > 0 and (read is None or read + 1 < high)):
                         return False
         except Exception:
@@ -999,9 +1011,7 @@ class CascadeWorker:
             for tp in consumer.assignment():
                 if tp.topic in (self.settings.posts_topic, self.settings.repartition_topic):
                     high = consumer.highwater(tp)
-                    read = consumer._read_offset.get(tp)
-                    if read is None:  # reset by a seek to the committed offsets after it was read
-                        read = self.done_offsets.get((tp.topic, tp.partition))
+                    read = self.read_offset(tp)
                     if high is not None:
                         lag[(tp.topic, tp.partition)] = max(0, high - ((read + 1) if read is not None else 0))
         except Exception:  # the consumer is not started yet or is rebalancing

@@ -47,9 +47,7 @@ def read_jsonl(path: str, idle: list[bool] | None = None) -> Iterator[tuple[int,
     stream = sys.stdin.buffer if path == "-" else open(path, "rb")
     try:
         for n, line in enumerate(stream, 1):
-            if n == 1 and line.startswith(b"\xef\xbb\xbf"):
-                line = line[3:]
-            line = line.strip()
+            line = _clean_line(n, line)
             if line:
                 yield n, line
     finally:
@@ -67,18 +65,15 @@ def _pipe_lines(fd: int, idle: list[bool]) -> Iterator[tuple[int, bytes]]:
         if not chunk:
             rest = b"".join(pending)
             break
-        if b"\n" not in chunk:
-            pending.append(chunk)
-            continue
         pending.append(chunk)
+        if b"\n" not in chunk:
+            continue
         *lines, last = b"".join(pending).split(b"\n")
         pending = [last] if last else []
         waiting = bool(select.select([fd], [], [], 0)[0])
         for i, line in enumerate(lines):
             n += 1
-            if n == 1 and line.startswith(b"\xef\xbb\xbf"):
-                line = line[3:]
-            line = line.strip()
+            line = _clean_line(n, line)
             idle[0] = i == len(lines) - 1 and not waiting
             if line:
                 yield n, line
@@ -86,8 +81,16 @@ def _pipe_lines(fd: int, idle: list[bool]) -> Iterator[tuple[int, bytes]]:
                 # a blank last line: nothing to yield it with, so the flag goes with an empty marker
                 yield n, b""
     idle[0] = True
-    if rest.strip():
-        yield n + 1, (rest[3:] if n == 0 and rest.startswith(b"\xef\xbb\xbf") else rest).strip()
+    rest = _clean_line(n + 1, rest)
+    if rest:
+        yield n + 1, rest
+
+
+def _clean_line(n: int, line: bytes) -> bytes:
+    """Line ``n`` stripped, and without the UTF-8 byte order mark a first line may start with."""
+    if n == 1 and line.startswith(b"\xef\xbb\xbf"):
+        line = line[3:]
+    return line.strip()
 
 
 def event_time_order(path: str, on_reject, keep_raw: bool = True,
