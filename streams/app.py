@@ -43,6 +43,7 @@ from detectors.events import Event, Rejected, decode_event
 from detectors.state import NewerStateError, StateError
 from detectors.understanding import TextAnalysis, TextAnalyzer, analyze_each, load_analyzer
 from streams.batching import BatchingApp, BatchRoute
+from streams.kafka_auth import faust_credentials
 from streams.metrics import TOP_K, Metrics, Snapshot
 from streams.settings import Settings
 from streams.topics import changelog_specs
@@ -1145,6 +1146,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None,
     app = ViralityApp(
         s.app_id,
         broker=s.broker,
+        broker_credentials=faust_credentials(s),
         store=s.store,
         datadir=s.data_dir,
         key_serializer="raw",

@@ -284,10 +284,12 @@ def cmd_replay(args: argparse.Namespace) -> int:
 LONG_WAIT_S = 10.0
 
 
-async def _topic_exists(bootstrap: str, topic: str) -> bool:
+async def _topic_exists(settings: Any, topic: str) -> bool:
     from aiokafka.admin import AIOKafkaAdminClient
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    from streams.kafka_auth import client_options
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, **client_options(settings))
     await admin.start()
     try:
         return topic in await admin.list_topics()
@@ -299,6 +301,7 @@ async def _replay(args: argparse.Namespace) -> int:
     from aiokafka import AIOKafkaProducer
 
     from detectors.chain import iso_ms
+    from streams.kafka_auth import client_options
     from streams.settings import Settings, SettingsError
     from streams.topics import ensure_topics
 
@@ -313,12 +316,13 @@ async def _replay(args: argparse.Namespace) -> int:
         print(f"replay: {len(bad)} lines are not valid events and are skipped "
               f"(--include-invalid sends them for the worker to dead-letter)", file=sys.stderr)
     found = await ensure_topics(settings)
-    if topic not in found and not await _topic_exists(settings.bootstrap_servers, topic):
+    if topic not in found and not await _topic_exists(settings, topic):
         # (the client would otherwise warn ten times a second for a minute, then raise)
         raise SettingsError(f"topic {topic!r} does not exist on {settings.bootstrap_servers}; the app's input "
                             f"topic is {settings.posts_topic!r} (VIRALITY_POSTS_TOPIC)")
     producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=5,
-                                max_batch_size=512 * 1024, acks="all", enable_idempotence=True)
+                                max_batch_size=512 * 1024, acks="all", enable_idempotence=True,
+                                **client_options(settings))
     await producer.start()
     progress = Progress(len(rows), "replay", enabled=args.progress)
     speed = args.speed
@@ -400,6 +404,7 @@ async def _tail(args: argparse.Namespace, stop: asyncio.Event | None = None) -> 
     from aiokafka import AIOKafkaConsumer
     from aiokafka.errors import KafkaConnectionError
 
+    from streams.kafka_auth import ConnectErrors, client_options
     from streams.settings import Settings, SettingsError
 
     settings = Settings.from_env()
@@ -408,12 +413,14 @@ async def _tail(args: argparse.Namespace, stop: asyncio.Event | None = None) -> 
     topic = args.topic_name or args.topic or settings.alerts_topic
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers,
                                 auto_offset_reset="earliest" if args.from_beginning else "latest",
-                                enable_auto_commit=False, group_id=None, isolation_level="read_committed")
+                                enable_auto_commit=False, group_id=None, isolation_level="read_committed",
+                                **client_options(settings))
     try:
-        await consumer.start()
+        with ConnectErrors() as seen:
+            await consumer.start()
     except KafkaConnectionError:
         await consumer.stop()  # (an unstarted consumer left open is reported at exit)
-        raise KafkaConnectionError(f"no Kafka broker answers at {settings.bootstrap_servers}") from None
+        raise KafkaConnectionError(seen.message(settings)) from None
     # A topic that does not exist would have the client warn ten times a second, forever: say so once.
     existing = await consumer.topics()
     if topic not in existing:

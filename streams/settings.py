@@ -8,6 +8,14 @@ passes the common ones through from the shell).
 variable                            default                     meaning
 ==================================  ==========================  ==================================================
 VIRALITY_BROKER                     kafka://127.0.0.1:9092      Kafka bootstrap servers (comma-separated allowed)
+VIRALITY_KAFKA_SECURITY_PROTOCOL    PLAINTEXT                   PLAINTEXT, SSL (TLS), SASL_SSL or SASL_PLAINTEXT
+VIRALITY_KAFKA_SASL_MECHANISM       PLAIN                       with SASL: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512
+VIRALITY_KAFKA_USERNAME             (empty)                     with SASL: the user name
+VIRALITY_KAFKA_PASSWORD             (empty)                     with SASL: the password (or the next one)
+VIRALITY_KAFKA_PASSWORD_FILE        (empty)                     with SASL: a file holding the password (a secret mount)
+VIRALITY_KAFKA_CA_FILE              (system CAs)                with TLS: PEM file of the CA(s) the brokers' certificates chain to
+VIRALITY_KAFKA_CERT_FILE            (none)                      with TLS: PEM client certificate, for brokers that ask for one
+VIRALITY_KAFKA_KEY_FILE             (none)                      with TLS: PEM private key of that certificate (unencrypted)
 VIRALITY_APP_ID                     virality                    consumer group and prefix of internal topics
 VIRALITY_POSTS_TOPIC                posts                       input events
 VIRALITY_ALERTS_TOPIC               alerts                      alert transitions
@@ -62,6 +70,11 @@ _DECISION = ViralityThresholds()
 LOG_LEVELS = ("debug", "info", "warning", "warn", "error", "critical", "fatal")  # as logging names them
 
 
+#: VIRALITY_KAFKA_SECURITY_PROTOCOL values (Kafka's own names) and the SASL mechanisms the client has.
+KAFKA_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+
+
 class SettingsError(ValueError):
     """A setting in the environment has a value that cannot be used."""
 
@@ -97,6 +110,15 @@ def parse_brands(text: str) -> dict[str, list[str]]:
 @dataclass(frozen=True)
 class Settings:
     broker: str = "kafka://127.0.0.1:9092"
+    # how every Kafka client of the worker and the CLI connects (streams/kafka_auth.py)
+    kafka_security_protocol: str = "PLAINTEXT"
+    kafka_sasl_mechanism: str = "PLAIN"
+    kafka_username: str | None = None
+    kafka_password: str | None = field(default=None, repr=False)
+    kafka_password_file: str | None = None
+    kafka_ca_file: str | None = None
+    kafka_cert_file: str | None = None
+    kafka_key_file: str | None = None
     app_id: str = "virality"
     posts_topic: str = "posts"
     alerts_topic: str = "alerts"
@@ -187,6 +209,55 @@ class Settings:
                 f"{t.escalate_final:g}, from {t.min_shares} shares (early {t.early_shares}); lateness "
                 f"{self.lateness_s}s, cooldown {self.cooldown_s:g}s, quiet {self.quiet_s:g}s, expiry "
                 f"{self.expire_s}s; analyzer {self.analyzer or 'built-in'}; config {self.decision_fingerprint}")
+
+    def _validate_kafka_auth(self) -> None:
+        protocol = self.kafka_security_protocol.upper()
+        if protocol not in KAFKA_PROTOCOLS:
+            raise SettingsError(f"VIRALITY_KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol!r} is not one of "
+                                f"{', '.join(KAFKA_PROTOCOLS)}")
+        sasl, tls = protocol.startswith("SASL_"), protocol.endswith("SSL")
+        if sasl:
+            if self.kafka_sasl_mechanism.upper() not in SASL_MECHANISMS:
+                raise SettingsError(f"VIRALITY_KAFKA_SASL_MECHANISM={self.kafka_sasl_mechanism!r} is not one of "
+                                    f"{', '.join(SASL_MECHANISMS)}")
+            if not self.kafka_username:
+                raise SettingsError(f"VIRALITY_KAFKA_SECURITY_PROTOCOL={protocol} needs VIRALITY_KAFKA_USERNAME")
+            if self.kafka_password is not None and self.kafka_password_file:
+                raise SettingsError("VIRALITY_KAFKA_PASSWORD and VIRALITY_KAFKA_PASSWORD_FILE are both set: give one")
+            if self.kafka_password is None and not self.kafka_password_file:
+                raise SettingsError(f"VIRALITY_KAFKA_SECURITY_PROTOCOL={protocol} needs VIRALITY_KAFKA_PASSWORD "
+                                    "or VIRALITY_KAFKA_PASSWORD_FILE")
+        else:
+            given = [n for n in ("username", "password", "password_file") if getattr(self, "kafka_" + n) is not None]
+            if given:
+                # credentials that would silently not be used: the operator meant a SASL protocol
+                raise SettingsError(f"VIRALITY_KAFKA_{given[0].upper()} is set but VIRALITY_KAFKA_SECURITY_PROTOCOL="
+                                    f"{protocol} does not use it: set SASL_SSL (or SASL_PLAINTEXT)")
+        if not tls:
+            given = [n for n in ("ca_file", "cert_file", "key_file") if getattr(self, "kafka_" + n)]
+            if given:
+                # a CA or certificate given with a plain-text protocol: the operator meant TLS
+                raise SettingsError(f"VIRALITY_KAFKA_{given[0].upper()} is set but VIRALITY_KAFKA_SECURITY_PROTOCOL="
+                                    f"{protocol} does not use TLS: set SSL or SASL_SSL")
+        if bool(self.kafka_cert_file) != bool(self.kafka_key_file):
+            raise SettingsError("VIRALITY_KAFKA_CERT_FILE and VIRALITY_KAFKA_KEY_FILE go together: give both or neither")
+        for name in ("password_file", "ca_file", "cert_file", "key_file"):
+            path = getattr(self, "kafka_" + name)
+            if path and not os.access(path, os.R_OK):
+                what = "does not exist" if not os.path.exists(path) else "is not readable by this user"
+                raise SettingsError(f"VIRALITY_KAFKA_{name.upper()}={path!r} {what}")
+        if self.kafka_password_file and self.kafka_secret == "":
+            raise SettingsError(f"VIRALITY_KAFKA_PASSWORD_FILE={self.kafka_password_file!r} is empty")
+
+    @property
+    def kafka_secret(self) -> str | None:
+        """The SASL password: as set, or read from ``kafka_password_file`` (one trailing newline dropped,
+        as ``echo`` and most secret stores leave one)."""
+        if self.kafka_password is not None or not self.kafka_password_file:
+            return self.kafka_password
+        with open(self.kafka_password_file, encoding="utf-8") as fh:
+            text = fh.read()
+        return text[:-1] if text.endswith("\n") else text
 
     @property
     def bootstrap_servers(self) -> str:
@@ -279,6 +350,7 @@ class Settings:
             raise SettingsError("VIRALITY_BATCH_MAX and VIRALITY_REPLICATION must be at least 1")
         if self.log_level.lower() not in LOG_LEVELS:
             raise SettingsError(f"VIRALITY_LOG_LEVEL={self.log_level!r} is not one of {', '.join(LOG_LEVELS)}")
+        self._validate_kafka_auth()
         if self.store != "memory://":
             raise SettingsError(f"VIRALITY_STORE={self.store!r}: only memory:// is supported (the worker "
                                 "rebuilds its tables from the changelog topics when it starts)")

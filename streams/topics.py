@@ -5,10 +5,12 @@ An existing topic with the wrong partition count is an error with a clear messag
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
 
+from streams.kafka_auth import ConnectErrors, client_options
 from streams.settings import Settings
 
 
@@ -27,12 +29,13 @@ def _topic_errors(response) -> list[tuple[str, int, str | None]]:
     return [(e[0], e[1], e[2] if len(e) > 2 else None) for e in response.topic_errors]
 
 
-async def delete_topics(bootstrap: str, prefixes: str | tuple[str, ...]) -> None:
+async def delete_topics(bootstrap: str, prefixes: str | tuple[str, ...], **options: Any) -> None:
     """Delete every topic whose name starts with ``prefixes`` (one prefix or several): a run's
-    topics, internal ones included, when a demo, benchmark or test session is done with them."""
+    topics, internal ones included, when a demo, benchmark or test session is done with them.
+    ``options``: connection options (:func:`streams.kafka_auth.client_options`)."""
     if not prefixes:
         return
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **options)
     await admin.start()
     try:
         names = [t for t in await admin.list_topics() if t.startswith(prefixes)]
@@ -87,16 +90,20 @@ def changelog_specs(s: Settings) -> dict[str, int]:
 async def ensure_topics(s: Settings, timeout: float = 30.0) -> dict[str, int]:
     """Create the app's topics if missing; check partition counts of existing ones."""
     _check_resolvable(s)
-    admin = AIOKafkaAdminClient(bootstrap_servers=s.bootstrap_servers, request_timeout_ms=int(timeout * 1000))
+    admin = AIOKafkaAdminClient(bootstrap_servers=s.bootstrap_servers, request_timeout_ms=int(timeout * 1000),
+                                **client_options(s))
     deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        try:
-            await admin.start()
-            break
-        except KafkaConnectionError:
-            if asyncio.get_running_loop().time() > deadline:
-                raise KafkaConnectionError(f"no Kafka broker answers at {s.bootstrap_servers}") from None
-            await asyncio.sleep(0.5)
+    with ConnectErrors() as seen:
+        while True:
+            try:
+                await admin.start()
+                break
+            except KafkaConnectionError:
+                # a refused password or certificate does not mend by waiting: say so at once
+                if seen.lasting or asyncio.get_running_loop().time() > deadline:
+                    await admin.close()
+                    raise KafkaConnectionError(seen.message(s)) from None
+                await asyncio.sleep(0.5)
     try:
         specs = topic_specs(s)
         existing = set(await admin.list_topics())

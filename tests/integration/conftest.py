@@ -30,8 +30,9 @@ ROOT = Path(__file__).resolve().parents[2]
 BROKER = os.environ.get("VIRALITY_TEST_BROKER", "127.0.0.1:9092")
 
 
-def _broker_up() -> bool:
-    host, _, port = BROKER.rpartition(":")
+def port_open(address: str = BROKER) -> bool:
+    """Something accepts connections at ``host:port`` (by default the test broker)."""
+    host, _, port = address.rpartition(":")
     try:
         with socket.create_connection((host, int(port)), timeout=2):
             return True
@@ -45,7 +46,7 @@ _RUNS: list[str] = []
 
 @pytest.fixture(scope="session", autouse=True)
 def kafka_broker():
-    if not _broker_up():
+    if not port_open():
         msg = f"no Kafka broker at {BROKER}: run scripts/kafka start (or set VIRALITY_TEST_BROKER)"
         if os.environ.get("CI"):
             pytest.fail(msg)
