@@ -996,8 +996,13 @@ class CascadeWorker:
         open_alerts: Tally = Tally()
         for proc in self.processors.values():
             wm = proc.watermark_ms or 0
-            for root_id in proc.active_alerts:
-                c = dict.get(proc.store, root_id)
+            for root_id in list(proc.active_alerts):
+                # loaded if only stored (after a restart): its series must not vanish until the
+                # cascade's next event, or the alert rules resolve it and page again then
+                try:
+                    c = proc.store.get(root_id)
+                except NewerStateError:
+                    c = None    # a newer release's state: the worker stops at its next event
                 if c is None or not c.alert.active:
                     continue
                 typ = c.alert_type or "viral_complaint"

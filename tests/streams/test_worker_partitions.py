@@ -492,3 +492,30 @@ def test_the_final_commit_is_not_lost_to_a_periodic_commit_in_flight() -> None:
         await periodic
         assert c.committed == 25
     asyncio.run(go())
+
+
+def test_an_open_alert_recovered_from_the_table_is_exported_before_its_next_event() -> None:
+    """After a restart, a cascade with an open alert is only stored until its next event; its
+    ``virality_alert_cascade_*`` series and the open-alert count must be there at once (before
+    2026-11-24 they were missing until the next share: the rule resolved and paged again)."""
+    from tests.factories import COMPLAINT_SV, cascade
+
+    table = Table()
+    stored(table, by_time(cascade("c1", COMPLAINT_SV, "sv", 1500, brands=["sj"]))[:900])
+    registry = CollectorRegistry()
+    app = StubApp()
+    settings = Settings(partitions=P, posts_topic="posts", repartition_topic="posts.by-root")
+    successor = CascadeWorker(app, settings, DefaultAnalyzer({}), Metrics(registry), table, {})
+
+    async def restart():
+        await successor.ensure_processors()
+    asyncio.run(restart())
+    proc = successor.processors[partition_for("c1", P)]
+    assert "c1" in proc.active_alerts and dict.get(proc.store, "c1") is None   # stored only
+    successor.publish_metrics()
+    shares = [s for m in registry.collect() if m.name == "virality_alert_cascade_shares"
+              for s in m.samples if s.labels.get("alert_id", "").startswith("viral_complaint:c1:")]
+    assert len(shares) == 1 and shares[0].value >= 400, shares
+    open_now = [s for m in registry.collect() if m.name == "virality_open_alerts" for s in m.samples
+                if s.labels["type"] == "viral_complaint"]
+    assert sum(s.value for s in open_now) == 1, open_now
