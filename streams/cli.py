@@ -459,7 +459,7 @@ async def _tail(args: argparse.Namespace, stop: asyncio.Event | None = None) -> 
 def cmd_worker(args: argparse.Namespace) -> int:
     import logging
 
-    from prometheus_client import CollectorRegistry, start_http_server
+    from prometheus_client import CollectorRegistry, ProcessCollector, start_http_server
 
     from streams.app import create_app
     from streams.logs import RepeatLimiter
@@ -480,6 +480,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
         raise SettingsError(f"VIRALITY_DATA_DIR={settings.data_dir!r} cannot be used as the worker's data "
                             f"directory: {exc.strerror or exc}") from None
     registry = CollectorRegistry()
+    # process_start_time_seconds (NoEventsIngested reads it), memory, CPU and open files
+    ProcessCollector(registry=registry)
     app = create_app(settings, registry=registry)
     if settings.metrics_port:
         try:

@@ -106,6 +106,8 @@ def test_viral_complaint_pages_on_call_and_every_panel_has_data(start_worker, tm
         # a ready worker is not restoring tables, and Prometheus has the series TableRecoveryStuck reads
         assert "\nvirality_table_recovery_seconds 0.0\n" in worker.metrics()
         assert promstack.prometheus_query(prom_url, "virality_table_recovery_seconds == 0")["data"]["result"]
+        # the series NoEventsIngested reads for a worker that has accepted nothing since it started
+        assert promstack.prometheus_query(prom_url, 'process_start_time_seconds{job="virality"}')["data"]["result"]
         assert labels["brand"] == "sj" and labels["service"] == "virality"
         assert labels["severity"] in ("warning", "critical")
         assert page["status"] == "firing" and page["annotations"]["summary"]
