@@ -59,7 +59,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Iterable, Mapping
 
 from detectors.brand import BrandRules
 from detectors.chain import ChainConfig
@@ -105,6 +105,40 @@ def parse_brands(text: str) -> dict[str, list[str]]:
                 raise SettingsError(f"VIRALITY_BRANDS: alias {alias!r} belongs to both {owner[key]!r} and "
                                     f"{name!r}; a post naming it could only count for one")
     return out
+
+
+#: VIRALITY_* variables that are not settings but are read elsewhere (docker-compose.yml, the tests).
+NOT_SETTINGS = ("VIRALITY_REPLAY_DIR", "VIRALITY_REPLAY_FILE", "VIRALITY_TEST_")
+_warned: set[str] = set()
+
+
+def unknown_variables(env: Mapping[str, str], fields: Iterable[str]) -> list[tuple[str, str | None]]:
+    """``(variable, the setting it was probably meant to be)`` for each ``VIRALITY_*`` variable in
+    ``env`` that is no setting: a typo would otherwise leave the default in force, silently.
+
+    >>> unknown_variables({"VIRALITY_PARTITION": "6", "VIRALITY_BROKER": "x", "PATH": "/bin"}, ["partitions", "broker"])
+    [('VIRALITY_PARTITION', 'VIRALITY_PARTITIONS')]
+    """
+    import difflib
+
+    known = ["VIRALITY_" + f.upper() for f in fields]
+    out = []
+    for key in sorted(env):
+        if key.startswith("VIRALITY_") and key not in known and not key.startswith(NOT_SETTINGS):
+            near = difflib.get_close_matches(key, known, n=1, cutoff=0.8)
+            out.append((key, near[0] if near else None))
+    return out
+
+
+def _warn_unknown(env: Mapping[str, str], fields: Iterable[str]) -> None:
+    import logging
+
+    for key, near in unknown_variables(env, fields):
+        if key not in _warned:
+            _warned.add(key)
+            logging.getLogger("virality.settings").warning(
+                "%s is not a setting and is ignored%s (streams/settings.py lists them)", key,
+                f": did you mean {near}?" if near else "")
 
 
 @dataclass(frozen=True)
@@ -306,7 +340,9 @@ class Settings:
             except SettingsError:
                 raise
             except ValueError:
-                raise SettingsError(f"{key}={raw!r} is not a valid {f.type}") from None
+                kind = "whole number" if f.type.startswith("int") else "number"
+                raise SettingsError(f"{key}={raw!r} is not a {kind}") from None
+        _warn_unknown(env, cls.__dataclass_fields__)
         values.update(overrides)
         settings = cls(**values)
         settings.validate()
@@ -328,6 +364,12 @@ class Settings:
             raise SettingsError("VIRALITY_EXPIRE_S must be at least VIRALITY_QUIET_S + VIRALITY_COOLDOWN_S "
                                 "(and VIRALITY_LATENESS_S): a cascade must not be forgotten while its late "
                                 "events may arrive or while its resolved alert's cooldown runs")
+        for name in ("lateness_s", "max_future_s", "cooldown_s", "shutdown_timeout_s"):
+            if getattr(self, name) < 0:
+                raise SettingsError(f"VIRALITY_{name.upper()} must not be negative")
+        for name in ("quiet_s", "session_timeout_s", "heartbeat_s", "rebalance_timeout_s"):
+            if getattr(self, name) <= 0:
+                raise SettingsError(f"VIRALITY_{name.upper()} must be positive")
         if self.evict_idle_s < 0 or self.maintain_every_s <= 0:
             raise SettingsError("VIRALITY_EVICT_IDLE_S must not be negative and VIRALITY_MAINTAIN_EVERY_S "
                                 "must be positive")

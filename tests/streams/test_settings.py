@@ -43,6 +43,16 @@ def test_environment_overrides_and_types() -> None:
     ({"VIRALITY_BROKER": "kafka://127.0.0.1:notaport"}, "host:port"),
     ({"VIRALITY_BROKER": "kafka://a:9092,:9093"}, "host:port"),
     ({"VIRALITY_VIRAL_FINAL": "inf", "VIRALITY_ESCALATE_FINAL": "inf"}, "finite"),
+    # negative times were accepted: lateness -5 dead-lettered every event as internal_error, quiet -5
+    # opened and resolved one cascade 28 times
+    ({"VIRALITY_LATENESS_S": "-5"}, "VIRALITY_LATENESS_S must not be negative"),
+    ({"VIRALITY_MAX_FUTURE_S": "-1"}, "VIRALITY_MAX_FUTURE_S must not be negative"),
+    ({"VIRALITY_COOLDOWN_S": "-60"}, "VIRALITY_COOLDOWN_S must not be negative"),
+    ({"VIRALITY_QUIET_S": "-5"}, "VIRALITY_QUIET_S must be positive"),
+    ({"VIRALITY_QUIET_S": "0"}, "VIRALITY_QUIET_S must be positive"),
+    ({"VIRALITY_SHUTDOWN_TIMEOUT_S": "-1"}, "must not be negative"),
+    ({"VIRALITY_MIN_SHARES": "150.5"}, "VIRALITY_MIN_SHARES='150.5' is not a whole number"),
+    ({"VIRALITY_COOLDOWN_S": "soon"}, "VIRALITY_COOLDOWN_S='soon' is not a number"),
 ])
 def test_bad_values_are_clear_errors(env, words) -> None:
     with pytest.raises(SettingsError, match=words):
@@ -113,3 +123,20 @@ def test_settings_that_act_alike_have_one_fingerprint() -> None:
     default_min = a.chain_config().thresholds.min_shares
     same = Settings.from_env({"VIRALITY_BRANDS": "sj=SJ,@SJ_AB", "VIRALITY_MIN_SHARES": str(default_min)})
     assert same.decision_fingerprint == a.decision_fingerprint
+
+
+def test_a_misspelt_variable_is_warned_about_once_with_the_likely_setting(caplog) -> None:
+    from streams import settings as settings_module
+
+    settings_module._warned.difference_update({"VIRALITY_PARTITION", "VIRALITY_SOMETHING_ELSE"})
+    env = {"VIRALITY_PARTITION": "6", "VIRALITY_REPLAY_DIR": "/data", "VIRALITY_TEST_BROKER": "x",
+           "VIRALITY_SOMETHING_ELSE": "1"}
+    with caplog.at_level("WARNING", logger="virality.settings"):
+        s = Settings.from_env(env)
+        Settings.from_env(env)
+    assert s.partitions == 4   # ignored: the default holds, which is why it is worth a warning
+    warned = [r.getMessage() for r in caplog.records if r.name == "virality.settings"]
+    assert sum("VIRALITY_PARTITION is not a setting" in w and "did you mean VIRALITY_PARTITIONS?" in w
+               for w in warned) == 1, warned
+    assert not any("REPLAY_DIR" in w or "TEST_BROKER" in w for w in warned), warned
+    assert any(w.startswith("VIRALITY_SOMETHING_ELSE is not a setting and is ignored (") for w in warned), warned
