@@ -205,10 +205,12 @@ def cmd_detect(args: argparse.Namespace) -> int:
     # stopped by Ctrl-C or a closed pipe keeps them.
     if args.input != "-":
         open(args.input, "rb").close()
+    _distinct_paths(args.input, ("--output", args.output), ("--rejects", args.rejects))
     rejects_file = _open_both(args.rejects) if args.rejects else None
     out: TextIO = sys.stdout if args.output == "-" else _open_both(args.output)
     for f in (rejects_file, out):
-        if f is not None and f is not sys.stdout and f.seekable():  # not a pipe or a terminal
+        # a regular file only: not a pipe, a terminal or /dev/null (which refuses to be truncated)
+        if f is not None and f is not sys.stdout and stat.S_ISREG(os.fstat(f.fileno()).st_mode):
             f.seek(0)
             f.truncate()
 
@@ -260,6 +262,28 @@ def cmd_detect(args: argparse.Namespace) -> int:
     return nothing_valid("detect", args.input, len(rows), n_rejected)
 
 
+def _distinct_paths(input_path: str, *outputs: tuple[str, str | None]) -> None:
+    """Refuse an output that is the input or another output: it would be emptied before it is read
+    (``--output`` naming the input gave "0 events", exit 0, and an empty input file)."""
+    from streams.settings import SettingsError
+
+    def same(a: str, b: str) -> bool:
+        try:
+            return os.path.samefile(a, b) and stat.S_ISREG(os.stat(a).st_mode)
+        except OSError:   # one of them does not exist yet: the same if named alike
+            return os.path.realpath(a) == os.path.realpath(b)
+
+    seen = [("--input", input_path)] if input_path != "-" else []
+    for flag, path in outputs:
+        if not path or path == "-":
+            continue
+        for other_flag, other in seen:
+            if same(path, other):
+                raise SettingsError(f"{flag} {path} is the same file as {other_flag} {other}: it would be "
+                                    f"emptied before it is read; write elsewhere")
+        seen.append((flag, path))
+
+
 def _open_both(path: str) -> TextIO:
     """``path`` opened for writing without emptying it yet (the caller truncates it once every file
     it needs has opened)."""
@@ -279,6 +303,9 @@ def nothing_valid(command: str, path: str, n_valid: int, n_rejected: int) -> int
 def cmd_replay(args: argparse.Namespace) -> int:
     return asyncio.run(_replay(args))
 
+
+#: ``replay`` names the first this many invalid lines (number, reason, detail), then counts the rest.
+REPLAY_REJECTS_SHOWN = 20
 
 #: ``replay --speed`` says so when it is about to wait longer than this for the next event.
 LONG_WAIT_S = 10.0
@@ -308,13 +335,23 @@ async def _replay(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     topic = args.topic or settings.posts_topic
     bad: list[tuple[int, bytes]] = []
-    rows = event_time_order(args.file, lambda n, raw, r: bad.append((n, raw)), progress=args.progress)
+
+    def rejected(n: int, raw: bytes, r: Any) -> None:
+        bad.append((n, raw))
+        if len(bad) <= REPLAY_REJECTS_SHOWN:
+            print(f"replay: line {n}: {r.reason}: {r.detail}", file=sys.stderr)
+
+    rows = event_time_order(args.file, rejected, progress=args.progress)
+    if len(bad) > REPLAY_REJECTS_SHOWN:
+        print(f"replay: ... {len(bad) - REPLAY_REJECTS_SHOWN:,} more invalid lines not shown", file=sys.stderr)
     if args.include_invalid and bad:
         # invalid lines go in too (at the front), so the worker's dead-letter path sees them
         rows = [(0, n, raw, None) for n, raw in bad] + rows
     elif bad:
-        print(f"replay: {len(bad)} lines are not valid events and are skipped "
+        print(f"replay: {len(bad):,} lines are not valid events and are skipped "
               f"(--include-invalid sends them for the worker to dead-letter)", file=sys.stderr)
+        if not rows:   # a wrong file: nothing sent, and not a success
+            return nothing_valid("replay", args.file, 0, len(bad))
     found = await ensure_topics(settings)
     if topic not in found and not await _topic_exists(settings, topic):
         # (the client would otherwise warn ten times a second for a minute, then raise)

@@ -306,6 +306,36 @@ def test_detect_empties_no_earlier_output_when_a_path_is_wrong(tmp_path: Path) -
     assert [orjson.loads(line)["line"] for line in rej.read_text().splitlines()] == [last]
 
 
+def test_detect_refuses_to_write_over_its_input_and_writes_to_dev_null(tmp_path: Path) -> None:
+    src = tmp_path / "in.jsonl"
+    write(src, by_time(cascade("sj1", COMPLAINT_SV, "sv", 600, brands=["sj"])))
+    before = src.read_bytes()
+    for args in (("--output", str(src)), ("--output", str(tmp_path / "a.jsonl"), "--rejects", str(tmp_path / "." / "in.jsonl")),
+                 ("--output", str(tmp_path / "new.jsonl"), "--rejects", str(tmp_path / "new.jsonl"))):
+        r = run("detect", "--input", str(src), *args)
+        assert r.returncode == 2 and b"is the same file as" in r.stderr, (args, r.stderr)
+        assert src.read_bytes() == before        # (it was emptied, and detect said "0 events", exit 0)
+    # /dev/null is no regular file: written to, not truncated ("[Errno 22] Invalid argument" before)
+    r = run("detect", "--input", str(src), "--output", "/dev/null", "--rejects", "/dev/null")
+    assert r.returncode == 0, r.stderr
+    assert b"601 events" in r.stderr   # the post and its 600 shares
+
+
+def test_replay_names_invalid_lines_and_refuses_a_file_without_a_valid_one(tmp_path: Path) -> None:
+    src = tmp_path / "wrong.jsonl"
+    src.write_bytes(b'{"id": "x"}\n' + b"not json\n" * 24)
+    # nothing listens at port 1: the file is refused before any connection
+    r = run("replay", str(src), VIRALITY_BROKER="kafka://127.0.0.1:1")
+    assert r.returncode == 1, r.stderr
+    lines = r.stderr.decode().splitlines()
+    assert lines[0] == "replay: line 1: missing_field: 'kind' is required", lines
+    assert lines[1].startswith("replay: line 2: malformed_json: "), lines
+    assert sum(line.startswith("replay: line ") for line in lines) == 20
+    assert "replay: ... 5 more invalid lines not shown" in lines
+    assert "no valid line in" in lines[-1] and "25 rejected" in lines[-1]
+    assert b"Connect" not in r.stderr
+
+
 def test_tail_without_a_broker_is_one_clear_error() -> None:
     r = run("tail", "--max", "1", VIRALITY_BROKER="kafka://127.0.0.1:1")     # nothing listens there
     assert r.returncode == 2 and b"no Kafka broker answers at 127.0.0.1:1" in r.stderr, r.stderr
