@@ -50,7 +50,6 @@ from streams.topics import changelog_specs
 
 log = logging.getLogger("virality")
 
-MAX_BRAND_LABELS = 200
 #: The most of a rejected value a dead letter carries (a longer one is cut, and says so): even
 #: escaped into JSON at worst (6 bytes a byte) it stays under the producer's 1 MB request limit.
 DEADLETTER_VALUE_BYTES = 128 * 1024
@@ -506,7 +505,8 @@ class CascadeWorker:
             return "none"
         if brand in self.brand_labels:
             return brand
-        if len(self.brand_labels) < MAX_BRAND_LABELS:
+        # as many as the brand windows track (VIRALITY_MAX_BRANDS), then "other": bounded labels
+        if len(self.brand_labels) < self.settings.max_brands:
             self.brand_labels.add(brand)
             return brand
         return "other"
@@ -1137,7 +1137,9 @@ class BrandWorker:
         if self.agg is None:
             return {}
         out = {}
-        for brand in list(self.agg.closed)[:MAX_BRAND_LABELS]:
+        # every brand the windows track (at most VIRALITY_MAX_BRANDS): a brand left out would have no
+        # series, and its BrandSentimentDrop and ComplaintStorm could never fire (they stopped at 200)
+        for brand in list(self.agg.closed):
             cur = self.agg.current(brand)
             if cur is not None:
                 out[brand] = (cur[0], cur[1])

@@ -161,3 +161,27 @@ def test_a_report_that_changes_nothing_is_not_stored() -> None:
         await w.handle(idle.replace(b'"caught_up":true', b'"caught_up":false', 1), "brand", 0, 99, send_now)
         assert CountingTable.writes == stored + 1                 # a partition no longer caught up
     asyncio.run(run())
+
+
+def test_every_tracked_brand_gets_its_gauges() -> None:
+    """The brand gauges stopped at 200 brands while the windows track VIRALITY_MAX_BRANDS (500 by
+    default): the brands past 200 had no sentiment or complaint-share series, so their brand
+    alerts could never fire, and nothing said so."""
+    part = BrandPartials(SETTINGS.chain_config().brand_rules.bucket_s)
+    t0 = 1_767_261_600_000
+    w = worker()
+
+    async def send_now(alerts):
+        pass
+
+    async def run():
+        for minute in range(40):
+            t = t0 + minute * 60_000
+            for b in range(300):
+                part.add(f"brand{b:03d}", t + b, 0.2, False, True)
+            partials, wm = part.drain()
+            report = {"reports": [{"source": str(p), "partials": partials if p == 0 else {},
+                                   "watermark": wm, "caught_up": True} for p in range(2)]}
+            await w.handle(orjson.dumps(report, option=orjson.OPT_NON_STR_KEYS), "brand", 0, minute, send_now)
+    asyncio.run(run())
+    assert len(w.view()) == 300
