@@ -340,7 +340,8 @@ class BrandAggregator:
         sent_sum = sum(h[3] for h in window)
         compl = sum(h[4] for h in window)
         mean_sent = sent_sum / texts if texts else 0.0
-        share = compl / n if n else 0.0
+        # of the texts (posts, quotes, replies that say something): a share says nothing of its own
+        share = compl / texts if texts else 0.0
         end_ms = start + r.bucket_s * 1000
 
         base = self.baseline.get(brand)
@@ -377,7 +378,8 @@ class BrandAggregator:
         if storm_level and compl >= 2 * storm_line:
             storm_level = 2
         out += self._step(brand, "complaint_storm", storm_level, end_ms, "warning",
-                          f"{_count(compl, 'complaint')} ({share:.0%} of {_count(n, 'post')}) in the last "
+                          f"{_count(compl, 'complaint')} ({share:.0%} of {_count(texts, 'text')}, "
+                          f"{_count(n, 'event')} in all) in the last "
                           f"{r.window_buckets * r.bucket_s // 60} min, expected about {expected:.1f}",
                           n, texts, mean_sent, share, compl, "back to normal")
 
@@ -416,7 +418,7 @@ class BrandAggregator:
                            round(share, 4), compl, life.opened_ms)]
 
     def current(self, brand: str) -> tuple[float, float, int] | None:
-        """(mean sentiment, complaint share, events) over the brand's last closed window."""
+        """(mean sentiment, complaint share of the texts, events) over the brand's last closed window."""
         hist = self.closed.get(brand)
         if not hist:
             return None
@@ -426,7 +428,7 @@ class BrandAggregator:
         n = sum(h[1] for h in window)
         texts = sum(h[2] for h in window)
         return ((sum(h[3] for h in window) / texts) if texts else 0.0,
-                (sum(h[4] for h in window) / n) if n else 0.0, n)
+                (sum(h[4] for h in window) / texts) if texts else 0.0, n)
 
     def to_state(self) -> dict[str, Any]:
         return {"b": {k: {str(s): v for s, v in per.items()} for k, per in self.buckets.items()},

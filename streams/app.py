@@ -1,6 +1,6 @@
 """The Faust app: topics, tables, two thin agents and the metrics they feed.
 
-Flow (``docs/architecture.md`` has the picture)::
+Flow (README.md, *The flow*, has the whole picture)::
 
     posts ──┐                        ┌─> alerts            (alert transitions)
             ├─> cascades agent ──────┼─> posts.deadletter  (rejected input, with the reason)

@@ -96,7 +96,7 @@ class StateCollector(Collector):
                                  "Mean sentiment [-1, 1] of the brand's texts over its last closed window.",
                                  labels=["brand"])
         compl = GaugeMetricFamily("virality_brand_complaint_share",
-                                  "Share of the brand's events that are complaints, last closed window.",
+                                  "Share of the brand's texts (posts, quotes, replies; not shares) that are complaints, last closed window.",
                                   labels=["brand"])
         for brand, (se, co) in sorted(s.brands.items()):
             sent.add_metric([brand], se)

@@ -17,8 +17,8 @@ def feed(events, partitions=2, rules=RULES, shuffle_reports=None):
     agg = BrandAggregator(rules, sources=[str(p) for p in range(partitions)])
     parts = [BrandPartials(rules.bucket_s) for _ in range(partitions)]
     alerts = []
-    for p, brand, t, s, c in events:
-        parts[p].add(brand, t, s, c, True)
+    for p, brand, t, s, c, *text in events:
+        parts[p].add(brand, t, s, c, text[0] if text else True)
         reports = []
         for q, part in enumerate(parts):
             partials, wm = part.drain()
@@ -31,9 +31,12 @@ def feed(events, partitions=2, rules=RULES, shuffle_reports=None):
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 1), st.sampled_from(["a", "b"]), st.integers(0, 2_000),
-                          st.floats(-1, 1), st.booleans()), min_size=1, max_size=80))
+                          st.floats(-1, 1), st.booleans(), st.booleans()), min_size=1, max_size=80))
 def test_closed_window_matches_recomputation(raw) -> None:
-    events = sorted(((p, b, t * 1000, s, c) for p, b, t, s, c in raw), key=lambda e: e[2])
+    """Mean sentiment and complaint share are over the texts of the window (a share without text
+    counts in the events only), recomputed from the raw events."""
+    events = sorted(((p, b, t * 1000, s if x else 0.0, c and x, x) for p, b, t, s, c, x in raw),
+                    key=lambda e: e[2])
     agg, _ = feed(events)
     for brand in ("a", "b"):
         cur = agg.current(brand)
@@ -44,10 +47,13 @@ def test_closed_window_matches_recomputation(raw) -> None:
         lo = last - (RULES.window_buckets - 1) * RULES.bucket_s * 1000
         inside = [e for e in events if e[1] == brand and lo <= e[2] < last + RULES.bucket_s * 1000]
         n = len(inside)
+        texts = [e for e in inside if e[5]]
         assert cur[2] == n
-        if n:
-            assert abs(cur[0] - sum(e[3] for e in inside) / n) < 1e-6
-            assert abs(cur[1] - sum(e[4] for e in inside) / n) < 1e-9
+        if texts:
+            assert abs(cur[0] - sum(e[3] for e in texts) / len(texts)) < 1e-6
+            assert abs(cur[1] - sum(e[4] for e in texts) / len(texts)) < 1e-9
+        else:
+            assert cur[:2] == (0.0, 0.0)
 
 
 def test_report_order_within_a_flush_does_not_matter() -> None:
@@ -289,3 +295,18 @@ def test_a_caught_up_partition_holds_the_windows_to_the_newest_watermark_as_of_i
     assert agg.closed_until == before                 # held at Y's word until Y speaks again
     agg.merge_many([("0", {}, None, True), ("1", {}, None, True)])
     assert agg.closed_until > before and agg.late == 0
+
+
+def test_the_complaint_share_is_of_the_texts_not_of_the_shares() -> None:
+    """Shares carry no text of their own: 10 complaint posts shared 90 times are all complaints
+    (before 2026-11-24 the share was of every event, 0.1 here, so the ComplaintStorm rule's 50 %
+    line was out of reach for any brand whose complaints were shared)."""
+    events = []
+    for i in range(10):
+        t = 1000 + i * 5000
+        events.append((0, "a", t, -0.8, True, True))
+        events += [(1, "a", t + k, 0.0, False, False) for k in range(1, 10)]
+    events.append((0, "a", 200_000, 0.1, False, True))   # moves the watermark: the first 3 minutes close
+    agg, _ = feed(events)
+    sentiment, share, n = agg.current("a")
+    assert (share, n) == (1.0, 100) and abs(sentiment + 0.8) < 1e-9
