@@ -212,3 +212,10 @@ def test_each_image_is_built_by_one_service(services):
     for name, svc in services.items():
         if svc.get("image", "").startswith("virality"):
             assert svc["image"] in built, f"{name} uses {svc['image']}, which no service builds"
+
+
+def test_the_stack_runs_the_kafka_release_the_tests_run(compose):
+    """The compose broker and the tests' broker (scripts/kafka, from Maven Central) are one release."""
+    pom = (ROOT / "scripts" / "kafka-pom.xml").read_text()
+    version = re.search(r"<kafka.version>([^<]+)</kafka.version>", pom).group(1)
+    assert compose["services"]["kafka"]["image"] == f"apache/kafka:{version}"
