@@ -42,7 +42,7 @@ from detectors.chain import (PartitionProcessor, brand_alert, partition_for, par
 from detectors.events import Event, Rejected, decode_event
 from detectors.state import NewerStateError, StateError
 from detectors.understanding import TextAnalysis, TextAnalyzer, analyze_each, load_analyzer
-from streams.batching import BatchingApp, BatchRoute
+from streams.batching import BatchingApp, BatchRoute, within
 from streams.kafka_auth import faust_credentials
 from streams.metrics import TOP_K, Metrics, Snapshot
 from streams.settings import Settings
@@ -1347,7 +1347,7 @@ class TextHelpers:
         if ahead is None:
             return None
         try:
-            return await asyncio.wait_for(asyncio.shield(ahead), self.timeout_s)
+            return await within(asyncio.shield(ahead), self.timeout_s)
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if ahead.cancelled() and task is not None and not task.cancelling():

@@ -104,3 +104,97 @@ def test_rewind_resets_the_read_offsets_as_a_seek_does() -> None:
         assert position(sub, b) == 10
 
     asyncio.run(run())
+
+
+def test_stream_records_fetched_before_the_recovery_seeks_are_not_delivered_twice() -> None:
+    """Faust's recovery resumes the stream partitions and only then seeks them to the committed
+    offsets: a fetch in between must not be delivered, or the same records come again after the seek
+    (a successor applied them, then skipped them as re-read)."""
+    async def run() -> None:
+        sub = SubscriptionState()
+        tp = TopicPartition("posts", 0)
+        sub.assign_from_user({tp})
+        consumer = FakeConsumer(sub)
+        delivered: list[int] = []
+
+        class Route:
+            incoming = 0
+
+            async def deliver(self, batch):
+                delivered.extend(m.offset for m in batch)
+        route = Route()
+
+        app = types.SimpleNamespace(batch_routes={"posts": route}, rebalancing=True, consumer_generation_id=1,
+                                    topics=types.SimpleNamespace(acks_enabled_for=lambda topic: True),
+                                    monitor=types.SimpleNamespace(track_tp_end_offset=lambda *a: None))
+        stopped = asyncio.Event()
+
+        class Thread:
+            def _ensure_consumer(self):
+                return consumer
+
+            async def call_thread(self, fun, *args):
+                return await fun(*args)
+
+        calls = []
+
+        async def wait_next_records(timeout):
+            calls.append(timeout)
+            if len(calls) == 2:   # meanwhile the recovery sought to the committed offset, and ended
+                sub.seek(tp, 5)
+                self_._read_offset[TP("posts", 0)] = 5
+                app.rebalancing = False
+            elif len(calls) == 3:
+                stopped.set()
+                return {}, None
+            first = position(sub, tp)   # aiokafka hands over records from its position, and moves it on
+            await fetched(sub, tp, first, first + 4)
+            return {TP("posts", 0): [Rec(o) for o in range(first, first + 5)]}, None
+
+        async def wait_first(coro, other):
+            other.close()
+            await coro
+            return types.SimpleNamespace(done={coro})
+
+        async def sleep(s):
+            await asyncio.sleep(0)
+
+        self_ = types.SimpleNamespace(
+            app=app, callback=None, _stopped=stopped, _read_offset={TP("posts", 0): 5}, suspend_flow=asyncio.Event(),
+            _to_message=lambda t, r: types.SimpleNamespace(offset=r.offset), diag=types.SimpleNamespace(
+                set_flag=lambda f: None, unset_flag=lambda f: None), sleep=sleep, should_stop=False,
+            _wait_next_records=wait_next_records, flow_active=True, _buffered_partitions=set(),
+            highwater=lambda t: 100, wait_first=wait_first, _commit_every=None, _n_acked=0,
+            _thread=Thread(), log=logging.getLogger("test"))
+        self_.rewind = lambda undelivered: BatchingConsumer.rewind(self_, undelivered)
+        sub.seek(tp, 5)
+        fetcher = types.SimpleNamespace(_stopped=asyncio.Event())
+        await BatchingConsumer._drain_messages(self_, fetcher)
+        assert delivered == [5, 6, 7, 8, 9]
+
+    asyncio.run(run())
+
+
+def test_a_stop_that_comes_as_a_batch_arrives_is_not_lost() -> None:
+    """The agent waits for its next batch with a timeout; cancelled (the worker stopping) in the same
+    loop turn as a batch is queued, it must stop, not take the batch and go on (Python 3.11's
+    wait_for returned the batch and dropped the cancellation: a SIGTERM run sat out its 20 s
+    shutdown timeout). The batch stays queued, unprocessed and unacked."""
+    from streams.batching import BatchRoute
+
+    async def run() -> None:
+        route = BatchRoute()
+        waiting = asyncio.ensure_future(route.get(5.0))
+        await asyncio.sleep(0)            # the agent waits
+        route.queue.put_nowait((["m1"], None))   # a batch arrives ...
+        waiting.cancel()                  # ... and the stop, before the agent runs again
+        try:
+            got = await waiting
+        except asyncio.CancelledError:
+            got = "cancelled"
+        assert got == "cancelled"
+        assert route.queue.qsize() == 1   # left for nobody: not acked, read again by the successor
+        assert await route.get(0.01) == (["m1"], None)
+        assert await route.get(0.01) is None  # and the timeout still answers None
+
+    asyncio.run(run())
