@@ -269,11 +269,14 @@ def _distinct_paths(input_path: str, *outputs: tuple[str, str | None]) -> None:
 
     def same(a: str, b: str) -> bool:
         try:
+            if b == "-":   # the input is standard input: a file redirected to it (< FILE) counts
+                st, other = os.stat(a), os.fstat(sys.stdin.fileno())
+                return stat.S_ISREG(st.st_mode) and (st.st_dev, st.st_ino) == (other.st_dev, other.st_ino)
             return os.path.samefile(a, b) and stat.S_ISREG(os.stat(a).st_mode)
         except OSError:   # one of them does not exist yet: the same if named alike
-            return os.path.realpath(a) == os.path.realpath(b)
+            return b != "-" and os.path.realpath(a) == os.path.realpath(b)
 
-    seen = [("--input", input_path)] if input_path != "-" else []
+    seen = [("--input", input_path)]
     for flag, path in outputs:
         if not path or path == "-":
             continue
@@ -453,7 +456,7 @@ async def _tail(args: argparse.Namespace, stop: asyncio.Event | None = None) -> 
                                 enable_auto_commit=False, group_id=None, isolation_level="read_committed",
                                 **client_options(settings))
     try:
-        with ConnectErrors() as seen:
+        with ConnectErrors.of(settings) as seen:
             await consumer.start()
     except KafkaConnectionError:
         await consumer.stop()  # (an unstarted consumer left open is reported at exit)

@@ -24,6 +24,7 @@ import time
 import urllib.request
 import uuid
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -115,7 +116,7 @@ def run_demo(args: argparse.Namespace) -> int:
         try:
             _stop_children(children)
             if _port_open(host, int(port)):
-                asyncio.run(_delete_topics(base.bootstrap_servers, run))
+                asyncio.run(_delete_topics(base, run))
             # the run's table data and scenario file go with its topics (the worker's log stays)
             shutil.rmtree(ROOT / ".run" / run, ignore_errors=True)
             (ROOT / ".run" / f"{run}.jsonl").unlink(missing_ok=True)
@@ -188,10 +189,13 @@ async def _show_alerts(env: dict, topic: str, metrics_port: int, total: int, rep
     from aiokafka import AIOKafkaConsumer
 
     from streams.cli import format_alert
+    from streams.kafka_auth import client_options
+    from streams.settings import Settings
 
-    consumer = AIOKafkaConsumer(bootstrap_servers=env.get("VIRALITY_BROKER", "kafka://127.0.0.1:9092").split("://")[-1],
+    settings = Settings.from_env(env)   # the worker's own settings (a secured broker's included)
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers,
                                 auto_offset_reset="earliest", enable_auto_commit=False, group_id=None,
-                                isolation_level="read_committed")
+                                isolation_level="read_committed", **client_options(settings))
     await consumer.start()
     consumer.subscribe([topic])
     shown = 0
@@ -218,10 +222,11 @@ async def _show_alerts(env: dict, topic: str, metrics_port: int, total: int, rep
         await consumer.stop()
 
 
-async def _delete_topics(bootstrap: str, run: str) -> None:
+async def _delete_topics(settings: Any, run: str) -> None:
+    from streams.kafka_auth import client_options
     from streams.topics import delete_topics
 
     try:
-        await delete_topics(bootstrap, run)
+        await delete_topics(settings.bootstrap_servers, run, **client_options(settings))
     except Exception as exc:  # the demo's result stands; leftover topics are harmless
         print(f"demo: could not delete the run's topics: {exc}", file=sys.stderr)

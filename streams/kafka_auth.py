@@ -28,12 +28,18 @@ def ssl_context(s: Settings) -> ssl.SSLContext | None:
     try:
         ctx = ssl.create_default_context(cafile=s.kafka_ca_file or None)
         if s.kafka_cert_file:
-            ctx.load_cert_chain(s.kafka_cert_file, s.kafka_key_file)
+            # never a passphrase prompt (a worker would hang at it): an encrypted key is an error
+            ctx.load_cert_chain(s.kafka_cert_file, s.kafka_key_file, password=_no_passphrase)
     except (ssl.SSLError, ValueError) as exc:
         # a file that is there but is not what it should be (a key for a certificate, a DER file)
         raise SettingsError(f"the TLS files (VIRALITY_KAFKA_CA_FILE, VIRALITY_KAFKA_CERT_FILE, "
                             f"VIRALITY_KAFKA_KEY_FILE) cannot be used: {exc}") from None
     return ctx
+
+
+def _no_passphrase() -> str:
+    raise SettingsError("VIRALITY_KAFKA_KEY_FILE holds an encrypted key: give the key unencrypted (a file "
+                        "readable by the worker only), e.g. openssl pkey -in KEY -out KEY.plain")
 
 
 def client_options(s: Settings) -> dict[str, Any]:
@@ -44,7 +50,7 @@ def client_options(s: Settings) -> dict[str, Any]:
     if ctx is not None:
         out["ssl_context"] = ctx
     if protocol.startswith("SASL_"):
-        out.update(sasl_mechanism=s.kafka_sasl_mechanism.upper(), sasl_plain_username=s.kafka_username,
+        out.update(sasl_mechanism=s.sasl_mechanism, sasl_plain_username=s.kafka_username,
                    sasl_plain_password=s.kafka_secret)
     return out
 
@@ -61,7 +67,7 @@ def faust_credentials(s: Settings) -> Any:
         return faust.SSLCredentials(ctx)
     # faust picks SASL_SSL when it is given a context, SASL_PLAINTEXT without
     return faust.SASLCredentials(username=s.kafka_username, password=s.kafka_secret, ssl_context=ctx,
-                                 mechanism=s.kafka_sasl_mechanism.upper())
+                                 mechanism=s.sasl_mechanism)
 
 
 #: Connection errors that waiting will not mend: refused credentials, an untrusted or mismatched
@@ -72,9 +78,10 @@ _LASTING = ("SaslAuthenticationFailed", "UnsupportedSaslMechanism", "IllegalSasl
 
 
 class ConnectErrors(logging.Handler):
-    """Keeps the last "Unable connect to ..." error the Kafka client logs while it is installed: the
-    client raises only "Unable to bootstrap", and the reason (a refused password, an untrusted
-    certificate) is in that log line.
+    """Keeps the last connection error the Kafka client logs while it is installed: the client raises
+    only "Unable to bootstrap", and the reason (a refused password, an untrusted certificate) is in
+    its log, as an error ("Unable connect to ...") or, when the connection opened and was then
+    closed, a warning ("Unable to request metadata from ...").
 
     >>> with ConnectErrors() as seen:
     ...     logging.getLogger("aiokafka").error('Unable connect to "%s:%s": %s', "h", 1, "boom")
@@ -82,13 +89,27 @@ class ConnectErrors(logging.Handler):
     'boom'
     """
 
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
+    def __init__(self, tls: bool = False) -> None:
+        super().__init__(logging.WARNING)
         self.last: str | None = None
+        #: the client speaks TLS: a connection reset at once is then a plain-text listener's answer
+        self.tls = tls
+        self.resets = 0
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.msg.startswith("Unable connect to") and record.args:
-            self.last = str(record.args[-1])
+        msg = record.msg if isinstance(record.msg, str) else ""
+        if not (msg.startswith("Unable connect to") or msg.startswith("Unable to request metadata")) or not record.args:
+            return
+        err = record.args[-1]
+        text = str(err)
+        if isinstance(err, ConnectionResetError):
+            self.resets += 1
+            text = text or "ConnectionResetError: the broker reset the connection"
+        self.last = text or type(err).__name__
+
+    @classmethod
+    def of(cls, s: Settings) -> "ConnectErrors":
+        return cls(tls=s.kafka_security_protocol.upper().endswith("SSL"))
 
     def __enter__(self) -> "ConnectErrors":
         logging.getLogger("aiokafka").addHandler(self)
@@ -100,7 +121,10 @@ class ConnectErrors(logging.Handler):
     @property
     def lasting(self) -> bool:
         """The last error is one that retrying will not mend (see :data:`_LASTING`)."""
-        return self.last is not None and any(m in self.last for m in _LASTING)
+        if self.last is None:
+            return False
+        # a TLS handshake reset again and again: a plain-text listener (once may be a restart)
+        return any(m in self.last for m in _LASTING) or (self.tls and self.resets >= 3 and "Reset" in self.last)
 
     def message(self, s: Settings) -> str:
         """What went wrong connecting to ``s``'s brokers, with the settings that decide it."""
@@ -112,10 +136,13 @@ class ConnectErrors(logging.Handler):
             hint = "; check VIRALITY_KAFKA_USERNAME, the password and VIRALITY_KAFKA_SASL_MECHANISM"
         elif "CERTIFICATE_VERIFY_FAILED" in self.last or "certificate" in self.last:
             hint = "; check VIRALITY_KAFKA_CA_FILE (the CA the brokers' certificates chain to) and the broker address"
+        elif self.tls and "Reset" in self.last:
+            hint = ("; a TLS client on a plain-text listener? check VIRALITY_KAFKA_SECURITY_PROTOCOL and the port "
+                    "in VIRALITY_BROKER")
         elif "Connection at" in self.last and "closed" in self.last:
             hint = ("; the broker closed the connection: a TLS listener reached without TLS, or one that requires "
                     "a client certificate (VIRALITY_KAFKA_CERT_FILE/KEY_FILE), or a SASL listener without SASL; "
                     "check VIRALITY_KAFKA_SECURITY_PROTOCOL")
         if not self.lasting:   # refused, unreachable, timed out: nobody there (yet)
-            return f"no Kafka broker answers at {where}: {self.last}"
+            return f"no Kafka broker answers at {where}: {self.last}{hint}"
         return f"cannot connect to Kafka at {where}: {self.last}{hint}"

@@ -9,7 +9,7 @@ variable                            default                     meaning
 ==================================  ==========================  ==================================================
 VIRALITY_BROKER                     kafka://127.0.0.1:9092      Kafka bootstrap servers (comma-separated allowed)
 VIRALITY_KAFKA_SECURITY_PROTOCOL    PLAINTEXT                   PLAINTEXT, SSL (TLS), SASL_SSL or SASL_PLAINTEXT
-VIRALITY_KAFKA_SASL_MECHANISM       PLAIN                       with SASL: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512
+VIRALITY_KAFKA_SASL_MECHANISM       PLAIN (with SASL)           with SASL: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512
 VIRALITY_KAFKA_USERNAME             (empty)                     with SASL: the user name
 VIRALITY_KAFKA_PASSWORD             (empty)                     with SASL: the password (or the next one)
 VIRALITY_KAFKA_PASSWORD_FILE        (empty)                     with SASL: a file holding the password (a secret mount)
@@ -146,7 +146,7 @@ class Settings:
     broker: str = "kafka://127.0.0.1:9092"
     # how every Kafka client of the worker and the CLI connects (streams/kafka_auth.py)
     kafka_security_protocol: str = "PLAINTEXT"
-    kafka_sasl_mechanism: str = "PLAIN"
+    kafka_sasl_mechanism: str | None = None   # None: PLAIN (see sasl_mechanism)
     kafka_username: str | None = None
     kafka_password: str | None = field(default=None, repr=False)
     kafka_password_file: str | None = None
@@ -250,10 +250,10 @@ class Settings:
             raise SettingsError(f"VIRALITY_KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol!r} is not one of "
                                 f"{', '.join(KAFKA_PROTOCOLS)}")
         sasl, tls = protocol.startswith("SASL_"), protocol.endswith("SSL")
+        if self.kafka_sasl_mechanism is not None and self.sasl_mechanism not in SASL_MECHANISMS:
+            raise SettingsError(f"VIRALITY_KAFKA_SASL_MECHANISM={self.kafka_sasl_mechanism!r} is not one of "
+                                f"{', '.join(SASL_MECHANISMS)}")
         if sasl:
-            if self.kafka_sasl_mechanism.upper() not in SASL_MECHANISMS:
-                raise SettingsError(f"VIRALITY_KAFKA_SASL_MECHANISM={self.kafka_sasl_mechanism!r} is not one of "
-                                    f"{', '.join(SASL_MECHANISMS)}")
             if not self.kafka_username:
                 raise SettingsError(f"VIRALITY_KAFKA_SECURITY_PROTOCOL={protocol} needs VIRALITY_KAFKA_USERNAME")
             if self.kafka_password is not None and self.kafka_password_file:
@@ -262,7 +262,8 @@ class Settings:
                 raise SettingsError(f"VIRALITY_KAFKA_SECURITY_PROTOCOL={protocol} needs VIRALITY_KAFKA_PASSWORD "
                                     "or VIRALITY_KAFKA_PASSWORD_FILE")
         else:
-            given = [n for n in ("username", "password", "password_file") if getattr(self, "kafka_" + n) is not None]
+            given = [n for n in ("username", "password", "password_file", "sasl_mechanism")
+                     if getattr(self, "kafka_" + n) is not None]
             if given:
                 # credentials that would silently not be used: the operator meant a SASL protocol
                 raise SettingsError(f"VIRALITY_KAFKA_{given[0].upper()} is set but VIRALITY_KAFKA_SECURITY_PROTOCOL="
@@ -277,8 +278,9 @@ class Settings:
             raise SettingsError("VIRALITY_KAFKA_CERT_FILE and VIRALITY_KAFKA_KEY_FILE go together: give both or neither")
         for name in ("password_file", "ca_file", "cert_file", "key_file"):
             path = getattr(self, "kafka_" + name)
-            if path and not os.access(path, os.R_OK):
-                what = "does not exist" if not os.path.exists(path) else "is not readable by this user"
+            if path and not (os.path.isfile(path) and os.access(path, os.R_OK)):
+                what = ("does not exist" if not os.path.exists(path) else
+                        "is not a file" if not os.path.isfile(path) else "is not readable by this user")
                 raise SettingsError(f"VIRALITY_KAFKA_{name.upper()}={path!r} {what}")
         if self.kafka_password_file and self.kafka_secret == "":
             raise SettingsError(f"VIRALITY_KAFKA_PASSWORD_FILE={self.kafka_password_file!r} is empty")
@@ -289,9 +291,18 @@ class Settings:
         as ``echo`` and most secret stores leave one)."""
         if self.kafka_password is not None or not self.kafka_password_file:
             return self.kafka_password
-        with open(self.kafka_password_file, encoding="utf-8") as fh:
-            text = fh.read()
+        with open(self.kafka_password_file, "rb") as fh:
+            raw = fh.read()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise SettingsError(f"VIRALITY_KAFKA_PASSWORD_FILE={self.kafka_password_file!r} is not UTF-8 text") from None
         return text[:-1] if text.endswith("\n") else text
+
+    @property
+    def sasl_mechanism(self) -> str:
+        """The SASL mechanism, upper-case: as set, or PLAIN."""
+        return (self.kafka_sasl_mechanism or "PLAIN").upper()
 
     @property
     def bootstrap_servers(self) -> str:

@@ -93,7 +93,7 @@ async def ensure_topics(s: Settings, timeout: float = 30.0) -> dict[str, int]:
     admin = AIOKafkaAdminClient(bootstrap_servers=s.bootstrap_servers, request_timeout_ms=int(timeout * 1000),
                                 **client_options(s))
     deadline = asyncio.get_running_loop().time() + timeout
-    with ConnectErrors() as seen:
+    with ConnectErrors.of(s) as seen:
         while True:
             try:
                 await admin.start()

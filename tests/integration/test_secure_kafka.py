@@ -18,7 +18,7 @@ import orjson
 import pytest
 
 from tests.factories import COMPLAINT_SV, by_time, cascade, chatter
-from tests.integration.conftest import ROOT, Names, consume, port_open
+from tests.integration.conftest import BROKER, ROOT, Names, consume, port_open
 
 pytestmark = pytest.mark.integration
 
@@ -105,10 +105,18 @@ def test_worker_replay_and_tail_over_a_secured_listener(mode: str, start_worker,
      ["VIRALITY_KAFKA_SECURITY_PROTOCOL"]),
     ("no client certificate", {"mtls": True, "VIRALITY_KAFKA_CERT_FILE": "", "VIRALITY_KAFKA_KEY_FILE": ""},
      ["VIRALITY_KAFKA_CERT_FILE"]),
+    # the client speaks TLS, the listener plain text: the broker resets the handshake
+    ("TLS on the plain-text port", {"plain port": True}, ["plain-text listener", "VIRALITY_BROKER"]),
+    # TLS without SASL on the SASL_SSL port: the connection opens, then the broker closes it
+    ("TLS without SASL on the SASL port", {"VIRALITY_KAFKA_SECURITY_PROTOCOL": "SSL", "VIRALITY_KAFKA_USERNAME": "",
+                                           "VIRALITY_KAFKA_PASSWORD": ""}, ["VIRALITY_KAFKA_SECURITY_PROTOCOL"]),
 ])
 def test_a_refused_connection_ends_quickly_and_says_why(case: str, change: dict, expected: list[str],
                                                       tmp_path: Path) -> None:
+    change = dict(change)
     names = secured(Names(), "mtls" if change.pop("mtls", False) else "plain", tmp_path)
+    if change.pop("plain port", False):
+        change["VIRALITY_BROKER"] = f"kafka://{BROKER}"
     names.env.update(change)
     for command in (["topics"], ["worker"], ["tail", "--max", "1"]):
         t0 = time.monotonic()

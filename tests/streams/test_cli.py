@@ -315,6 +315,12 @@ def test_detect_refuses_to_write_over_its_input_and_writes_to_dev_null(tmp_path:
         r = run("detect", "--input", str(src), *args)
         assert r.returncode == 2 and b"is the same file as" in r.stderr, (args, r.stderr)
         assert src.read_bytes() == before        # (it was emptied, and detect said "0 events", exit 0)
+    # the input redirected from the same file
+    with open(src, "rb") as stdin:
+        r = subprocess.run([sys.executable, "-m", "streams.cli", "detect", "--input", "-", "--output", str(src)],
+                           cwd=ROOT, stdin=stdin, capture_output=True, timeout=120, env={"PATH": "/usr/bin:/bin"})
+    assert r.returncode == 2 and b"is the same file as --input -" in r.stderr, r.stderr
+    assert src.read_bytes() == before
     # /dev/null is no regular file: written to, not truncated ("[Errno 22] Invalid argument" before)
     r = run("detect", "--input", str(src), "--output", "/dev/null", "--rejects", "/dev/null")
     assert r.returncode == 0, r.stderr

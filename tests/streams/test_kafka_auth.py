@@ -106,6 +106,12 @@ def test_the_password_is_not_in_the_settings_repr() -> None:
     ({"VIRALITY_KAFKA_SECURITY_PROTOCOL": "SSL", "VIRALITY_KAFKA_CERT_FILE": "/etc/hostname"}, "go together"),
     ({"VIRALITY_KAFKA_SECURITY_PROTOCOL": "SSL", "VIRALITY_KAFKA_CA_FILE": "/nonexistent/ca.pem"},
      "VIRALITY_KAFKA_CA_FILE='/nonexistent/ca.pem' does not exist"),
+    ({"VIRALITY_KAFKA_SECURITY_PROTOCOL": "SSL", "VIRALITY_KAFKA_CA_FILE": "/etc"}, "VIRALITY_KAFKA_CA_FILE='/etc' is not a file"),
+    (sasl_env(VIRALITY_KAFKA_PASSWORD="", VIRALITY_KAFKA_PASSWORD_FILE="/tmp"), "is not a file"),
+    # a mechanism with no SASL to use it, or none that exists, whatever the protocol
+    ({"VIRALITY_KAFKA_SECURITY_PROTOCOL": "SSL", "VIRALITY_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512"},
+     "VIRALITY_KAFKA_SASL_MECHANISM is set but"),
+    ({"VIRALITY_KAFKA_SECURITY_PROTOCOL": "SSL", "VIRALITY_KAFKA_SASL_MECHANISM": "bogus"}, "is not one of PLAIN"),
 ])
 def test_bad_connection_settings_are_clear_errors(env, words) -> None:
     with pytest.raises(SettingsError, match=None) as err:
@@ -136,3 +142,43 @@ def test_connect_errors_name_the_cause_and_whether_waiting_helps(error, lasting,
     # removed on exit: later errors are not kept
     logging.getLogger("aiokafka").error('Unable connect to "%s:%s": %s', "h", 1, "later")
     assert seen.last == error
+
+
+def test_connect_errors_as_the_client_logs_them_when_tls_meets_plain_text() -> None:
+    """Two refusals the client reports only obliquely: a TLS client on a plain-text listener (an
+    error with an empty ConnectionResetError, once per attempt), and a connection that opens and is
+    closed (a warning, "Unable to request metadata ...")."""
+    log = logging.getLogger("aiokafka")
+    tls = Settings.from_env({"VIRALITY_KAFKA_SECURITY_PROTOCOL": "SSL"})
+    with ConnectErrors.of(tls) as seen:
+        for attempt in range(3):
+            assert not seen.lasting   # once or twice may be a broker restarting
+            log.error('Unable connect to "%s:%s": %s', "127.0.0.1", 9092, ConnectionResetError())
+    assert seen.lasting and "plain-text listener" in seen.message(tls)
+    # a plain-text client is never told its reset is a TLS mismatch
+    with ConnectErrors.of(Settings.from_env({})) as plain:
+        for attempt in range(3):
+            log.error('Unable connect to "%s:%s": %s', "127.0.0.1", 9092, ConnectionResetError())
+    assert not plain.lasting and "plain-text listener" not in plain.message(Settings.from_env({}))
+    with ConnectErrors.of(tls) as closed:
+        log.warning('Unable to request metadata from "%s:%s": %s', "127.0.0.1", 19094,
+                    Exception("KafkaConnectionError: Connection at 127.0.0.1:19094 closed"))
+    assert closed.lasting and "VIRALITY_KAFKA_SECURITY_PROTOCOL" in closed.message(tls)
+
+
+def test_a_password_file_that_is_not_text_is_a_clear_error(tmp_path: Path) -> None:
+    f = tmp_path / "pw"
+    f.write_bytes(b"\xff\xfe\x00secret")
+    with pytest.raises(SettingsError, match="is not UTF-8 text"):
+        Settings.from_env(sasl_env(VIRALITY_KAFKA_PASSWORD="", VIRALITY_KAFKA_PASSWORD_FILE=str(f)))
+
+
+def test_an_encrypted_client_key_is_an_error_not_a_passphrase_prompt(pem, tmp_path: Path) -> None:
+    """load_cert_chain asks for the passphrase on the terminal by default: a worker would hang there."""
+    enc = tmp_path / "enc.key"
+    subprocess.run(["openssl", "pkey", "-in", pem["key"], "-aes256", "-passout", "pass:secret", "-out", str(enc)],
+                   check=True, capture_output=True)
+    env = {"VIRALITY_KAFKA_SECURITY_PROTOCOL": "SSL", "VIRALITY_KAFKA_CERT_FILE": pem["cert"],
+           "VIRALITY_KAFKA_KEY_FILE": str(enc)}
+    with pytest.raises(SettingsError, match="VIRALITY_KAFKA_KEY_FILE holds an encrypted key"):
+        client_options(Settings.from_env(env))
