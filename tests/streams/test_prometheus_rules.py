@@ -34,7 +34,7 @@ ALERTS = {
     "ViralComplaint", "ViralPraise", "BrandSentimentDrop", "ComplaintStorm",
     "ViralityWorkerDown", "ConsumerLagGrowing", "DeadLetterRateHigh", "EventProcessingErrors",
     "NoEventsIngested", "TableRecoveryStuck", "BrandsUntracked", "KafkaUnreachable", "StoredStateUnreadable",
-    "WorkerSettingsDiffer",
+    "WorkerSettingsDiffer", "ViralityWorkerRestarting",
 }
 
 
@@ -93,6 +93,7 @@ MUTATIONS = {
     "stuck recovery tolerated an hour": ("pipeline.yml", "virality_table_recovery_seconds) > 900", "virality_table_recovery_seconds) > 3600"),
     "kafka errors tolerated": ("pipeline.yml", "rate(virality_kafka_client_errors_total[1m])) > 1", "rate(virality_kafka_client_errors_total[1m])) > 100"),
     "kafka restart pages": ("pipeline.yml", "errors_total[1m])) > 1\n        for: 3m", "errors_total[1m])) > 1\n        for: 0s"),
+    "crash loop tolerated": ("pipeline.yml", "[15m]) >= 3", "[15m]) >= 30"),
     "zero intake ignored": ("pipeline.yml", "sum(rate(virality_events_consumed_total[10m])) == 0", "sum(rate(virality_events_consumed_total[10m])) == -1"),
 }
 
@@ -151,6 +152,7 @@ ROUTES = [
     ({"alertname": "ViralComplaint", "severity": "warning", "page": "true", "brand": "ikea"}, "oncall-pager"),
     ({"alertname": "ViralityWorkerDown", "severity": "critical", "page": "true"}, "oncall-pager"),
     ({"alertname": "KafkaUnreachable", "severity": "critical", "page": "true"}, "oncall-pager"),
+    ({"alertname": "ViralityWorkerRestarting", "severity": "critical", "page": "true"}, "oncall-pager"),
     ({"alertname": "ComplaintStorm", "severity": "warning", "brand": "sj"}, "brand-transport"),
     ({"alertname": "BrandSentimentDrop", "severity": "warning", "brand": "ikea"}, "brand-retail"),
     ({"alertname": "BrandSentimentDrop", "severity": "warning", "brand": "volvo"}, "oncall-chat"),
@@ -226,6 +228,7 @@ def test_alertmanager_inhibits_and_delivers(alertmanager):
         _alert(alertname="ViralityWorkerDown", severity="critical", page="true", job="virality"),
         _alert(alertname="NoEventsIngested", severity="warning"),
         _alert(alertname="ConsumerLagGrowing", severity="warning", topic="posts"),
+        _alert(alertname="ComplaintStorm", severity="warning", brand="ikea"),
         _alert(alertname="ViralComplaint", severity="critical", page="true", alert_id="a1", brand="sj"),
         _alert(alertname="ViralComplaint", severity="warning", page="true", alert_id="a1", brand="sj"),
         _alert(alertname="ViralComplaint", severity="warning", page="true", alert_id="a2", brand="sj"),
@@ -234,11 +237,13 @@ def test_alertmanager_inhibits_and_delivers(alertmanager):
     def states() -> dict:
         return _states(url, lambda labels: (labels["alertname"], labels["severity"], labels.get("alert_id")))
 
-    promstack.wait_for(lambda: len(states()) == 6, timeout=10, what="alerts accepted")
+    promstack.wait_for(lambda: len(states()) == 7, timeout=10, what="alerts accepted")
     expected = {
         ("ViralityWorkerDown", "critical", None): "active",
         ("NoEventsIngested", "warning", None): "suppressed",  # meaningless with the worker down
         ("ConsumerLagGrowing", "warning", None): "suppressed",
+        # the other workers of a group still see the brand: one dead worker does not silence it
+        ("ComplaintStorm", "warning", None): "active",
         ("ViralComplaint", "critical", "a1"): "active",
         ("ViralComplaint", "warning", "a1"): "suppressed",  # replaced by the escalation
         ("ViralComplaint", "warning", "a2"): "active",  # another cascade: still pages
