@@ -417,8 +417,9 @@ class BrandAggregator:
         return [BrandAlert(kind, brand, state, life.seq, t_ms, sev, reason, n, texts, round(sent, 4),
                            round(share, 4), compl, life.opened_ms)]
 
-    def current(self, brand: str) -> tuple[float, float, int] | None:
-        """(mean sentiment, complaint share of the texts, events) over the brand's last closed window."""
+    def current(self, brand: str) -> tuple[float, float, int, int] | None:
+        """(mean sentiment, complaint share of the texts, events, texts) over the brand's last closed
+        window."""
         hist = self.closed.get(brand)
         if not hist:
             return None
@@ -428,7 +429,7 @@ class BrandAggregator:
         n = sum(h[1] for h in window)
         texts = sum(h[2] for h in window)
         return ((sum(h[3] for h in window) / texts) if texts else 0.0,
-                (sum(h[4] for h in window) / texts) if texts else 0.0, n)
+                (sum(h[4] for h in window) / texts) if texts else 0.0, n, texts)
 
     def to_state(self) -> dict[str, Any]:
         return {"b": {k: {str(s): v for s, v in per.items()} for k, per in self.buckets.items()},

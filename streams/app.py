@@ -1138,10 +1138,14 @@ class BrandWorker:
             return {}
         out = {}
         # every brand the windows track (at most VIRALITY_MAX_BRANDS): a brand left out would have no
-        # series, and its BrandSentimentDrop and ComplaintStorm could never fire (they stopped at 200)
+        # series, and its BrandSentimentDrop and ComplaintStorm could never fire (they stopped at 200).
+        # But only over enough texts to tell (the worker's own min_texts): a window of shares alone
+        # gave a sentiment and a complaint share of 0 (a 'drop' from any baseline), one complaint
+        # shared ten times a minute a share of 100 %.
+        min_texts = self.agg.rules.min_texts
         for brand in list(self.agg.closed):
             cur = self.agg.current(brand)
-            if cur is not None:
+            if cur is not None and cur[3] >= min_texts:
                 out[brand] = (cur[0], cur[1])
         return out
 

@@ -88,15 +88,19 @@ class StateCollector(Collector):
                  ("predicted_high", "High end of the forecast interval")]
         fams = [GaugeMetricFamily(f"virality_alert_cascade_{n}", f"{h} of a cascade with an open alert.",
                                   labels=["alert_id", "type", "brand", "state"]) for n, h in names]
-        for alert_id, typ, brand, state, *values in s.alerts[:MAX_ALERT_SERIES]:
+        # past the cap, the alerts that page go first: complaints, escalated before open, then the
+        # largest (before 2026-11-24 partition order: 50 open praise alerts hid an escalated complaint,
+        # and ViralComplaint could not fire for it)
+        ranked = sorted(s.alerts, key=lambda a: (a[1] != "viral_complaint", a[3] != "escalated", -a[5], a[0]))
+        for alert_id, typ, brand, state, *values in ranked[:MAX_ALERT_SERIES]:
             for fam, v in zip(fams, values):
                 fam.add_metric([alert_id, typ, brand, state], v)
         yield from fams
         sent = GaugeMetricFamily("virality_brand_sentiment",
-                                 "Mean sentiment [-1, 1] of the brand's texts over its last closed window.",
+                                 "Mean sentiment [-1, 1] of the brand's texts over its last closed window (absent below 20 texts).",
                                  labels=["brand"])
         compl = GaugeMetricFamily("virality_brand_complaint_share",
-                                  "Share of the brand's texts (posts, quotes, replies; not shares) that are complaints, last closed window.",
+                                  "Share of the brand's texts (posts, quotes, replies; not shares) that are complaints, last closed window (absent below 20 texts).",
                                   labels=["brand"])
         for brand, (se, co) in sorted(s.brands.items()):
             sent.add_metric([brand], se)

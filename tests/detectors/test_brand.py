@@ -48,7 +48,7 @@ def test_closed_window_matches_recomputation(raw) -> None:
         inside = [e for e in events if e[1] == brand and lo <= e[2] < last + RULES.bucket_s * 1000]
         n = len(inside)
         texts = [e for e in inside if e[5]]
-        assert cur[2] == n
+        assert cur[2] == n and cur[3] == len(texts)
         if texts:
             assert abs(cur[0] - sum(e[3] for e in texts) / len(texts)) < 1e-6
             assert abs(cur[1] - sum(e[4] for e in texts) / len(texts)) < 1e-9
@@ -308,5 +308,5 @@ def test_the_complaint_share_is_of_the_texts_not_of_the_shares() -> None:
         events += [(1, "a", t + k, 0.0, False, False) for k in range(1, 10)]
     events.append((0, "a", 200_000, 0.1, False, True))   # moves the watermark: the first 3 minutes close
     agg, _ = feed(events)
-    sentiment, share, n = agg.current("a")
-    assert (share, n) == (1.0, 100) and abs(sentiment + 0.8) < 1e-9
+    sentiment, share, n, texts = agg.current("a")
+    assert (share, n, texts) == (1.0, 100, 10) and abs(sentiment + 0.8) < 1e-9

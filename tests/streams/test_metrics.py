@@ -63,6 +63,25 @@ def test_names_units_and_bounded_labels() -> None:
         assert not any(k in ("root_id", "post_id", "user", "author") for k, _ in labels)
 
 
+def test_past_the_alert_series_cap_the_alerts_that_page_are_exported_first() -> None:
+    """Past MAX_ALERT_SERIES open alerts, the escalated complaint must still have its series (the
+    ViralComplaint rule reads them); before 2026-11-24 the first 50 in partition order were kept."""
+    from streams.metrics import MAX_ALERT_SERIES
+
+    reg = CollectorRegistry()
+    m = Metrics(reg, faust_version="0.0")
+    praise = [(f"viral_praise:p{i}:1", "viral_praise", "ikea", "open", 5.0, 900.0 + i, 1200.0, 1000.0, 2000.0)
+              for i in range(MAX_ALERT_SERIES)]
+    complaints = [("viral_complaint:c1:1", "viral_complaint", "sj", "open", 9.0, 300.0, 1500.0, 900.0, 3000.0),
+                  ("viral_complaint:c2:1", "viral_complaint", "sj", "escalated", 30.0, 200.0, 9000.0, 6000.0, 20000.0)]
+    m.state.publish(Snapshot(alerts=praise + complaints))
+    exported = [dict(k[1]) for k in samples(reg) if k[0] == "virality_alert_cascade_shares"]
+    assert len(exported) == MAX_ALERT_SERIES
+    ids = {e["alert_id"] for e in exported}
+    assert {"viral_complaint:c1:1", "viral_complaint:c2:1"} <= ids
+    assert "viral_praise:p0:1" not in ids and "viral_praise:p49:1" in ids   # then the largest praise
+
+
 def test_table_recovery_seconds_is_read_at_scrape_time() -> None:
     import types
 
