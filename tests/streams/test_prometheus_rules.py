@@ -93,7 +93,9 @@ MUTATIONS = {
     "stuck recovery tolerated an hour": ("pipeline.yml", "virality_table_recovery_seconds) > 900", "virality_table_recovery_seconds) > 3600"),
     "kafka errors tolerated": ("pipeline.yml", "rate(virality_kafka_client_errors_total[1m])) > 1", "rate(virality_kafka_client_errors_total[1m])) > 100"),
     "kafka restart pages": ("pipeline.yml", "errors_total[1m])) > 1\n        for: 3m", "errors_total[1m])) > 1\n        for: 0s"),
-    "crash loop tolerated": ("pipeline.yml", "[15m]) >= 3", "[15m]) >= 30"),
+    "crash loop tolerated": ("pipeline.yml", "[1h]) >= 3", "[1h]) >= 30"),
+    "slow crash loop missed": ("pipeline.yml", "[1h]) >= 3", "[15m]) >= 3"),
+    "crash loop flaps": ("pipeline.yml", "keep_firing_for: 30m", "keep_firing_for: 0s"),
     "zero intake ignored": ("pipeline.yml", "sum(rate(virality_events_consumed_total[10m])) == 0", "sum(rate(virality_events_consumed_total[10m])) == -1"),
 }
 
