@@ -163,28 +163,36 @@ def test_a_report_that_changes_nothing_is_not_stored() -> None:
     asyncio.run(run())
 
 
-def test_every_tracked_brand_gets_its_gauges() -> None:
-    """The brand gauges stopped at 200 brands while the windows track VIRALITY_MAX_BRANDS (500 by
-    default): the brands past 200 had no sentiment or complaint-share series, so their brand
-    alerts could never fire, and nothing said so."""
+def feed_minutes(w: BrandWorker, minutes: int, add_minute) -> None:
+    """``minutes`` one-minute reports of partition 0 (partition 1 idle and caught up) to ``w``;
+    ``add_minute(part, t_ms)`` adds that minute's events."""
     part = BrandPartials(SETTINGS.chain_config().brand_rules.bucket_s)
     t0 = 1_767_261_600_000
-    w = worker()
 
     async def send_now(alerts):
         pass
 
     async def run():
-        for minute in range(40):
-            t = t0 + minute * 60_000
-            for b in range(300):
-                part.add(f"brand{b:03d}", t + b, 0.2, False, True)
-                part.add(f"brand{b:03d}", t + 30_000 + b, 0.2, False, True)   # (enough texts to tell)
+        for minute in range(minutes):
+            add_minute(part, t0 + minute * 60_000)
             partials, wm = part.drain()
             report = {"reports": [{"source": str(p), "partials": partials if p == 0 else {},
                                    "watermark": wm, "caught_up": True} for p in range(2)]}
             await w.handle(orjson.dumps(report, option=orjson.OPT_NON_STR_KEYS), "brand", 0, minute, send_now)
     asyncio.run(run())
+
+
+def test_every_tracked_brand_gets_its_gauges() -> None:
+    """The brand gauges stopped at 200 brands while the windows track VIRALITY_MAX_BRANDS (500 by
+    default): the brands past 200 had no sentiment or complaint-share series, so their brand
+    alerts could never fire, and nothing said so."""
+    def minute(part, t):
+        for b in range(300):
+            part.add(f"brand{b:03d}", t + b, 0.2, False, True)
+            part.add(f"brand{b:03d}", t + 30_000 + b, 0.2, False, True)   # (enough texts to tell)
+
+    w = worker()
+    feed_minutes(w, 40, minute)
     assert len(w.view()) == 300
 
 
@@ -192,28 +200,17 @@ def test_brand_gauges_need_enough_texts_to_tell() -> None:
     """A window of shares alone gave a sentiment and complaint share of 0 (a 'drop' of 0.8 from a
     happy baseline: BrandSentimentDrop fired), and one complaint shared ten times a minute a share of
     100 % (ComplaintStorm). Below the worker's own min_texts the gauges are absent instead."""
-    rules = SETTINGS.chain_config().brand_rules
-    part = BrandPartials(rules.bucket_s)
-    t0 = 1_767_261_600_000
+    def minute(part, t):
+        for k in range(10):   # ten shares a minute of each brand
+            for brand in ("shared", "few", "enough"):
+                part.add(brand, t + k, 0.0, False, False)
+        if (t // 60_000) % 5 == 0:
+            part.add("few", t + 100, -0.9, True, True)            # 3 texts a window
+        part.add("enough", t + 100, -0.9, True, True)
+        part.add("enough", t + 200, 0.5, False, True)             # 30 texts a window
+
     w = worker()
-
-    async def send_now(alerts):
-        pass
-
-    async def run():
-        for minute in range(60):
-            t = t0 + minute * 60_000
-            for k in range(10):   # ten shares a minute of each brand
-                for brand in ("shared", "few", "enough"):
-                    part.add(brand, t + k, 0.0, False, False)
-            part.add("few", t + 100, -0.9, True, True) if minute % 5 == 0 else None          # 3 texts a window
-            part.add("enough", t + 100, -0.9, True, True)
-            part.add("enough", t + 200, 0.5, False, True)                                    # 30 texts a window
-            partials, wm = part.drain()
-            report = {"reports": [{"source": str(p), "partials": partials if p == 0 else {},
-                                   "watermark": wm, "caught_up": True} for p in range(2)]}
-            await w.handle(orjson.dumps(report, option=orjson.OPT_NON_STR_KEYS), "brand", 0, minute, send_now)
-    asyncio.run(run())
+    feed_minutes(w, 60, minute)
     view = w.view()
     assert "shared" not in view and "few" not in view
     assert set(view) == {"enough"} and view["enough"][1] == 0.5 and abs(view["enough"][0] + 0.2) < 1e-9
