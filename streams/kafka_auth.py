@@ -23,7 +23,7 @@ from streams.settings import Settings, SettingsError
 def ssl_context(s: Settings) -> ssl.SSLContext | None:
     """The TLS context for ``s``'s protocol (None without TLS): the system's CAs unless
     ``kafka_ca_file`` names others, the client certificate if one is given, host names checked."""
-    if not s.kafka_security_protocol.upper().endswith("SSL"):
+    if not s.kafka_tls:
         return None
     try:
         ctx = ssl.create_default_context(cafile=s.kafka_ca_file or None)
@@ -44,12 +44,11 @@ def _no_passphrase() -> str:
 
 def client_options(s: Settings) -> dict[str, Any]:
     """Keyword arguments for an aiokafka producer, consumer or admin client."""
-    protocol = s.kafka_security_protocol.upper()
-    out: dict[str, Any] = {"security_protocol": protocol}
+    out: dict[str, Any] = {"security_protocol": s.kafka_protocol}
     ctx = ssl_context(s)
     if ctx is not None:
         out["ssl_context"] = ctx
-    if protocol.startswith("SASL_"):
+    if s.kafka_sasl:
         out.update(sasl_mechanism=s.sasl_mechanism, sasl_plain_username=s.kafka_username,
                    sasl_plain_password=s.kafka_secret)
     return out
@@ -59,11 +58,10 @@ def faust_credentials(s: Settings) -> Any:
     """The same, as Faust's ``broker_credentials`` (None for plain text)."""
     import faust
 
-    protocol = s.kafka_security_protocol.upper()
-    if protocol == "PLAINTEXT":
+    if s.kafka_protocol == "PLAINTEXT":
         return None
     ctx = ssl_context(s)
-    if protocol == "SSL":
+    if s.kafka_protocol == "SSL":
         return faust.SSLCredentials(ctx)
     # faust picks SASL_SSL when it is given a context, SASL_PLAINTEXT without
     return faust.SASLCredentials(username=s.kafka_username, password=s.kafka_secret, ssl_context=ctx,
@@ -109,7 +107,7 @@ class ConnectErrors(logging.Handler):
 
     @classmethod
     def of(cls, s: Settings) -> "ConnectErrors":
-        return cls(tls=s.kafka_security_protocol.upper().endswith("SSL"))
+        return cls(tls=s.kafka_tls)
 
     def __enter__(self) -> "ConnectErrors":
         logging.getLogger("aiokafka").addHandler(self)
@@ -128,11 +126,11 @@ class ConnectErrors(logging.Handler):
 
     def message(self, s: Settings) -> str:
         """What went wrong connecting to ``s``'s brokers, with the settings that decide it."""
-        where = f"{s.bootstrap_servers} ({s.kafka_security_protocol.upper()})"
+        where = f"{s.bootstrap_servers} ({s.kafka_protocol})"
         if self.last is None:
             return f"no Kafka broker answers at {where}"
         hint = ""
-        if "SaslAuthentication" in self.last or "Sasl" in self.last:
+        if "Sasl" in self.last:
             hint = "; check VIRALITY_KAFKA_USERNAME, the password and VIRALITY_KAFKA_SASL_MECHANISM"
         elif "CERTIFICATE_VERIFY_FAILED" in self.last or "certificate" in self.last:
             hint = "; check VIRALITY_KAFKA_CA_FILE (the CA the brokers' certificates chain to) and the broker address"

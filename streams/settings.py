@@ -245,11 +245,11 @@ class Settings:
                 f"{self.expire_s}s; analyzer {self.analyzer or 'built-in'}; config {self.decision_fingerprint}")
 
     def _validate_kafka_auth(self) -> None:
-        protocol = self.kafka_security_protocol.upper()
+        protocol = self.kafka_protocol
         if protocol not in KAFKA_PROTOCOLS:
             raise SettingsError(f"VIRALITY_KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol!r} is not one of "
                                 f"{', '.join(KAFKA_PROTOCOLS)}")
-        sasl, tls = protocol.startswith("SASL_"), protocol.endswith("SSL")
+        sasl, tls = self.kafka_sasl, self.kafka_tls
         if self.kafka_sasl_mechanism is not None and self.sasl_mechanism not in SASL_MECHANISMS:
             raise SettingsError(f"VIRALITY_KAFKA_SASL_MECHANISM={self.kafka_sasl_mechanism!r} is not one of "
                                 f"{', '.join(SASL_MECHANISMS)}")
@@ -298,6 +298,21 @@ class Settings:
         except UnicodeDecodeError:
             raise SettingsError(f"VIRALITY_KAFKA_PASSWORD_FILE={self.kafka_password_file!r} is not UTF-8 text") from None
         return text[:-1] if text.endswith("\n") else text
+
+    @property
+    def kafka_protocol(self) -> str:
+        """VIRALITY_KAFKA_SECURITY_PROTOCOL, upper-case (as Kafka names it)."""
+        return self.kafka_security_protocol.upper()
+
+    @property
+    def kafka_tls(self) -> bool:
+        """The Kafka clients speak TLS (SSL or SASL_SSL)."""
+        return self.kafka_protocol.endswith("SSL")
+
+    @property
+    def kafka_sasl(self) -> bool:
+        """The Kafka clients log in with SASL (SASL_SSL or SASL_PLAINTEXT)."""
+        return self.kafka_protocol.startswith("SASL_")
 
     @property
     def sasl_mechanism(self) -> str:
