@@ -1023,12 +1023,13 @@ class CascadeWorker:
         except Exception:  # the consumer is not started yet or is rebalancing
             pass
         brands = self.brands.view() if self.brands is not None else {}
+        brand_alerts = self.brands.alert_series() if self.brands is not None else []
         if self.brands is not None:
             open_alerts.update(self.brands.open_alerts())
         self.metrics.state.publish(Snapshot(
             active_cascades=sum(p.store.count() for p in self.processors.values()),
             live_cascades=sum(len(p.store) for p in self.processors.values()), top=top, alerts=alerts,
-            brands=brands, open_alerts=dict(open_alerts), lag=lag, last_event_s=self.last_event_s,
+            brands=brands, brand_alerts=brand_alerts, open_alerts=dict(open_alerts), lag=lag, last_event_s=self.last_event_s,
             brand_untracked=self.brands.agg.untracked if self.brands is not None and self.brands.agg else None))
 
 
@@ -1133,12 +1134,31 @@ class BrandWorker:
                 out[(typ, sev)] = out.get((typ, sev), 0) + 1
         return out
 
+    def alert_series(self) -> list[tuple[str, str, str, str, float, float, float, float]]:
+        """The open brand alerts for the ``virality_alert_brand_*`` gauges: (alert id, type, brand,
+        state, complaints, texts, complaint share, mean sentiment), the figures of the brand's last
+        closed window. Prometheus's brand rules mirror these, so that a page and the alert topic
+        agree (before 2026-11-24 the rules decided again, with other thresholds, and an escalated
+        complaint storm paged no one)."""
+        if self.agg is None:
+            return []
+        out = []
+        for key, life in self.agg.alerts.items():
+            if not life.active:
+                continue
+            typ, brand = key.split(":", 1)
+            cur = self.agg.current(brand)
+            sent, share, _, texts = cur if cur is not None else (0.0, 0.0, 0, 0)
+            out.append((f"{key}:{life.seq}", typ, brand, life.state, float(round(share * texts)),
+                        float(texts), share, sent))
+        return out
+
     def view(self) -> dict[str, tuple[float, float]]:
         if self.agg is None:
             return {}
         out = {}
         # every brand the windows track (at most VIRALITY_MAX_BRANDS): a brand left out would have no
-        # series, and its BrandSentimentDrop and ComplaintStorm could never fire (they stopped at 200).
+        # series on the boards (they stopped at 200).
         # But only over enough texts to tell (the worker's own min_texts): a window of shares alone
         # gave a sentiment and a complaint share of 0 (a 'drop' from any baseline), one complaint
         # shared ten times a minute a share of 100 %.

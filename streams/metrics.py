@@ -3,7 +3,9 @@
 Labels are brand, language, kind, reason, type, state, severity, topic, partition and rank: never a
 post or user id. The one exception is ``alert_id`` on the ``virality_alert_cascade_*`` gauges, which
 exist only while an alert is open or escalated and are capped at :data:`MAX_ALERT_SERIES`, so that
-the on-call board can follow one alert.
+the on-call board can follow one alert; the ``virality_alert_brand_*`` gauges do the same for the
+brand alerts (at most :data:`MAX_BRAND_ALERT_SERIES`), so that Prometheus's brand rules mirror the
+worker's own decisions instead of deciding again with other thresholds.
 
 Counters and histograms are updated once per batch. Gauges that describe state (active cascades,
 top cascades, brand windows, open alerts, consumer lag) come from :class:`StateCollector`, which
@@ -27,6 +29,9 @@ from detectors.events import REASONS
 VERSION = "0.1.0"
 TOP_K = 10
 MAX_ALERT_SERIES = 50
+#: Open brand alerts exported (two types per tracked brand could open at once: more than any
+#: board needs; past it, escalated complaint storms first, as for the cascades).
+MAX_BRAND_ALERT_SERIES = 200
 
 LAG_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 21600, 86400)
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
@@ -41,6 +46,9 @@ class Snapshot:
     # alert_id, type, brand, state, then velocity, shares, final, low, high
     alerts: list[tuple[str, str, str, str, float, float, float, float, float]] = field(default_factory=list)
     brands: dict[str, tuple[float, float]] = field(default_factory=dict)        # brand -> sentiment, complaint share
+    # alert_id, type, brand, state, then complaints, texts, complaint share, mean sentiment (of the
+    # window that last stepped the alert)
+    brand_alerts: list[tuple[str, str, str, str, float, float, float, float]] = field(default_factory=list)
     open_alerts: dict[tuple[str, str], int] = field(default_factory=dict)       # (type, severity) -> n
     lag: dict[tuple[str, int], int] = field(default_factory=dict)               # (topic, partition) -> messages
     # events of brands beyond VIRALITY_MAX_BRANDS (since the state began); None until this worker
@@ -86,16 +94,12 @@ class StateCollector(Collector):
                  ("predicted_final_shares", "Forecast final size"),
                  ("predicted_low", "Low end of the forecast interval"),
                  ("predicted_high", "High end of the forecast interval")]
-        fams = [GaugeMetricFamily(f"virality_alert_cascade_{n}", f"{h} of a cascade with an open alert.",
-                                  labels=["alert_id", "type", "brand", "state"]) for n, h in names]
         # past the cap, the alerts that page go first: complaints, escalated before open, then the
         # largest (before 2026-11-24 partition order: 50 open praise alerts hid an escalated complaint,
         # and ViralComplaint could not fire for it)
-        ranked = sorted(s.alerts, key=lambda a: (a[1] != "viral_complaint", a[3] != "escalated", -a[5], a[0]))
-        for alert_id, typ, brand, state, *values in ranked[:MAX_ALERT_SERIES]:
-            for fam, v in zip(fams, values):
-                fam.add_metric([alert_id, typ, brand, state], v)
-        yield from fams
+        yield from _alert_families("virality_alert_cascade_", [(n, f"{h} of a cascade with an open alert.")
+                                                               for n, h in names],
+                                   s.alerts, "viral_complaint", 5, MAX_ALERT_SERIES)   # (by shares)
         sent = GaugeMetricFamily("virality_brand_sentiment",
                                  "Mean sentiment [-1, 1] of the brand's texts over its last closed window (absent below 20 texts).",
                                  labels=["brand"])
@@ -106,6 +110,13 @@ class StateCollector(Collector):
             sent.add_metric([brand], se)
             compl.add_metric([brand], co)
         yield from (sent, compl)
+        names = [("complaints", "Complaints about the brand in the window"),
+                 ("texts", "Texts about the brand in the window"),
+                 ("complaint_share", "Share of the brand's texts that are complaints in the window"),
+                 ("sentiment", "Mean sentiment [-1, 1] of the brand's texts in the window")]
+        yield from _alert_families("virality_alert_brand_", [(n, f"{h}, for a brand with an open alert "
+                                                              "(its last closed window).") for n, h in names],
+                                   s.brand_alerts, "complaint_storm", 4, MAX_BRAND_ALERT_SERIES)   # (by complaints)
         opened = GaugeMetricFamily("virality_open_alerts", "Alerts currently open or escalated.",
                                    labels=["type", "severity"])
         for (typ, sev), n in sorted(s.open_alerts.items()):
@@ -130,6 +141,19 @@ class StateCollector(Collector):
             yield GaugeMetricFamily("virality_last_event_timestamp_seconds",
                                     "Unix time at which the worker last processed an event.",
                                     value=s.last_event_s)
+
+
+def _alert_families(prefix: str, names: list[tuple[str, str]], rows: list[tuple], pages: str,
+                    size: int, cap: int) -> list[GaugeMetricFamily]:
+    """One gauge per ``(name, help)`` over rows ``(alert_id, type, brand, state, *values)``, at most
+    ``cap`` alerts: the alerts that page first (type ``pages``, escalated before open), then the
+    largest ``row[size]``."""
+    fams = [GaugeMetricFamily(f"{prefix}{n}", h, labels=["alert_id", "type", "brand", "state"]) for n, h in names]
+    ranked = sorted(rows, key=lambda a: (a[1] != pages, a[3] != "escalated", -a[size], a[0]))
+    for alert_id, typ, brand, state, *values in ranked[:cap]:
+        for fam, v in zip(fams, values):
+            fam.add_metric([alert_id, typ, brand, state], v)
+    return fams
 
 
 class BatchHistogram(Collector):

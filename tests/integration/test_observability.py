@@ -18,7 +18,7 @@ import pytest
 
 from tests import promstack
 from tests.factories import COMPLAINT_SV, by_time, cascade, chatter
-from tests.integration.conftest import ROOT, Names, create_topics, keyed, produce
+from tests.integration.conftest import ROOT, Names, consume, create_topics, keyed, produce
 
 pytestmark = pytest.mark.integration
 
@@ -111,6 +111,16 @@ def test_viral_complaint_pages_on_call_and_every_panel_has_data(start_worker, tm
         assert labels["brand"] == "sj" and labels["service"] == "virality"
         assert labels["severity"] in ("warning", "critical")
         assert page["status"] == "firing" and page["annotations"]["summary"]
+
+        # the worker's own complaint storm about sj (the cascade's complaint replies) pages too:
+        # ComplaintStorm mirrors the brand alert the worker sent to the alert topic
+        def storm() -> dict | None:
+            return next((a for _, a in hook.alerts() if a["labels"].get("alertname") == "ComplaintStorm"), None)
+        promstack.wait_for(storm, 120, interval=0.5, what="the ComplaintStorm notification at the webhook")
+        storm_labels = storm()["labels"]
+        assert storm_labels["alert_id"].startswith("complaint_storm:sj:") and storm_labels["brand"] == "sj", storm_labels
+        sent = consume(names.alerts, lambda out: any(a["alert_id"] == storm_labels["alert_id"] for a in out), 30)
+        assert any(a["alert_id"] == storm_labels["alert_id"] for a in sent), (storm_labels, sorted({a["alert_id"] for a in sent}))
 
         cd = _check_dashboards()
         variables = {"alert_id": "viral_complaint:sj-e2e:1", "brand": ["sj"], "lang": ["sv", "und"]}

@@ -163,17 +163,19 @@ def test_a_report_that_changes_nothing_is_not_stored() -> None:
     asyncio.run(run())
 
 
-def feed_minutes(w: BrandWorker, minutes: int, add_minute) -> None:
-    """``minutes`` one-minute reports of partition 0 (partition 1 idle and caught up) to ``w``;
-    ``add_minute(part, t_ms)`` adds that minute's events."""
+def feed_minutes(w: BrandWorker, minutes: int, add_minute, first: int = 0, sent: list | None = None) -> None:
+    """``minutes`` one-minute reports of partition 0 (partition 1 idle and caught up) to ``w``, from
+    minute ``first`` on (the report offset is the minute); ``add_minute(part, t_ms)`` adds that
+    minute's events. The alerts sent are appended to ``sent``."""
     part = BrandPartials(SETTINGS.chain_config().brand_rules.bucket_s)
     t0 = 1_767_261_600_000
 
     async def send_now(alerts):
-        pass
+        if sent is not None:
+            sent.extend(alerts)
 
     async def run():
-        for minute in range(minutes):
+        for minute in range(first, first + minutes):
             add_minute(part, t0 + minute * 60_000)
             partials, wm = part.drain()
             report = {"reports": [{"source": str(p), "partials": partials if p == 0 else {},
@@ -214,3 +216,49 @@ def test_brand_gauges_need_enough_texts_to_tell() -> None:
     view = w.view()
     assert "shared" not in view and "few" not in view
     assert set(view) == {"enough"} and view["enough"][1] == 0.5 and abs(view["enough"][0] + 0.2) < 1e-9
+
+
+def test_open_brand_alerts_are_exported_for_the_rules_to_mirror() -> None:
+    """Prometheus's ComplaintStorm and BrandSentimentDrop mirror the worker's own brand alerts
+    (prometheus/tests/brands.yml): every open alert has its virality_alert_brand_* series, with its
+    id, type and state and the figures of the brand's last window, and they go when it resolves.
+    Before 2026-11-24 there were no such series: the rules decided again from the brand gauges with
+    thresholds of their own, and an escalated complaint storm paged no one."""
+    from prometheus_client import CollectorRegistry
+
+    from streams.metrics import Snapshot
+
+    def minute(part, t):
+        m = (t - 1_767_261_600_000) // 60_000
+        storm = 60 <= m < 80
+        for i in range(12 if storm else 4):
+            part.add("orlen", t + i * 1000, -0.8 if storm else 0.3, storm, True)
+
+    def exported(w: BrandWorker) -> dict[tuple[str, str], float]:
+        registry = CollectorRegistry()
+        metrics = Metrics(registry)
+        metrics.state.publish(Snapshot(brand_alerts=w.alert_series()))
+        return {(m.name, tuple(sorted(s.labels.items()))): s.value
+                for m in registry.collect() if m.name.startswith("virality_alert_brand_") for s in m.samples}
+
+    sent: list[dict] = []
+    w = worker()
+    feed_minutes(w, 60, minute, sent=sent)
+    assert not sent and not exported(w)
+    feed_minutes(w, 25, minute, first=60, sent=sent)
+    opened = {a["alert_id"]: a for a in sent if a["state"] in ("open", "escalated")}
+    assert {a.split(":")[0] for a in opened} == {"complaint_storm", "brand_sentiment_drop"}, sent
+    series = exported(w)
+    for alert_id, a in opened.items():
+        last = [x for x in sent if x["alert_id"] == alert_id][-1]
+        labels = (("alert_id", alert_id), ("brand", "orlen"), ("state", last["state"]), ("type", a["type"]))
+        texts = series[("virality_alert_brand_texts", labels)]
+        assert texts >= 20
+        share = series[("virality_alert_brand_complaint_share", labels)]
+        assert series[("virality_alert_brand_complaints", labels)] == round(share * texts)
+        assert -1 <= series[("virality_alert_brand_sentiment", labels)] < -0.3
+    # the storm escalated (12 complaints a minute against a quiet baseline): its series say so
+    assert any(k[1][2] == ("state", "escalated") and k[1][3] == ("type", "complaint_storm") for k in series)
+    feed_minutes(w, 60, minute, first=85, sent=sent)
+    assert {a["alert_id"] for a in sent if a["state"] == "resolved"} == set(opened)
+    assert not exported(w)

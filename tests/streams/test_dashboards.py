@@ -48,6 +48,8 @@ WORKER_METRICS = {
     "virality_alert_cascade_velocity_per_min", "virality_alert_cascade_shares",
     "virality_alert_cascade_predicted_final_shares", "virality_alert_cascade_predicted_low",
     "virality_alert_cascade_predicted_high",
+    "virality_alert_brand_complaints", "virality_alert_brand_texts", "virality_alert_brand_complaint_share",
+    "virality_alert_brand_sentiment",
     "virality_brand_sentiment", "virality_brand_complaint_share", "virality_brand_events_total",
     "virality_alerts_total", "virality_open_alerts", "virality_kafka_consumer_lag_messages",
     "virality_last_event_timestamp_seconds", "virality_build_info", "virality_table_recovery_seconds",
@@ -224,6 +226,10 @@ class SyntheticWorker:
             for a in alerts:
                 g.add_metric(list(a), base)
             yield g
+        for name, value in (("complaints", 41), ("texts", 60), ("complaint_share", 0.68), ("sentiment", -0.5)):
+            g = GaugeMetricFamily(f"virality_alert_brand_{name}", name, labels=["alert_id", "type", "state", "brand"])
+            g.add_metric(["complaint_storm:sj:1", "complaint_storm", "escalated", "sj"], value)
+            yield g
         for name, values in (("virality_brand_sentiment", {"sj": -0.4, "volvo": 0.5, "ikea": 0.1}),
                              ("virality_brand_complaint_share", {"sj": 0.7, "volvo": 0.1, "ikea": 0.3})):
             g = GaugeMetricFamily(name, name, labels=["brand"])
@@ -342,7 +348,8 @@ def test_the_metric_contract_is_what_the_worker_exposes():
                     name = name[:-len(suffix)]
             names.add(name)
     # per-cascade, per-brand and lag series exist only while there is such a cascade, brand or lag
-    conditional = {m for m in WORKER_METRICS if m.startswith(("virality_top_cascade_", "virality_alert_cascade_"))}
+    conditional = {m for m in WORKER_METRICS
+                   if m.startswith(("virality_top_cascade_", "virality_alert_cascade_", "virality_alert_brand_"))}
     conditional |= {"virality_brand_sentiment", "virality_brand_complaint_share", "virality_open_alerts",
                     "virality_kafka_consumer_lag_messages", "virality_brand_untracked_events_total"}
     assert names - WORKER_METRICS == set()

@@ -82,6 +82,25 @@ def test_past_the_alert_series_cap_the_alerts_that_page_are_exported_first() -> 
     assert "viral_praise:p0:1" not in ids and "viral_praise:p49:1" in ids   # then the largest praise
 
 
+def test_past_the_brand_alert_series_cap_escalated_storms_are_exported_first() -> None:
+    """The ComplaintStorm rule pages on an escalated storm's series: past MAX_BRAND_ALERT_SERIES open
+    brand alerts, storms go first (escalated before open, then the most complaints)."""
+    from streams.metrics import MAX_BRAND_ALERT_SERIES
+
+    reg = CollectorRegistry()
+    m = Metrics(reg, faust_version="0.0")
+    drops = [(f"brand_sentiment_drop:b{i}:1", "brand_sentiment_drop", f"b{i}", "open", 0.0, 25.0, 0.0, -0.6)
+             for i in range(MAX_BRAND_ALERT_SERIES)]
+    storms = [("complaint_storm:sj:1", "complaint_storm", "sj", "open", 16.0, 30.0, 0.53, -0.2),
+              ("complaint_storm:sas:2", "complaint_storm", "sas", "escalated", 40.0, 50.0, 0.8, -0.5)]
+    m.state.publish(Snapshot(brand_alerts=drops + storms))
+    exported = {dict(k[1])["alert_id"]: v for k, v in samples(reg).items() if k[0] == "virality_alert_brand_complaints"}
+    assert len(exported) == MAX_BRAND_ALERT_SERIES
+    assert exported["complaint_storm:sas:2"] == 40.0 and exported["complaint_storm:sj:1"] == 16.0
+    assert reg.get_sample_value("virality_alert_brand_sentiment", {
+        "alert_id": "complaint_storm:sas:2", "type": "complaint_storm", "brand": "sas", "state": "escalated"}) == -0.5
+
+
 def test_table_recovery_seconds_is_read_at_scrape_time() -> None:
     import types
 

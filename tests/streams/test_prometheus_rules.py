@@ -84,8 +84,11 @@ MUTATIONS = {
     "escalated complaint no longer critical": ("cascades.yml", "severity: critical\n          page", "severity: warning\n          page"),
     "praise treated as complaint": ("cascades.yml", 'type="viral_praise"', 'type="viral_complaint"'),
     "no restart bridging": ("cascades.yml", "keep_firing_for: 5m", "keep_firing_for: 0s"),
-    "sentiment threshold doubled": ("brands.yml", ">= 0.3", ">= 0.6"),
-    "complaint storm ignores baseline": ("brands.yml", "brand:virality_complaint_share:avg >= 1.5 *", "brand:virality_complaint_share:avg >= 0 *"),
+    "escalated storm does not page": ("brands.yml", 'type="complaint_storm", state="escalated"}', 'type="complaint_storm", state="none"}'),
+    "storm warning beside its page": ("brands.yml", 'unless on (alert_id) virality_alert_brand_complaints{state="escalated"}', ""),
+    "sentiment drop mirrors the storm": ("brands.yml", '{type="brand_sentiment_drop"}', '{type="complaint_storm"}'),
+    "brand restart not bridged": ("brands.yml", '{type="brand_sentiment_drop"})\n        for: 1m\n        keep_firing_for: 5m',
+                                  '{type="brand_sentiment_drop"})\n        for: 1m\n        keep_firing_for: 0s'),
     "lag alert ignores growth": ("pipeline.yml", "deriv(virality_kafka_consumer_lag_messages[10m])) > 0", "deriv(virality_kafka_consumer_lag_messages[10m])) > -1"),
     "dead letters without rate floor": ("pipeline.yml", "sum(rate(virality_events_rejected_total[5m])) > 0.1", "sum(rate(virality_events_rejected_total[5m])) > 0"),
     "worker down too slow": ("pipeline.yml", "for: 2m", "for: 10m"),
@@ -127,7 +130,7 @@ def test_every_required_alert_exists_and_is_labelled_and_documented():
         assert annotations["runbook"].split("#")[1] in anchors, f"{r['alert']}: runbook anchor missing in operations.md"
     severities = {(r["alert"], r["labels"]["severity"]) for r in rules}
     assert {("ViralComplaint", "critical"), ("ViralComplaint", "warning"), ("ViralPraise", "info"),
-            ("BrandSentimentDrop", "warning"), ("ComplaintStorm", "warning"),
+            ("BrandSentimentDrop", "warning"), ("ComplaintStorm", "warning"), ("ComplaintStorm", "critical"),
             ("ViralityWorkerDown", "critical")} <= severities
 
 
@@ -155,6 +158,7 @@ ROUTES = [
     ({"alertname": "ViralityWorkerDown", "severity": "critical", "page": "true"}, "oncall-pager"),
     ({"alertname": "KafkaUnreachable", "severity": "critical", "page": "true"}, "oncall-pager"),
     ({"alertname": "ViralityWorkerRestarting", "severity": "critical", "page": "true"}, "oncall-pager"),
+    ({"alertname": "ComplaintStorm", "severity": "critical", "page": "true", "brand": "sj"}, "oncall-pager"),
     ({"alertname": "ComplaintStorm", "severity": "warning", "brand": "sj"}, "brand-transport"),
     ({"alertname": "BrandSentimentDrop", "severity": "warning", "brand": "ikea"}, "brand-retail"),
     ({"alertname": "BrandSentimentDrop", "severity": "warning", "brand": "volvo"}, "oncall-chat"),
