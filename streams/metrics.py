@@ -4,8 +4,9 @@ Labels are brand, language, kind, reason, type, state, severity, topic, partitio
 post or user id. The one exception is ``alert_id`` on the ``virality_alert_cascade_*`` gauges, which
 exist only while an alert is open or escalated and are capped at :data:`MAX_ALERT_SERIES`, so that
 the on-call board can follow one alert; the ``virality_alert_brand_*`` gauges do the same for the
-brand alerts (at most :data:`MAX_BRAND_ALERT_SERIES`), so that Prometheus's brand rules mirror the
-worker's own decisions instead of deciding again with other thresholds.
+brand alerts (every open one: at most two per tracked brand, so 2 x ``VIRALITY_MAX_BRANDS``), so that
+Prometheus's brand rules mirror the worker's own decisions instead of deciding again with other
+thresholds.
 
 Counters and histograms are updated once per batch. Gauges that describe state (active cascades,
 top cascades, brand windows, open alerts, consumer lag) come from :class:`StateCollector`, which
@@ -29,9 +30,6 @@ from detectors.events import REASONS
 VERSION = "0.1.0"
 TOP_K = 10
 MAX_ALERT_SERIES = 50
-#: Open brand alerts exported (two types per tracked brand could open at once: more than any
-#: board needs; past it, escalated complaint storms first, as for the cascades).
-MAX_BRAND_ALERT_SERIES = 200
 
 LAG_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 21600, 86400)
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
@@ -116,7 +114,9 @@ class StateCollector(Collector):
                  ("sentiment", "Mean sentiment [-1, 1] of the brand's texts in the window")]
         yield from _alert_families("virality_alert_brand_", [(n, f"{h}, for a brand with an open alert "
                                                               "(its last closed window).") for n, h in names],
-                                   s.brand_alerts, "complaint_storm", 4, MAX_BRAND_ALERT_SERIES)   # (by complaints)
+                                   s.brand_alerts, "complaint_storm", 4, None)
+        # (no cap: a cap would leave out a different alert as the windows' counts change, which
+        # Prometheus resolves and pages again; the brand windows bound them)
         opened = GaugeMetricFamily("virality_open_alerts", "Alerts currently open or escalated.",
                                    labels=["type", "severity"])
         for (typ, sev), n in sorted(s.open_alerts.items()):
@@ -144,9 +144,9 @@ class StateCollector(Collector):
 
 
 def _alert_families(prefix: str, names: list[tuple[str, str]], rows: list[tuple], pages: str,
-                    size: int, cap: int) -> list[GaugeMetricFamily]:
+                    size: int, cap: int | None) -> list[GaugeMetricFamily]:
     """One gauge per ``(name, help)`` over rows ``(alert_id, type, brand, state, *values)``, at most
-    ``cap`` alerts: the alerts that page first (type ``pages``, escalated before open), then the
+    ``cap`` alerts (None: all): the alerts that page first (type ``pages``, escalated before open), then the
     largest ``row[size]``."""
     fams = [GaugeMetricFamily(f"{prefix}{n}", h, labels=["alert_id", "type", "brand", "state"]) for n, h in names]
     ranked = sorted(rows, key=lambda a: (a[1] != pages, a[3] != "escalated", -a[size], a[0]))

@@ -7,6 +7,7 @@ from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from streams.metrics import LAG_BUCKETS, TOP_K, BatchHistogram, Metrics, Snapshot
+from streams.settings import Settings
 
 
 def samples(registry: CollectorRegistry) -> dict[tuple, float]:
@@ -82,23 +83,23 @@ def test_past_the_alert_series_cap_the_alerts_that_page_are_exported_first() -> 
     assert "viral_praise:p0:1" not in ids and "viral_praise:p49:1" in ids   # then the largest praise
 
 
-def test_past_the_brand_alert_series_cap_escalated_storms_are_exported_first() -> None:
-    """The ComplaintStorm rule pages on an escalated storm's series: past MAX_BRAND_ALERT_SERIES open
-    brand alerts, storms go first (escalated before open, then the most complaints)."""
-    from streams.metrics import MAX_BRAND_ALERT_SERIES
-
+def test_every_open_brand_alert_is_exported() -> None:
+    """The brand rules mirror these series: a brand alert left out is resolved by Prometheus and
+    paged again when it is back in. A cap of 200 (9a4a36e) left out every sentiment drop past 200
+    storms, and a different storm at each window as their counts changed (found by a review)."""
     reg = CollectorRegistry()
     m = Metrics(reg, faust_version="0.0")
+    max_brands = Settings.from_env({}).max_brands
+    storms = [(f"complaint_storm:b{i}:1", "complaint_storm", f"b{i}", "escalated" if i % 7 == 0 else "open",
+               float(15 + i % 40), 30.0, 0.5, -0.2) for i in range(max_brands)]
     drops = [(f"brand_sentiment_drop:b{i}:1", "brand_sentiment_drop", f"b{i}", "open", 0.0, 25.0, 0.0, -0.6)
-             for i in range(MAX_BRAND_ALERT_SERIES)]
-    storms = [("complaint_storm:sj:1", "complaint_storm", "sj", "open", 16.0, 30.0, 0.53, -0.2),
-              ("complaint_storm:sas:2", "complaint_storm", "sas", "escalated", 40.0, 50.0, 0.8, -0.5)]
-    m.state.publish(Snapshot(brand_alerts=drops + storms))
+             for i in range(max_brands)]
+    m.state.publish(Snapshot(brand_alerts=storms + drops))
     exported = {dict(k[1])["alert_id"]: v for k, v in samples(reg).items() if k[0] == "virality_alert_brand_complaints"}
-    assert len(exported) == MAX_BRAND_ALERT_SERIES
-    assert exported["complaint_storm:sas:2"] == 40.0 and exported["complaint_storm:sj:1"] == 16.0
+    assert len(exported) == 2 * max_brands
+    assert exported["complaint_storm:b7:1"] == 22.0 and exported["brand_sentiment_drop:b499:1"] == 0.0
     assert reg.get_sample_value("virality_alert_brand_sentiment", {
-        "alert_id": "complaint_storm:sas:2", "type": "complaint_storm", "brand": "sas", "state": "escalated"}) == -0.5
+        "alert_id": "complaint_storm:b7:1", "type": "complaint_storm", "brand": "b7", "state": "escalated"}) == -0.2
 
 
 def test_table_recovery_seconds_is_read_at_scrape_time() -> None:
