@@ -207,6 +207,9 @@ class PartitionProcessor:
         self.unreported: dict[str, dict[str, dict[int, list]]] = {}
         #: (brand, lang) -> events since the stream layer last took them (for a metric)
         self.brand_counts: dict[tuple[str, str], int] = {}
+        #: The language the last event :meth:`process` applied counts under (its text's, or its
+        #: cascade's), for the worker's consumed-events metric.
+        self.last_lang = "und"
 
     def analyze(self, event: Event, analysis: TextAnalysis | None = None) -> TextAnalysis:
         """Analyse an event's text (not blank: the caller checks), or check the ``analysis`` made
@@ -294,6 +297,10 @@ class PartitionProcessor:
         if tracked:
             c.mark_applied(source, offset)
         self.on_change(root_id)
+        # the language the event counts under: its text's, as detected (a producer's tag is only a
+        # hint), else its cascade's (a share)
+        self.last_lang = (analysis.lang if analysis is not None
+                          else c.root_lang if c.root_lang != "und" else event.lang or "und")
 
         self._brand(t_ms, c, analysis)
         alerts: list[dict[str, Any]] = []

@@ -163,7 +163,7 @@ def parse_time_ms(value: Any) -> int:
         # lands a millisecond low for many times, so ISO and epoch-ms input of one instant differed.
         ms = since // _ONE_MS
         if ms >= MAX_TIME_MS:
-            raise Rejected("bad_timestamp", f"'created_at' {value[:40]!r} is after the year 3000")
+            raise Rejected("bad_timestamp", f"'created_at' {value[:40]!r} is in the year 3000 or later")
         return ms
     if value is None:
         raise Rejected("missing_field", "'created_at' is required")
@@ -184,6 +184,33 @@ def _req_str(obj: dict, name: str, label: str | None = None) -> str:
     return _str(obj, name, True, label=label)  # raises with the precise reason
 
 
+def parse_json(raw: bytes | str) -> Any:
+    """The JSON value of ``raw``, or :class:`Rejected` ``malformed_json`` saying what is wrong in
+    words a producer understands (orjson's own "str is not valid UTF-8: surrogates not allowed"
+    for a Latin-1 byte, "invalid literal, expected 'null'" for plain text).
+
+    >>> parse_json(b'{"a": 1}')
+    {'a': 1}
+    >>> parse_json("caf\xe9".encode("latin-1"))
+    Traceback (most recent call last):
+    ...
+    detectors.events.Rejected: malformed_json: the line is not valid UTF-8 (byte 0xe9 at 3)
+    """
+    try:
+        return orjson.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        if isinstance(raw, (bytes, bytearray)):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as bad:
+                raise Rejected("malformed_json", f"the line is not valid UTF-8 (byte 0x{raw[bad.start]:02x} at "
+                                                 f"{bad.start})") from None
+        text = raw.decode("utf-8", "replace") if isinstance(raw, (bytes, bytearray)) else raw
+        if text.lstrip()[:1] not in ("{", "["):
+            raise Rejected("malformed_json", f"not JSON: {text.strip()[:40]!r} (one JSON object per line)") from None
+        raise Rejected("malformed_json", str(exc)[:200]) from None
+
+
 def decode_event(raw: bytes | str | dict) -> Event:
     """Decode and validate one raw event, or raise :class:`Rejected` with a reason."""
     if isinstance(raw, dict):
@@ -191,10 +218,7 @@ def decode_event(raw: bytes | str | dict) -> Event:
     else:
         if len(raw) > MAX_EVENT_BYTES:
             raise Rejected("too_large", f"event is {len(raw)} bytes, the limit is {MAX_EVENT_BYTES}")
-        try:
-            obj = orjson.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise Rejected("malformed_json", str(exc)[:200]) from None
+        obj = parse_json(raw)
     if type(obj) is not dict:
         raise Rejected("not_an_object", f"event must be a JSON object, got {type(obj).__name__}")
 

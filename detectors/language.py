@@ -564,9 +564,19 @@ def identify_words(words: Sequence[str], lang_hint: str | None = None, text: str
         return hint or "und"
     best = _leader(scores)
     evidence = scores[best] - (_HINT_PRIOR if best == hint else 0.0)
-    if evidence < _MIN_EVIDENCE:
+    if evidence < _MIN_EVIDENCE or _undecided(scores, best):
         return hint or "und"
     return best
+
+
+def _undecided(scores: dict[str, float], best: str) -> bool:
+    """True when ``best`` ties exactly with a language other than its Danish/Norwegian twin: words
+    every language has ("ok", "x", "hmm") say nothing of the language, and the alphabetical
+    tie-break made them Danish (with a Danish sentiment). A Danish-Norwegian tie stays decided as
+    :func:`_leader` documents: the two share most words, and their texts are still told apart
+    from the others."""
+    top = round(scores[best], 9)
+    return any(lang != best and round(v, 9) == top and {lang, best} != {"da", "no"} for lang, v in scores.items())
 
 
 def text_words(text: str) -> list[str]:

@@ -111,7 +111,20 @@ def variable_queries(dashboard: dict) -> list[tuple[str, str]]:
     return out
 
 
+class AllValue(str):
+    """A variable's custom "All" value (``allValue``): Grafana inserts it as it is, in any format."""
+
+
+def all_values(dashboard: dict) -> dict[str, "AllValue"]:
+    """Each variable's "All" value (``includeAll`` with an ``allValue``): what Grafana uses when
+    nobody picks, so a query with no ``--var`` for it runs as the board opens."""
+    return {var["name"]: AllValue(var["allValue"]) for var in dashboard.get("templating", {}).get("list", [])
+            if var.get("includeAll") and isinstance(var.get("allValue"), str)}
+
+
 def _format(value: str | list[str], fmt: str | None) -> str:
+    if isinstance(value, AllValue):
+        return str(value)
     values = [value] if isinstance(value, str) else list(value)
     if fmt == "raw" or fmt == "csv":
         return ",".join(values)
@@ -176,10 +189,12 @@ def run_variable_query(prometheus_url: str, query: str) -> tuple[bool, int, str]
 def check_queries_detailed(prometheus_url: str, dashboards_dir: str | Path = DEFAULT_DASHBOARDS_DIR,
                            variables: dict[str, str | list[str]] | None = None) -> list[tuple[QueryResult, str]]:
     """Like :func:`check_queries`, with the error text of each query ('' when it ran)."""
-    variables = variables or {}
+    given = variables or {}
     out: list[tuple[QueryResult, str]] = []
     for name, dashboard in load_dashboards(dashboards_dir).items():
         uid = dashboard.get("uid", name)
+        # a variable not given takes the board's "All" (before 2026-11-24: 'no value for $brand')
+        variables = {**all_values(dashboard), **given}
         for var, query in variable_queries(dashboard):
             try:
                 expr = substitute(query, variables)

@@ -581,7 +581,9 @@ class CascadeWorker:
             if proc.reapplied != reapplied:
                 reread += 1
                 continue  # read again after a restart: applied before, counted before
-            consumed[(event.kind, event.lang or "und")] += 1
+            # (by the detected language, as virality_brand_events_total and the board's language
+            # picker; before 2026-11-24 by the producer's tag, which may be wrong or missing)
+            consumed[(event.kind, proc.last_lang)] += 1
             lags.append(now - event.t_ms / 1000.0)
             for alert in alerts:
                 self.send_alert(alert, arrival_ms)

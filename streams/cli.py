@@ -27,7 +27,7 @@ from typing import Any, Iterator, TextIO
 
 import orjson
 
-from detectors.events import MAX_TEXT_CHARS, Event, Rejected, decode_event
+from detectors.events import MAX_TEXT_CHARS, Event, Rejected, decode_event, parse_json
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -93,8 +93,8 @@ def _clean_line(n: int, line: bytes) -> bytes:
     return line.strip()
 
 
-def event_time_order(path: str, on_reject, keep_raw: bool = True,
-                     progress: bool | None = None) -> list[tuple[int, int, bytes, Event]]:
+def event_time_order(path: str, on_reject, keep_raw: bool = True, progress: bool | None = None,
+                     command: str = "virality") -> list[tuple[int, int, bytes, Event]]:
     """Every valid event of the file as (t_ms, line, raw, event), sorted by event time (stable);
     ``raw`` is ``b""`` unless ``keep_raw`` (``detect`` needs only the decoded events). With
     ``progress`` (default: stderr is a terminal), the lines read so far are shown while reading."""
@@ -113,7 +113,21 @@ def event_time_order(path: str, on_reject, keep_raw: bool = True,
     if show:
         sys.stderr.write(f"\rreading {path}: done, ordering {len(rows):,} events by time\n")
     rows.sort()  # by (t_ms, line): line numbers are unique, so the raw bytes and events are never compared
+    warn_early_times(command, sum(1 for r in rows if r[0] < EARLY_MS), len(rows))
     return rows
+
+
+#: Event times below this (epoch ms: 1973-03-03) are most likely epoch seconds taken for
+#: milliseconds; the offline commands say so (the events are still used, as the worker does).
+EARLY_MS = 100_000_000_000
+
+
+def warn_early_times(command: str, n_early: int, n_events: int) -> None:
+    """Say on stderr that ``n_early`` of ``n_events`` events are dated before 1973: a file of epoch
+    seconds read as milliseconds put a day of shares within 90 seconds, with no word (a review)."""
+    if n_early:
+        print(f"{command}: {n_early:,} of {n_events:,} events are dated before 1973: 'created_at' numbers are "
+              f"epoch milliseconds; if these are seconds, multiply them by 1000", file=sys.stderr)
 
 
 class Progress:
@@ -196,7 +210,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
     whole = time.monotonic()
     from detectors.chain import OfflineDetector
     from detectors.understanding import load_analyzer
-    from streams.settings import Settings
+    from streams.settings import Settings, SettingsError
 
     settings = Settings.from_env()
     by_reason: dict[str, int] = {}
@@ -206,7 +220,10 @@ def cmd_detect(args: argparse.Namespace) -> int:
     if args.input != "-":
         open(args.input, "rb").close()
     _distinct_paths(args.input, ("--output", args.output), ("--rejects", args.rejects))
-    rejects_file = _open_both(args.rejects) if args.rejects else None
+    if args.rejects == "-" and args.output == "-":
+        raise SettingsError("--rejects - and --output - both name standard output; give one of them a file")
+    # ('-' is standard output, as for --output: it used to create a file named '-')
+    rejects_file = (sys.stdout if args.rejects == "-" else _open_both(args.rejects)) if args.rejects else None
     out: TextIO = sys.stdout if args.output == "-" else _open_both(args.output)
     for f in (rejects_file, out):
         # a regular file only: not a pipe, a terminal or /dev/null (which refuses to be truncated)
@@ -224,7 +241,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
     # while loading, and what was loaded is then frozen out of its scans.
     gc.disable()
     try:
-        rows = event_time_order(args.input, on_reject, keep_raw=False, progress=args.progress)
+        rows = event_time_order(args.input, on_reject, keep_raw=False, progress=args.progress, command="detect")
         partitions = args.partitions if args.partitions is not None else settings.partitions
         detector = OfflineDetector(settings.chain_config(), load_analyzer(settings.analyzer, dict(settings.brands)),
                                    partitions=partitions)
@@ -233,12 +250,18 @@ def cmd_detect(args: argparse.Namespace) -> int:
         gc.enable()
     progress = Progress(len(rows), "detect", enabled=args.progress)
     n_alerts = 0
+    late_rejects = [0]   # found by the chain (duplicates, ...): counted as rejected, not as events
+
+    def on_chain_reject(i: int, _: Any, r: Rejected) -> None:
+        late_rejects[0] += 1
+        on_reject(rows[i][1], b"", r)
+
     started = time.monotonic()
     jobs = detect_jobs(args.jobs, detector.analyzer, len(rows), settings.text_helper_processes)
     analyses = analyses_in_processes(detector.analyzer, [r[3] for r in rows], jobs - 1) if jobs > 1 else None
     try:
         for a in detector.run((r[3] for r in rows),
-                              on_reject=lambda i, _, r: on_reject(rows[i][1], b"", r),
+                              on_reject=on_chain_reject,
                               on_progress=lambda done: progress.update(done, f"{n_alerts} alerts"),
                               analyses=analyses):
             out.write(orjson.dumps(a).decode() + "\n")
@@ -250,16 +273,17 @@ def cmd_detect(args: argparse.Namespace) -> int:
         progress.close()
         if out is not sys.stdout:
             out.close()
-        if rejects_file is not None:
+        if rejects_file is not None and rejects_file is not sys.stdout:
             rejects_file.close()
     elapsed = time.monotonic() - started
     total = time.monotonic() - whole
     n_rejected = sum(by_reason.values())
-    print(f"detect: {len(rows):,} events in {elapsed:.2f}s ({len(rows) / max(elapsed, 1e-9):,.0f}/s), "
+    n_events = len(rows) - late_rejects[0]
+    print(f"detect: {n_events:,} events in {elapsed:.2f}s ({len(rows) / max(elapsed, 1e-9):,.0f}/s), "
           f"{n_alerts} alerts, {n_rejected} rejected {by_reason or ''}; {jobs} process(es); whole command {total:.2f}s "
           f"({len(rows) / max(total, 1e-9):,.0f}/s with start-up, reading, decoding and ordering)",
           file=sys.stderr)
-    return nothing_valid("detect", args.input, len(rows), n_rejected)
+    return nothing_valid("detect", args.input, n_events, n_rejected)
 
 
 def _distinct_paths(input_path: str, *outputs: tuple[str, str | None]) -> None:
@@ -329,6 +353,7 @@ async def _topic_exists(settings: Any, topic: str) -> bool:
 
 async def _replay(args: argparse.Namespace) -> int:
     from aiokafka import AIOKafkaProducer
+    from aiokafka.errors import MessageSizeTooLargeError
 
     from detectors.chain import iso_ms
     from streams.kafka_auth import client_options
@@ -344,7 +369,7 @@ async def _replay(args: argparse.Namespace) -> int:
         if len(bad) <= REPLAY_REJECTS_SHOWN:
             print(f"replay: line {n}: {r.reason}: {r.detail}", file=sys.stderr)
 
-    rows = event_time_order(args.file, rejected, progress=args.progress)
+    rows = event_time_order(args.file, rejected, progress=args.progress, command="replay")
     if len(bad) > REPLAY_REJECTS_SHOWN:
         print(f"replay: ... {len(bad) - REPLAY_REJECTS_SHOWN:,} more invalid lines not shown", file=sys.stderr)
     if args.include_invalid and bad:
@@ -368,7 +393,7 @@ async def _replay(args: argparse.Namespace) -> int:
     speed = args.speed
     first_t = next((r[0] for r in rows if r[3] is not None), 0)
     wall0 = time.monotonic()
-    sent = 0
+    sent = too_large = 0
     done = False
     try:
         for t_ms, n, raw, event in rows:
@@ -381,7 +406,15 @@ async def _replay(args: argparse.Namespace) -> int:
                 if delay > 0:
                     await asyncio.sleep(delay)
             key = event.root_id.encode() if event is not None else None
-            await producer.send(topic, raw, key=key)
+            try:
+                await producer.send(topic, raw, key=key)
+            except MessageSizeTooLargeError:
+                # (an invalid line sent with --include-invalid can be of any size: the client
+                # refuses records over its max_request_size, 1 MB, before they leave)
+                too_large += 1
+                print(f"replay: line {n}: {len(raw):,} bytes, more than a Kafka record may hold "
+                      f"(1 MB); not sent", file=sys.stderr)
+                continue
             sent += 1
             progress.update(sent)
         await producer.flush()
@@ -393,8 +426,8 @@ async def _replay(args: argparse.Namespace) -> int:
         if not done:
             print(f"replay: stopped after {sent:,} of {len(rows):,} events to {topic!r}", file=sys.stderr)
     elapsed = time.monotonic() - wall0
-    print(f"replay: {sent:,} events to {topic!r} in {elapsed:.2f}s ({sent / max(elapsed, 1e-9):,.0f}/s)",
-          file=sys.stderr)
+    print(f"replay: {sent:,} events to {topic!r} in {elapsed:.2f}s ({sent / max(elapsed, 1e-9):,.0f}/s)"
+          + (f"; {too_large:,} lines too large for Kafka not sent" if too_large else ""), file=sys.stderr)
     return 0
 
 
@@ -607,7 +640,6 @@ def cmd_classify(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     analyzer = load_analyzer(settings.analyzer, dict(settings.brands))
     out = sys.stdout
-    bad = good = 0
     batch: list[dict[str, Any]] = []
 
     def flush() -> None:
@@ -619,39 +651,50 @@ def cmd_classify(args: argparse.Namespace) -> int:
         batch.clear()
 
     idle = [False]
+    counts = {"ok": 0, "bad": 0, "skip": 0}
     for n, raw in read_jsonl(args.input, idle):
         if raw:
-            good, bad = classify_line(n, raw, batch, good, bad)
+            counts[classify_line(n, raw, batch)] += 1
         if len(batch) >= BATCH_EVENTS or (idle[0] and batch):
             # a pipe with nothing more waiting: print now rather than after BATCH_EVENTS lines
             flush()
             if idle[0]:
                 out.flush()
     flush()
-    if bad:
-        print(f"classify: {good:,} texts classified, {bad:,} lines rejected", file=sys.stderr)
+    good, bad, skipped = counts["ok"], counts["bad"], counts["skip"]
+    if bad or skipped:
+        print(f"classify: {good:,} texts classified, {bad:,} lines rejected"
+              + (f", {skipped:,} without a 'text' field skipped (shares have none)" if skipped else ""),
+              file=sys.stderr)
     if nothing_valid("classify", args.input, good, bad):
         return 1
     return 1 if bad and args.strict else 0
 
 
-def classify_line(n: int, raw: bytes, batch: list[dict[str, Any]], good: int, bad: int) -> tuple[int, int]:
-    """Check one ``classify`` input line; a valid one joins ``batch``. Returns the new counts."""
+def classify_line(n: int, raw: bytes, batch: list[dict[str, Any]]) -> str:
+    """Check one ``classify`` input line; a valid one joins ``batch``. Returns ``"ok"``, ``"bad"``
+    (reported on stderr) or ``"skip"``: an object without a ``text`` field, such as a share read
+    from the event stream (``tail -f posts.jsonl | virality classify``), has nothing to classify
+    and is no error."""
     try:
-        obj = orjson.loads(raw)
-        if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
-            raise ValueError("needs a string 'text'")
+        obj = parse_json(raw)
+        if not isinstance(obj, dict):
+            raise Rejected("not_an_object", f"a line is a JSON object with 'id' and 'text', got {type(obj).__name__}")
+        if "text" not in obj:
+            return "skip"
+        if not isinstance(obj["text"], str):
+            raise Rejected("wrong_type", f"'text' must be a string, got {type(obj['text']).__name__}")
         if isinstance(obj.get("id"), bool) or not isinstance(obj.get("id"), (str, int)) or obj["id"] == "":
             raise ValueError("needs an 'id' (a non-empty string or an integer)")
         if obj.get("lang") is not None and not isinstance(obj["lang"], str):
             raise ValueError("'lang' must be a string")
         if len(obj["text"]) > MAX_TEXT_CHARS:  # the event contract's limit (text_too_long)
             raise ValueError(f"'text' has {len(obj['text']):,} characters, the limit is {MAX_TEXT_CHARS:,}")
-    except (ValueError, orjson.JSONDecodeError) as exc:
+    except ValueError as exc:   # (Rejected is one: "reason: detail")
         print(f"classify: line {n}: {exc}", file=sys.stderr)
-        return good, bad + 1
+        return "bad"
     batch.append(obj)
-    return good + 1, bad
+    return "ok"
 
 
 #: The forecast's calibration is fitted on cascades seen with at least this many events (the post
@@ -704,6 +747,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
                 fc = f.predict(t)
                 row.update(forecast=_finite(fc.final), low=_finite(fc.low), high=_finite(fc.high))
             sys.stdout.write(orjson.dumps(row).decode() + "\n")
+    warn_early_times("forecast", sum(1 for events in cascades.values() for e in events if e[0] < EARLY_MS), n_events)
     n_rejected = sum(by_reason.values())
     print(f"forecast: {len(cascades):,} cascades, {n_events:,} events, {len(at)} times each; "
           f"{n_rejected:,} lines rejected {by_reason or ''}", file=sys.stderr)
@@ -778,7 +822,8 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("detect", help="run the detector chain offline over a JSONL file")
     d.add_argument("--input", required=True)
     d.add_argument("--output", default="-")
-    d.add_argument("--rejects", default=None, help="write rejected lines with reasons to this JSONL file")
+    d.add_argument("--rejects", default=None, help="write rejected lines with reasons to this JSONL file "
+                                                  "('-': standard output, with --output to a file)")
     d.add_argument("--partitions", type=positive_int, default=None,
                    help="as in the stream (default VIRALITY_PARTITIONS)")
     d.add_argument("--progress", action="store_true", default=None)

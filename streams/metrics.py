@@ -216,7 +216,8 @@ class Metrics:
     def __init__(self, registry: CollectorRegistry, faust_version: str = "unknown",
                  changelogs: Iterable[str] = (), config: str = "", app: str = "", inputs: Iterable[str] = ()):
         self.registry = registry
-        self.consumed = Counter("virality_events_consumed", "Events accepted, by kind and language.",
+        self.consumed = Counter("virality_events_consumed", "Events accepted, by kind and language (detected from "
+                                "the text; a share: its cascade's).",
                                 ["kind", "lang"], registry=registry)
         self.rejected = Counter("virality_events_rejected", "Events sent to the dead-letter topic, by reason.",
                                 ["reason"], registry=registry)

@@ -96,6 +96,9 @@ def parse_brands(text: str) -> dict[str, list[str]]:
             raise SettingsError(f"VIRALITY_BRANDS: empty brand name in {part!r}")
         if name in out:  # the second would silently replace the first's aliases
             raise SettingsError(f"VIRALITY_BRANDS: brand {name!r} is listed twice; give all its aliases once")
+        if "=" in aliases:   # "sj=SJ,ikea=IKEA": a ',' for the ';' made IKEA an alias of sj
+            raise SettingsError(f"VIRALITY_BRANDS: {part!r} has more than one '='; separate brands "
+                                f"with ';' (sj=SJ,@SJ_AB;ikea=IKEA)")
         out[name] = [a.strip() for a in aliases.split(",") if a.strip()] or [name]
     owner: dict[str, str] = {}
     for name, aliases in out.items():

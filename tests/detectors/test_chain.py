@@ -207,3 +207,23 @@ def test_an_unrooted_cascade_ignores_the_brand_tags_of_its_replies() -> None:
             e["brands"] = ["ikea"]       # the producer tagged the reply for its own text
     opened = [a for a in alerts_for(events) if a["root_id"] == "orphan3" and a["state"] == "open"]
     assert opened and opened[0]["brands"] == []
+
+
+def test_an_event_counts_under_its_texts_detected_language_and_a_share_under_its_cascades() -> None:
+    """The worker's virality_events_consumed_total{lang} used the producer's tag: English and Polish
+    posts tagged 'sv' were all counted as Swedish, while the board's language picker (from the
+    brand mentions) has the detected language."""
+    from detectors.chain import PartitionProcessor
+
+    proc = PartitionProcessor(ChainConfig(), ANALYZER)
+    t = 1_767_261_600_000
+    post = {"id": "p", "kind": "post", "created_at": t, "author": {"id": "a"}, "lang": "sv",
+            "text": "The train is late again and nobody tells us anything, terrible service"}
+    proc.process(decode_event(post))
+    assert proc.last_lang == "en"
+    proc.process(decode_event({"id": "s", "kind": "share", "root_id": "p", "created_at": t + 1000,
+                               "author": {"id": "b"}, "lang": "sv"}))
+    assert proc.last_lang == "en"                       # a share: its cascade's language
+    proc.process(decode_event({"id": "s2", "kind": "share", "root_id": "unseen", "created_at": t + 2000,
+                               "author": {"id": "b"}, "lang": "pl"}))
+    assert proc.last_lang == "pl"                       # a cascade not seen yet: the tag, the only hint

@@ -125,3 +125,20 @@ def test_a_brand_tag_longer_than_100_characters_is_rejected() -> None:
 def test_the_brand_length_limit_counts_the_raw_string_as_the_schema_does() -> None:
     assert decode_event(orjson.dumps({**GOOD, "brands": ["İ" * 100]})).brands  # lower() doubles it
     assert reason({**GOOD, "brands": ["  " + "b" * 100 + "  "]}) == "bad_value"
+
+
+def test_unreadable_lines_say_what_is_wrong_in_plain_words() -> None:
+    """orjson's own words were 'str is not valid UTF-8: surrogates not allowed' for a Latin-1 byte
+    and "invalid literal, expected 'null'" for plain text."""
+    def detail(raw: bytes) -> str:
+        with pytest.raises(Rejected) as info:
+            decode_event(raw)
+        assert info.value.reason == "malformed_json"
+        return info.value.detail
+
+    assert detail('{"id": "é"}'.encode("latin-1")) == "the line is not valid UTF-8 (byte 0xe9 at 8)"
+    assert detail(b"not json") == "not JSON: 'not json' (one JSON object per line)"
+    assert "surrogates" not in detail(b'{"text": "\xed\xa0\x80"}')   # (an encoded surrogate)
+    assert detail(b'{"id": ') != ""                                     # JSON cut short: the parser's words
+    with pytest.raises(Rejected, match="year 3000 or later"):
+        parse_time_ms("3000-01-01T00:00:00Z")

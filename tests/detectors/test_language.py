@@ -235,3 +235,18 @@ def test_leader_is_the_documented_rule_over_all_languages(scores):
     # the rule as the docstring states it, applied to every language (the function looks only
     # at those near the top)
     assert _leader(scores) == min(scores, key=lambda lang: (-round(scores[lang], 9), lang))
+
+
+def test_words_every_language_has_are_und_not_the_first_language_alphabetically():
+    """'ok', 'x', 'hmm' tie between Danish, English and Norwegian: the alphabetical tie-break made
+    them Danish (and scored them with the Danish lexicon). A Danish-Norwegian tie stays decided."""
+    from detectors.language import _undecided
+
+    for text in ("x", "ok", "ok ok ok", "hmm"):
+        assert identify(text) == "und", text
+        assert identify(text, lang_hint="en") == "en"
+    assert identify("adresseavisen afgiver") == "da"        # a da/no tie, as documented
+    assert not _undecided({"da": 2.0, "no": 2.0, "en": 1.0}, "da")
+    assert _undecided({"da": 2.0, "no": 2.0, "en": 2.0}, "da")
+    assert _undecided({"en": 3.0, "pl": 3.0}, "en")
+    assert not _undecided({"en": 3.0, "pl": 2.0}, "en")

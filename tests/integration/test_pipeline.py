@@ -284,7 +284,9 @@ def test_restart_mid_stream_loses_no_alert_and_duplicates_none(names: Names, sta
 def test_replay_and_detect_commands(names: Names, start_worker, tmp_path: Path) -> None:
     events = by_time(cascade("sj5", COMPLAINT_SV, "sv", 1200, brands=["sj"], seed=10) + chatter(20, seed=11))
     path = tmp_path / "events.jsonl"
-    path.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in reversed(events)) + b"{broken\n")
+    # (and a line too large for a Kafka record: replay --include-invalid raised on it and sent nothing)
+    path.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in reversed(events)) + b"{broken\n"
+                     + b'{"id": "huge", "text": "' + b"x" * 1_500_000 + b'"}\n')
     out = tmp_path / "alerts.jsonl"
     subprocess.run([sys.executable, "-m", "streams.cli", "detect", "--input", str(path), "--output", str(out)],
                    cwd=ROOT, env=names.environ(), check=True, capture_output=True, timeout=120)
@@ -296,7 +298,8 @@ def test_replay_and_detect_commands(names: Names, start_worker, tmp_path: Path) 
     r = subprocess.run([sys.executable, "-m", "streams.cli", "replay", str(path), "--include-invalid"],
                        cwd=ROOT, env=names.environ(), capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
-    assert f"{len(events) + 1:,} events" in r.stderr
+    assert f"{len(events) + 1:,} events" in r.stderr and "1 lines too large for Kafka not sent" in r.stderr, r.stderr
+    assert "1,500,0" in r.stderr and "Traceback" not in r.stderr
     worker.wait_processed(len(events) + 1)
     got = consume(names.alerts, lambda got: len(got) >= len(offline), timeout=30)
     assert transitions(got) == transitions(offline)

@@ -411,3 +411,65 @@ def test_pipe_lines_give_the_file_lines_however_the_input_is_cut(tmp_path: Path)
         t.join()
         os.close(r)
         assert got == expected and idle[0]
+
+
+def test_classify_skips_events_without_text_and_names_what_is_wrong() -> None:
+    """The README pipes the event stream into classify: its shares have no text, and each was
+    reported as a rejected line ('needs a string 'text''; --strict failed on them). Plain text and
+    JSON that is not an object get the reasons the other commands give."""
+    lines = b"\n".join([
+        orjson.dumps({"id": "p1", "kind": "post", "text": "Tack SJ, helt fantastiskt!"}),
+        orjson.dumps({"id": "s1", "kind": "share", "root_id": "p1"}),
+        orjson.dumps({"id": "s2", "kind": "share", "root_id": "p1"}),
+        b"not json", b"[1, 2]", orjson.dumps({"id": "q", "text": 5})]) + b"\n"
+    r = run("classify", "--input", "-", "--strict", stdin=lines)
+    assert [orjson.loads(line)["id"] for line in r.stdout.decode().splitlines()] == ["p1"]
+    err = r.stderr.decode()
+    assert "line 4: malformed_json: not JSON: 'not json'" in err
+    assert "line 5: not_an_object: a line is a JSON object with 'id' and 'text', got list" in err
+    assert "line 6: wrong_type: 'text' must be a string, got int" in err
+    assert "line 2" not in err and "line 3" not in err
+    assert "1 texts classified, 3 lines rejected, 2 without a 'text' field skipped" in err
+    assert r.returncode == 1                                 # --strict: for the 3 rejected, not the shares
+    shares_only = run("classify", "--input", "-", "--strict", stdin=lines.split(b"\n", 1)[1].split(b"not json")[0])
+    assert shares_only.returncode == 0 and shares_only.stdout == b"", shares_only.stderr
+
+
+def test_detect_counts_each_line_once_and_writes_rejects_to_stdout(tmp_path: Path) -> None:
+    """A duplicate was counted as an event and as a reject (7 + 9 for 15 lines in a review), and
+    '--rejects -' created a file named '-'."""
+    post = {"id": "p", "kind": "post", "created_at": 1_767_261_600_000, "author": {"id": "a"}, "text": "Tack!"}
+    share = {"id": "s", "kind": "share", "root_id": "p", "created_at": 1_767_261_601_000, "author": {"id": "b"}}
+    src = tmp_path / "in.jsonl"
+    write(src, [post, share, share])
+    with open(src, "ab") as f:
+        f.write(b"not json\n")
+    r = subprocess.run([sys.executable, "-m", "streams.cli", "detect", "--input", str(src), "--output",
+                        str(tmp_path / "alerts.jsonl"), "--rejects", "-"], cwd=tmp_path, capture_output=True,
+                       env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert b"detect: 2 events in" in r.stderr and b"2 rejected" in r.stderr, r.stderr
+    assert sorted(orjson.loads(line)["reason"] for line in r.stdout.splitlines()) == ["duplicate", "malformed_json"]
+    assert not (tmp_path / "-").exists()
+    both = run("detect", "--input", str(src), "--rejects", "-")
+    assert both.returncode == 2 and b"both name standard output" in both.stderr
+
+
+def test_times_that_look_like_epoch_seconds_are_pointed_out(tmp_path: Path) -> None:
+    """'created_at' numbers are epoch milliseconds: a file in seconds put 30 minutes of shares
+    within 1.8 seconds of 1970, and forecast said nothing of it."""
+    t0 = 1_767_261_600   # seconds
+    events = [{"id": "p", "kind": "post", "created_at": t0, "author": {"id": "a"}, "text": "Tack!"}]
+    events += [{"id": f"s{i}", "kind": "share", "root_id": "p", "created_at": t0 + 60 * i, "author": {"id": "b"}}
+               for i in range(1, 31)]
+    src = tmp_path / "secs.jsonl"
+    write(src, events)
+    r = run("forecast", "--input", str(src), "--at", "300")
+    assert r.returncode == 0 and b"31 of 31 events are dated before 1973" in r.stderr, r.stderr
+    assert b"multiply them by 1000" in r.stderr
+    r = run("detect", "--input", str(src), "--output", str(tmp_path / "a.jsonl"))
+    assert b"31 of 31 events are dated before 1973" in r.stderr, r.stderr
+    for e in events:
+        e["created_at"] *= 1000
+    write(src, events)
+    assert b"before 1973" not in run("forecast", "--input", str(src), "--at", "300").stderr

@@ -168,6 +168,17 @@ def test_substitute_formats_like_grafana():
     assert cd.substitute('x{a="[[v:raw]]"}', {"v": ["p", "q"]}) == 'x{a="p,q"}'
     with pytest.raises(cd.UnknownVariable):
         cd.substitute('x{a="$nope"}', {})
+    # a board's "All" goes in as it is, in any format (Grafana does not escape allValue)
+    assert cd.substitute('x{a=~"${v:regex}", b=~"$v"}', {"v": cd.AllValue(".*")}) == 'x{a=~".*", b=~".*"}'
+
+
+def test_variables_not_given_take_the_boards_all_value():
+    """docs/operations.md runs the check with only --var alert_id: $brand and $lang must take the
+    board's All (before 2026-11-24 their 15 queries failed with 'no value for $brand')."""
+    overview = _dashboards()["overview.json"]
+    assert cd.all_values(overview) == {"brand": ".*", "lang": ".*"}
+    exprs = [cd.substitute(q.expr, cd.all_values(overview)) for q in cd.panel_queries("overview.json", overview)]
+    assert any('brand=~".*"' in e for e in exprs)
 
 
 # ---------------------------------------------------------------- live: a real Prometheus

@@ -63,6 +63,12 @@ def test_parse_brands_skips_blanks() -> None:
     assert parse_brands(" ; a=A ;; ") == {"a": ["A"]}
 
 
+def test_parse_brands_refuses_a_comma_for_a_semicolon() -> None:
+    """'sj=SJ,ikea=IKEA' made 'ikea=IKEA' an alias of sj: IKEA never matched, silently."""
+    with pytest.raises(SettingsError, match=r"more than one '='.*separate brands with ';'"):
+        parse_brands("sj=SJ,ikea=IKEA")
+
+
 def test_text_helpers_default_to_one_for_the_built_in_analyzer_on_two_cores(monkeypatch) -> None:
     from streams import settings as settings_module
 
