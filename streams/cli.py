@@ -804,11 +804,24 @@ def positive_int(text: str) -> int:
     return value
 
 
+def settings_table() -> str:
+    """The table of VIRALITY_* variables in :mod:`streams.settings`' docstring (its one source)."""
+    import streams.settings
+
+    doc = streams.settings.__doc__ or ""
+    lines = doc.splitlines()
+    rules = [i for i, line in enumerate(lines) if line.startswith("=====")]
+    return "\n".join(lines[rules[0]:rules[-1] + 1]) if len(rules) >= 2 else "See streams/settings.py."
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="virality", description="Streaming virality detector for customer complaints.")
     sub = p.add_subparsers(dest="command", required=True)
 
-    w = sub.add_parser("worker", help="run the Faust worker")
+    w = sub.add_parser("worker", help="run the Faust worker", formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description="Run the Faust worker. It takes no options: every setting comes from the "
+                                   "environment (the table below, from streams/settings.py).",
+                       epilog=settings_table())
     w.set_defaults(func=cmd_worker)
 
     r = sub.add_parser("replay", help="produce a JSONL file of events into Kafka in event-time order")

@@ -5,6 +5,7 @@ An existing topic with the wrong partition count is an error with a clear messag
 from __future__ import annotations
 
 import asyncio
+import sys
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -87,12 +88,18 @@ def changelog_specs(s: Settings) -> dict[str, int]:
     return {f"{s.app_id}-cascades-changelog": s.partitions, f"{s.app_id}-brand-state-changelog": 1}
 
 
+#: After this many seconds without a broker, :func:`ensure_topics` says that it is still trying.
+WAIT_NOTICE_S = 3.0
+
+
 async def ensure_topics(s: Settings, timeout: float = 30.0) -> dict[str, int]:
     """Create the app's topics if missing; check partition counts of existing ones."""
     _check_resolvable(s)
     admin = AIOKafkaAdminClient(bootstrap_servers=s.bootstrap_servers, request_timeout_ms=int(timeout * 1000),
                                 **client_options(s))
-    deadline = asyncio.get_running_loop().time() + timeout
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    said = False
     with ConnectErrors.of(s) as seen:
         while True:
             try:
@@ -100,9 +107,14 @@ async def ensure_topics(s: Settings, timeout: float = 30.0) -> dict[str, int]:
                 break
             except KafkaConnectionError:
                 # a refused password or certificate does not mend by waiting: say so at once
-                if seen.lasting or asyncio.get_running_loop().time() > deadline:
+                if seen.lasting or loop.time() > deadline:
                     await admin.close()
                     raise KafkaConnectionError(seen.message(s)) from None
+                if not said and loop.time() > deadline - timeout + WAIT_NOTICE_S:
+                    # (a command otherwise sat silent for the whole timeout before saying why)
+                    said = True
+                    print(f"virality: no Kafka broker answers at {s.bootstrap_servers} yet; trying for "
+                          f"{timeout:.0f} s ({seen.last or 'no answer'})", file=sys.stderr, flush=True)
                 await asyncio.sleep(0.5)
     try:
         specs = topic_specs(s)

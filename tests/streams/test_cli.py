@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import orjson
+import pytest
 
 from tests.factories import COMPLAINT_SV, by_time, cascade, chatter
 
@@ -473,3 +474,34 @@ def test_times_that_look_like_epoch_seconds_are_pointed_out(tmp_path: Path) -> N
         e["created_at"] *= 1000
     write(src, events)
     assert b"before 1973" not in run("forecast", "--input", str(src), "--at", "300").stderr
+
+
+def test_worker_help_lists_every_setting() -> None:
+    """The worker takes its settings from the environment; its --help showed no option at all."""
+    from streams.settings import Settings
+
+    r = run("worker", "--help")
+    assert r.returncode == 0
+    text = r.stdout.decode()
+    names = {f"VIRALITY_{f.upper()}" for f in Settings.__dataclass_fields__}
+    listed = {n for n in names if n in text}
+    assert len(listed) >= 0.8 * len(names), sorted(names - listed)
+    assert "VIRALITY_BROKER" in text and "VIRALITY_KAFKA_PASSWORD_FILE" in text
+
+
+def test_waiting_for_a_broker_says_so_before_giving_up() -> None:
+    """replay and topics sat silent for the whole 30 s before 'no Kafka broker answers'."""
+    import asyncio
+    import contextlib
+    import io
+
+    from aiokafka.errors import KafkaConnectionError
+
+    from streams.settings import Settings
+    from streams.topics import WAIT_NOTICE_S, ensure_topics
+
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), pytest.raises(KafkaConnectionError, match="no Kafka broker answers"):
+        asyncio.run(ensure_topics(Settings.from_env({"VIRALITY_BROKER": "kafka://127.0.0.1:1"}),
+                                  timeout=WAIT_NOTICE_S + 2))
+    assert "no Kafka broker answers at 127.0.0.1:1 yet; trying for 5 s" in err.getvalue(), err.getvalue()
