@@ -15,7 +15,7 @@ VALENCE = """
 -3: dårlig* skuffe* irriter* sur sure vred* frustrer* fræk* uhøflig* uacceptabel* inkompetent* idiot* klam*
 -3: latterlig* pinlig* løgn* lyver løj snyd* hyklerisk* hykler* skam skammelig* trist* kedelig* dum dumt dumme
 -3: uforskammet* respektløs* uprofessionel* sindssyg* syg_i_hovedet fuck* fucking* crap
--2: langsom* forsink* ødelagt* ødelæg* fejl problem* klage* besværlig* svær* dyr dyrt dyre svag* synd
+-2: langsom* forsink* ødelagt* ødelæg* fejl problem* klage* besværlig* svær* dyr dyrt dyre svag* synd for_sent
 -2: kritik* mangel* mangler mislyk* tabt stjålet aflyst* spild* rod* kaos* farlig* bange* bekymr* stress*
 -2: uretfærdig* forkert* skadet* skade* ondt grim* grimme træt* tvivlsom* uanstændig* desværre
 3: tillykke kærlighed lykke heldig* glæder glæde* endelig hurra i_orden helt_i_orden
@@ -39,7 +39,7 @@ INTENSIFIER_PREFIXES = ("mega", "super", "kæmpe", "pisse", "hamrende", "skide",
 IRONY = ("tak for ingenting", "tak for intet", "#ironi", "#sarkasme")
 
 COMPLAINT = """
-3: forsink* aflyst* refusion* refunder* pengene_tilbage erstatning* kompensation* kundeservice*
+3: forsink* aflyst* refusion* refunder* pengene_tilbage erstatning* kompensation* kundeservice* for_sent
 3: kundecenter* aldrig_igen aldrig_mere elendig* uforskammet* uhøflig* svindel* snyd* reklamation*
 3: svarer_ikke intet_svar ingen_svar ødelagt* stjålet
 2: venter ventet timer dage uger måneder stadig endnu_ikke levering* leveret pakken pakke* bestilling*

@@ -22,7 +22,7 @@ VALENCE = """
 -3: dårlig* skuffe* skuffende skuffelse irriter* sint* forbanna frustrer* frekk* uhøflig* uakseptabel*
 -3: inkompetent* kaos* hate* avsky* kjip* latterlig* pinlig* lurt lurte løgn* lyver lyg* trist* kjedelig*
 -3: useriøs* uprofesjonell* respektløs* ubehagelig* tåpelig* teit* dum dumt dumme idiot*
--2: treg* tregt sein* forsink* ødelagt* ødelegg* feil problem* klage* vanskelig* tungvin* dyr dyrt dyre
+-2: treg* tregt sein* forsink* ødelagt* ødelegg* feil problem* klage* vanskelig* tungvin* dyr dyrt dyre for_sent
 -2: svak svake svakt lei synd kritikk* mangel* mangler mislykk* tapte stjålet kansellert* innstilt* bortkastet
 -2: vondt vond* smerte* syk* farlig* redd* bekymr* stress* rotete rot kaotisk* slitsom* plage* plaget
 -2: skadet skade* knust* sur* kjipt sliten trøtt ensformig* uinteressant* middelmådig* forvirr* overpris*
@@ -47,7 +47,7 @@ INTENSIFIER_PREFIXES = ("kjempe", "super", "mega", "knall", "drit", "dritt", "sv
 IRONY = ("takk for ingenting", "takk for ingen ting", "ja sikkert", "#ironi", "#sarkasme")
 
 COMPLAINT = """
-3: forsink* innstilt* kansellert* refusjon* refundere* pengene_tilbake erstatning* kompensasjon*
+3: forsink* innstilt* kansellert* refusjon* refundere* pengene_tilbake erstatning* kompensasjon* for_sent
 3: kundeservice* kundesenter* kundestøtte aldri_mer aldri_igjen elendig* frekk* uhøflig* svindel*
 3: svarer_ikke ikke_svar ingen_svar ødelagt* knust* stjålet reklamasjon* reklamere*
 2: venter ventet venting timer dager uker måneder fortsatt enda_ikke levering* levert pakken pakke*

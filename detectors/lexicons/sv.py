@@ -26,7 +26,7 @@ VALENCE = """
 -3: frustrer* skit skiten skitsnack kass kasst lurad* lurade lurar lura ljug* ljuger ljög blåst blåsta idiot*
 -3: pinsam* skandalös* inkompetent* oacceptabel* förfärlig* respektlös* olycklig* ledsen ledsna tråkig*
 -3: aldrig_mer nonchalant* otrevligt oprofessionell* ohövlig* ovänlig* ointresserad*
--2: sönder trasig* felaktig* fel problem* försen* krångl* strul* jobbig* orolig* rädd* svår* långsam*
+-2: sönder trasig* felaktig* fel problem* försen* krångl* strul* jobbig* orolig* rädd* svår* långsam* för_sent sent_igen
 -2: dyr dyrt dyra klaga* klagomål* reklamation* reklamera* kritik* saknas saknar tyvärr tyvarr synd oklar*
 -2: rörig* stressig* ohjälpsam* obehaglig* förlust* förlora* förstör* skada skadad* skadade farlig* misslyck*
 -2: brist* inställd* inställt stulen stöld hot hotet hotade död döda dödade sjuk sjuka sämre slarv* slarvig*
@@ -61,7 +61,7 @@ IRONY = ("tack för ingenting", "tack för inget", "jo tjena", "#ironi", "#sarka
 
 #: Complaint cues: ``weight: words``; stems with ``*`` as in VALENCE.
 COMPLAINT = """
-3: försen* förseningen inställd* inställt återbetalning* återbetala* reklamation* reklamera* pengarna_tillbaka
+3: försen* förseningen inställd* inställt återbetalning* återbetala* reklamation* reklamera* pengarna_tillbaka för_sent sent_igen
 3: kundtjänst* kundservice* aldrig_mer aldrig_igen bedrövlig* oförskämd* otrevlig* oprofessionell* bluff*
 3: svarar_inte inget_svar ingen_svarar ersättning* kompensation* skadad* skadade sönder trasig* stulen
 2: väntat väntar väntade väntan timmar dagar veckor månader fortfarande ännu_inte leverans* levererat

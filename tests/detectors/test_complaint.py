@@ -18,6 +18,9 @@ def c():
     ("Zamówienie nie dotarło, a infolinia nie odpowiada", "pl"),
     ("My order never arrived and customer service hung up on me", "en"),
     ("Been on hold for 2 hours, still no refund", "en"),
+    ("Tåget är sent igen, SJ", "sv"),                  # 'late again' (a review found it neutral, 'other')
+    ("Bussen kom för sent igen", "sv"),
+    ("Toget kom for sent i dag igen", "no"),
 ])
 def test_complaints(c, text, lang):
     r = c.classify(text, lang)
@@ -30,6 +33,7 @@ def test_complaints(c, text, lang):
     ("Beklager, jeg er syg i dag", "da"),
     ("Ten film był okropnie smutny", "pl"),
     ("I hate Mondays", "en"),
+    ("Vi kom hem sent på kvällen efter en fin dag", "sv"),   # 'sent' alone is only 'late'
 ])
 def test_negative_but_not_a_complaint(c, text, lang):
     assert c.classify(text, lang).kind != "complaint"
