@@ -94,10 +94,12 @@ def _clean_line(n: int, line: bytes) -> bytes:
 
 
 def event_time_order(path: str, on_reject, keep_raw: bool = True, progress: bool | None = None,
-                     command: str = "virality") -> list[tuple[int, int, bytes, Event]]:
+                     command: str = "virality", keys_only: bool = False) -> list[tuple[int, int, bytes, Any]]:
     """Every valid event of the file as (t_ms, line, raw, event), sorted by event time (stable);
-    ``raw`` is ``b""`` unless ``keep_raw`` (``detect`` needs only the decoded events). With
-    ``progress`` (default: stderr is a terminal), the lines read so far are shown while reading."""
+    ``raw`` is ``b""`` unless ``keep_raw`` (``detect`` needs only the decoded events); with
+    ``keys_only`` the event is only its Kafka key, the root id as bytes (``replay`` sends the raw
+    line: a decoded event held per line was most of its memory). With ``progress`` (default:
+    stderr is a terminal), the lines read so far are shown while reading."""
     rows = []
     show = sys.stderr.isatty() if progress is None else progress
     for n, raw in read_jsonl(path):
@@ -109,7 +111,7 @@ def event_time_order(path: str, on_reject, keep_raw: bool = True, progress: bool
         except Rejected as r:
             on_reject(n, raw, r)
             continue
-        rows.append((e.t_ms, n, raw if keep_raw else b"", e))
+        rows.append((e.t_ms, n, raw if keep_raw else b"", e.root_id.encode() if keys_only else e))
     if show:
         sys.stderr.write(f"\rreading {path}: done, ordering {len(rows):,} events by time\n")
     rows.sort()  # by (t_ms, line): line numbers are unique, so the raw bytes and events are never compared
@@ -369,7 +371,7 @@ async def _replay(args: argparse.Namespace) -> int:
         if len(bad) <= REPLAY_REJECTS_SHOWN:
             print(f"replay: line {n}: {r.reason}: {r.detail}", file=sys.stderr)
 
-    rows = event_time_order(args.file, rejected, progress=args.progress, command="replay")
+    rows = event_time_order(args.file, rejected, progress=args.progress, command="replay", keys_only=True)
     if len(bad) > REPLAY_REJECTS_SHOWN:
         print(f"replay: ... {len(bad) - REPLAY_REJECTS_SHOWN:,} more invalid lines not shown", file=sys.stderr)
     if args.include_invalid and bad:
@@ -391,13 +393,13 @@ async def _replay(args: argparse.Namespace) -> int:
     await producer.start()
     progress = Progress(len(rows), "replay", enabled=args.progress)
     speed = args.speed
-    first_t = next((r[0] for r in rows if r[3] is not None), 0)
+    first_t = next((r[0] for r in rows if r[3] is not None), 0)   # (r[3]: the key; None if invalid)
     wall0 = time.monotonic()
     sent = too_large = 0
     done = False
     try:
-        for t_ms, n, raw, event in rows:
-            if speed and event is not None:
+        for t_ms, n, raw, key in rows:
+            if speed and key is not None:
                 due = wall0 + (t_ms - first_t) / 1000.0 / speed
                 delay = due - time.monotonic()
                 if delay > LONG_WAIT_S:  # a gap in event time (or one stray timestamp): say why it waits
@@ -405,7 +407,6 @@ async def _replay(args: argparse.Namespace) -> int:
                           f"{n}, {iso_ms(t_ms)}) at {speed:g}x real time; Ctrl-C stops", file=sys.stderr)
                 if delay > 0:
                     await asyncio.sleep(delay)
-            key = event.root_id.encode() if event is not None else None
             try:
                 await producer.send(topic, raw, key=key)
             except MessageSizeTooLargeError:
