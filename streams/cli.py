@@ -663,10 +663,10 @@ def cmd_classify(args: argparse.Namespace) -> int:
                 out.flush()
     flush()
     good, bad, skipped = counts["ok"], counts["bad"], counts["skip"]
-    if bad or skipped:
-        print(f"classify: {good:,} texts classified, {bad:,} lines rejected"
-              + (f", {skipped:,} without a 'text' field skipped (shares have none)" if skipped else ""),
-              file=sys.stderr)
+    # (always, as detect and forecast do: an empty input printed nothing at all)
+    print(f"classify: {good:,} texts classified, {bad:,} lines rejected"
+          + (f", {skipped:,} without a 'text' field skipped (shares have none)" if skipped else ""),
+          file=sys.stderr)
     if nothing_valid("classify", args.input, good, bad):
         return 1
     return 1 if bad and args.strict else 0

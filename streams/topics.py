@@ -173,3 +173,38 @@ async def _check_changelogs(admin: AIOKafkaAdminClient, s: Settings, existing: s
                 f"state of a run with VIRALITY_PARTITIONS={got}. Set VIRALITY_PARTITIONS={got} again, or "
                 f"delete that topic (its cascades then start over), or use a new VIRALITY_APP_ID (a new "
                 f"group: it reads the input from its beginning and sends the alerts in it again)")
+    for name, policy in (await _cleanup_policies(admin, list(logs))).items():
+        if "compact" not in policy.split(","):
+            # (Faust creates them compacted; an operator's kafka-configs --alter can change that, and
+            # nothing said so: the oldest states went with retention.ms, and a restart restored a
+            # part of the cascades and the brand windows)
+            raise TopicMismatch(
+                f"changelog topic {name!r} has cleanup.policy={policy}: Kafka deletes its records after "
+                f"retention.ms, and with them the state of every cascade that has been quiet that long, "
+                f"so a restart would restore only part of it. Make it compacted again: kafka-configs.sh "
+                f"--bootstrap-server {s.bootstrap_servers.split(',')[0]} --alter --entity-type topics "
+                f"--entity-name {name} --add-config cleanup.policy=compact")
+
+
+async def _cleanup_policies(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, str]:
+    """``cleanup.policy`` of each topic that answers (a topic whose configs cannot be read is left
+    out: the check is a safeguard, not a reason to refuse a start)."""
+    from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+
+    if not names:
+        return {}
+    try:
+        responses = await admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, name, configs={"cleanup.policy": None}) for name in names])
+    except Exception:   # an older broker or no DescribeConfigs permission (an ACL)
+        return {}
+    out: dict[str, str] = {}
+    for response in responses:
+        for resource in response.resources:
+            error_code, _, _, name, entries = resource[:5]
+            if error_code:
+                continue
+            for entry in entries:
+                if entry[0] == "cleanup.policy" and isinstance(entry[1], str):
+                    out[name] = entry[1]
+    return out

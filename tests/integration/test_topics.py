@@ -87,6 +87,38 @@ def test_a_changelog_left_with_another_partition_count_is_refused_at_start() -> 
         asyncio.run(ensure_topics(_settings(names)))
 
 
+def test_a_changelog_that_is_no_longer_compacted_is_refused_at_start() -> None:
+    """An operator's kafka-configs --alter cleanup.policy=delete on a changelog went unnoticed: the
+    oldest states went with retention.ms, and a restart restored only part of them. A compacted one
+    (also 'compact,delete') is accepted."""
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+    from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+
+    names = Names(partitions=2)
+    changelog = f"{names.run}-cascades-changelog"
+
+    async def make(policy: str) -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=_settings(names).bootstrap_servers)
+        await admin.start()
+        try:
+            if policy == "compact":
+                await admin.create_topics([NewTopic(changelog, 2, 1, topic_configs={"cleanup.policy": policy})])
+            else:
+                await admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, changelog,
+                                                          configs={"cleanup.policy": policy})])
+        finally:
+            await admin.close()
+
+    asyncio.run(make("compact"))
+    asyncio.run(ensure_topics(_settings(names)))                    # as Faust creates it: fine
+    asyncio.run(make("compact,delete"))
+    asyncio.run(ensure_topics(_settings(names)))
+    asyncio.run(make("delete"))
+    with pytest.raises(TopicMismatch, match=r"changelog topic .*-cascades-changelog' has cleanup.policy=delete.*"
+                                            r"--add-config cleanup.policy=compact"):
+        asyncio.run(ensure_topics(_settings(names)))
+
+
 def test_replay_to_a_missing_topic_and_a_worker_without_a_usable_data_dir_are_clear_errors(tmp_path) -> None:
     names = Names(partitions=1)
     events = tmp_path / "events.jsonl"

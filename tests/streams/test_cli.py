@@ -256,8 +256,12 @@ def test_a_byte_order_mark_does_not_cost_the_first_line(tmp_path: Path) -> None:
     src.write_bytes(b"\xef\xbb\xbf" + orjson.dumps({"id": "a", "text": "Tack!"}) + b"\r\n"
                     + orjson.dumps({"id": "b", "text": "Tack!"}) + b"\r\n")
     r = run("classify", "--input", str(src))
-    assert r.returncode == 0 and r.stderr == b"", r.stderr
+    assert r.returncode == 0 and r.stderr == b"classify: 2 texts classified, 0 lines rejected\n", r.stderr
     assert [orjson.loads(line)["id"] for line in r.stdout.decode().splitlines()] == ["a", "b"]
+    empty = tmp_path / "empty.jsonl"
+    empty.write_bytes(b"")
+    r = run("classify", "--input", str(empty))                # (it printed nothing at all)
+    assert r.returncode == 0 and r.stderr == b"classify: 0 texts classified, 0 lines rejected\n", r.stderr
 
 
 def test_classify_applies_the_event_limits() -> None:
