@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterable, Iterator, MutableMapping, Sequence
 from detectors.brand import BrandAggregator, BrandAlert, BrandPartials, BrandRules, add_to_bucket, merge_buckets
 from detectors.cascade import RECENT_IDS, CascadeState, Decision, id_hash
 from detectors.events import EPOCH, Event, Rejected
+from detectors.language import normalise_hint
 from detectors.state import NewerStateError
 from detectors.understanding import RECOGNISED_LANGS, TextAnalysis, TextAnalyzer, analyze_many
 from detectors.virality import ViralityThresholds
@@ -300,7 +301,7 @@ class PartitionProcessor:
         # the language the event counts under: its text's, as detected (a producer's tag is only a
         # hint), else its cascade's (a share)
         self.last_lang = (analysis.lang if analysis is not None
-                          else c.root_lang if c.root_lang != "und" else event.lang or "und")
+                          else c.root_lang if c.root_lang != "und" else normalise_hint(event.lang) or "und")
 
         self._brand(t_ms, c, analysis)
         alerts: list[dict[str, Any]] = []

@@ -543,7 +543,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     if settings.gc_gen0:
         gc.set_threshold(settings.gc_gen0, 20, 100)
-    asyncio.run(ensure_topics(settings))
+    asyncio.run(ensure_topics(settings, worker=True))
     try:
         os.makedirs(settings.data_dir, exist_ok=True)
         probe = os.path.join(settings.data_dir, f".writable-{os.getpid()}")
@@ -665,7 +665,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
     good, bad, skipped = counts["ok"], counts["bad"], counts["skip"]
     # (always, as detect and forecast do: an empty input printed nothing at all)
     print(f"classify: {good:,} texts classified, {bad:,} lines rejected"
-          + (f", {skipped:,} without a 'text' field skipped (shares have none)" if skipped else ""),
+          + (f", {skipped:,} without text skipped (shares have none)" if skipped else ""),
           file=sys.stderr)
     if nothing_valid("classify", args.input, good, bad):
         return 1
@@ -681,7 +681,7 @@ def classify_line(n: int, raw: bytes, batch: list[dict[str, Any]]) -> str:
         obj = parse_json(raw)
         if not isinstance(obj, dict):
             raise Rejected("not_an_object", f"a line is a JSON object with 'id' and 'text', got {type(obj).__name__}")
-        if "text" not in obj:
+        if obj.get("text") is None:   # absent, or null as the event schema allows for a share
             return "skip"
         if not isinstance(obj["text"], str):
             raise Rejected("wrong_type", f"'text' must be a string, got {type(obj['text']).__name__}")

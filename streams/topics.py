@@ -92,8 +92,10 @@ def changelog_specs(s: Settings) -> dict[str, int]:
 WAIT_NOTICE_S = 3.0
 
 
-async def ensure_topics(s: Settings, timeout: float = 30.0) -> dict[str, int]:
-    """Create the app's topics if missing; check partition counts of existing ones."""
+async def ensure_topics(s: Settings, timeout: float = 30.0, worker: bool = False) -> dict[str, int]:
+    """Create the app's topics if missing; check partition counts of existing ones. ``worker``: a
+    worker is starting, and the changelogs' retention is checked too (``replay`` and ``topics``
+    never read them)."""
     _check_resolvable(s)
     admin = AIOKafkaAdminClient(bootstrap_servers=s.bootstrap_servers, request_timeout_ms=int(timeout * 1000),
                                 **client_options(s))
@@ -142,7 +144,7 @@ async def ensure_topics(s: Settings, timeout: float = 30.0) -> dict[str, int]:
             wrong = {name: found.get(name) for name, (n, _) in specs.items()
                      if found.get(name) != n and not (name in anyway and found.get(name))}
             if not wrong:
-                await _check_changelogs(admin, s, existing)
+                await _check_changelogs(admin, s, existing, retention=worker)
                 return found
             settled = [n for n, got in wrong.items() if n in existing and got is not None]
             if settled or asyncio.get_running_loop().time() > deadline:  # (an old topic will not change)
@@ -159,9 +161,12 @@ async def ensure_topics(s: Settings, timeout: float = 30.0) -> dict[str, int]:
         await admin.close()
 
 
-async def _check_changelogs(admin: AIOKafkaAdminClient, s: Settings, existing: set[str]) -> None:
+async def _check_changelogs(admin: AIOKafkaAdminClient, s: Settings, existing: set[str],
+                            retention: bool = False) -> None:
     """A changelog left by a run with another partition count would crash the worker after it
-    says it is ready (Faust: "Unrecognized partition"), or silently mix up partitions: refuse now."""
+    says it is ready (Faust: "Unrecognized partition"), or silently mix up partitions: refuse now.
+    ``retention`` (the worker's start): also refuse one whose records Kafka would delete before the
+    worker forgets their cascades (not compacted, or compact,delete kept less than VIRALITY_EXPIRE_S)."""
     logs = {name: n for name, n in changelog_specs(s).items() if name in existing}
     if not logs:
         return
@@ -173,38 +178,48 @@ async def _check_changelogs(admin: AIOKafkaAdminClient, s: Settings, existing: s
                 f"state of a run with VIRALITY_PARTITIONS={got}. Set VIRALITY_PARTITIONS={got} again, or "
                 f"delete that topic (its cascades then start over), or use a new VIRALITY_APP_ID (a new "
                 f"group: it reads the input from its beginning and sends the alerts in it again)")
-    for name, policy in (await _cleanup_policies(admin, list(logs))).items():
-        if "compact" not in policy.split(","):
-            # (Faust creates them compacted; an operator's kafka-configs --alter can change that, and
-            # nothing said so: the oldest states went with retention.ms, and a restart restored a
-            # part of the cascades and the brand windows)
+    if not retention:
+        return
+    fix = (f"kafka-configs.sh --bootstrap-server {s.bootstrap_servers.split(',')[0]} --alter --entity-type "
+           f"topics --entity-name NAME")
+    for name, conf in (await _topic_configs(admin, list(logs))).items():
+        policy = conf.get("cleanup.policy", "compact").split(",")
+        # (Faust creates them compacted; an operator's kafka-configs --alter can change that, and
+        # nothing said so: the oldest states went with retention.ms, and a restart restored a part
+        # of the cascades and the brand windows)
+        if "compact" not in policy:
             raise TopicMismatch(
-                f"changelog topic {name!r} has cleanup.policy={policy}: Kafka deletes its records after "
-                f"retention.ms, and with them the state of every cascade that has been quiet that long, "
-                f"so a restart would restore only part of it. Make it compacted again: kafka-configs.sh "
-                f"--bootstrap-server {s.bootstrap_servers.split(',')[0]} --alter --entity-type topics "
-                f"--entity-name {name} --add-config cleanup.policy=compact")
+                f"changelog topic {name!r} has cleanup.policy={','.join(policy)}: Kafka deletes its records "
+                f"after retention.ms, and with them the state of every cascade quiet that long, so a restart "
+                f"would restore only part of it. Make it compacted again: "
+                f"{fix.replace('NAME', name)} --add-config cleanup.policy=compact")
+        kept_ms = int(conf.get("retention.ms", "-1") or -1)
+        if "delete" in policy and 0 <= kept_ms < s.expire_s * 1000:
+            raise TopicMismatch(
+                f"changelog topic {name!r} has cleanup.policy=compact,delete with retention.ms={kept_ms}, "
+                f"less than VIRALITY_EXPIRE_S ({s.expire_s} s): the state of a cascade quiet that long would "
+                f"be deleted before the worker forgets it. Raise it: {fix.replace('NAME', name)} "
+                f"--add-config retention.ms={s.expire_s * 1000} (or set cleanup.policy=compact)")
 
 
-async def _cleanup_policies(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, str]:
-    """``cleanup.policy`` of each topic that answers (a topic whose configs cannot be read is left
-    out: the check is a safeguard, not a reason to refuse a start)."""
+async def _topic_configs(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, dict[str, str]]:
+    """``cleanup.policy`` and ``retention.ms`` of each topic that answers (a topic whose configs
+    cannot be read is left out: the check is a safeguard, not a reason to refuse a start)."""
     from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
     if not names:
         return {}
     try:
         responses = await admin.describe_configs(
-            [ConfigResource(ConfigResourceType.TOPIC, name, configs={"cleanup.policy": None}) for name in names])
+            [ConfigResource(ConfigResourceType.TOPIC, name, configs={"cleanup.policy": None, "retention.ms": None})
+             for name in names])
     except Exception:   # an older broker or no DescribeConfigs permission (an ACL)
         return {}
-    out: dict[str, str] = {}
+    out: dict[str, dict[str, str]] = {}
     for response in responses:
         for resource in response.resources:
             error_code, _, _, name, entries = resource[:5]
             if error_code:
                 continue
-            for entry in entries:
-                if entry[0] == "cleanup.policy" and isinstance(entry[1], str):
-                    out[name] = entry[1]
+            out[name] = {entry[0]: entry[1] for entry in entries if isinstance(entry[1], str)}
     return out

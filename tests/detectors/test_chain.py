@@ -227,3 +227,6 @@ def test_an_event_counts_under_its_texts_detected_language_and_a_share_under_its
     proc.process(decode_event({"id": "s2", "kind": "share", "root_id": "unseen", "created_at": t + 2000,
                                "author": {"id": "b"}, "lang": "pl"}))
     assert proc.last_lang == "pl"                       # a cascade not seen yet: the tag, the only hint
+    proc.process(decode_event({"id": "s3", "kind": "share", "root_id": "unseen2", "created_at": t + 3000,
+                               "author": {"id": "b"}, "lang": "nb"}))
+    assert proc.last_lang == "no"                       # as our codes say it (a review saw an 'nb' series)
