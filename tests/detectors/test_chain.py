@@ -230,3 +230,46 @@ def test_an_event_counts_under_its_texts_detected_language_and_a_share_under_its
     proc.process(decode_event({"id": "s3", "kind": "share", "root_id": "unseen2", "created_at": t + 3000,
                                "author": {"id": "b"}, "lang": "nb"}))
     assert proc.last_lang == "no"                       # as our codes say it (a review saw an 'nb' series)
+
+
+def _brand_events(drained: dict) -> int:
+    return sum(v[0] for buckets in drained.values() for v in buckets.values())
+
+
+def test_with_the_reported_offsets_known_each_event_counts_once_for_the_brands() -> None:
+    """A worker killed between its brand report and its cascade states (or the other way round)
+    counted that flush's mentions twice (or not at all). Knowing what the reports covered (read
+    back from the brand topic), a successor counts by offset: an event reported already is not
+    counted again, and one never reported is, even though its cascade's stored state had it."""
+    from detectors.cascade import CascadeState
+    from detectors.chain import PartitionProcessor
+
+    events = [decode_event(e) for e in by_time(cascade("c", COMPLAINT_SV, "sv", 59, brands=["sj"], seed=4))]
+    assert len(events) == 60
+    first = PartitionProcessor(ChainConfig(), ANALYZER)
+    for off, e in enumerate(events[:40]):
+        first.process(e, "posts#0", off)
+    assert first.brand_upto == {"posts#0": 39}
+    stored = {k: CascadeState.from_state(json.loads(json.dumps(v.to_state()))) for k, v in first.store.items()}
+
+    for reported_upto in (29, 39, 24, 50):
+        # the successor: states stored up to offset 39, reports landed up to reported_upto; it
+        # reads again from offset 25 (the last commit)
+        again = PartitionProcessor(ChainConfig(), ANALYZER)
+        for k, v in stored.items():
+            again.store[k] = CascadeState.from_state(json.loads(json.dumps(v.to_state())))
+        again.brand_reported = {"posts#0": reported_upto}
+        for off in range(25, 60):
+            again.process(events[off], "posts#0", off)
+        partials, _ = again.drain_brands()
+        # the events after the last report, once each: 25..29 and 30..39 were in the stored
+        # states (read again, 'reapplied'), 40..59 were not
+        assert _brand_events(partials) == 59 - reported_upto, reported_upto
+        assert again.brand_upto == {"posts#0": 59}
+    # not known (a report of an older release, or none in reach): as before, by the cascades
+    again = PartitionProcessor(ChainConfig(), ANALYZER)
+    for k, v in stored.items():
+        again.store[k] = CascadeState.from_state(json.loads(json.dumps(v.to_state())))
+    for off in range(25, 60):
+        again.process(events[off], "posts#0", off)
+    assert _brand_events(again.drain_brands()[0]) == 20
