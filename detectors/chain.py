@@ -208,16 +208,6 @@ class PartitionProcessor:
         self.unreported: dict[str, dict[str, dict[int, list]]] = {}
         #: (brand, lang) -> events since the stream layer last took them (for a metric)
         self.brand_counts: dict[tuple[str, str], int] = {}
-        #: source -> the highest offset of that input whose brand contributions the brand reports
-        #: already carried (read back from the brand topic when the partition was assigned), or
-        #: None when that is not known. When known, brand counting goes by offset alone: an event
-        #: at or below it is not counted again, and one above it is, even if its cascade had applied
-        #: it (its state was stored and the report with its contributions was not). A worker killed
-        #: between the two counted such events twice, or not at all.
-        self.brand_reported: dict[str, int] | None = None
-        #: source -> the highest offset processed (from :attr:`brand_reported` on), which the next
-        #: brand report carries: its contributions up to there are in that report or an earlier one
-        self.brand_upto: dict[str, int] = {}
         #: The language the last event :meth:`process` applied counts under (its text's, or its
         #: cascade's), for the worker's consumed-events metric.
         self.last_lang = "und"
@@ -269,8 +259,6 @@ class PartitionProcessor:
         root_id = event.root_id
         is_root = event.kind == "post"
         tracked = source is not None and offset is not None
-        if tracked:
-            self.brand_upto[source] = offset
         c = self.store.get(root_id)
         h = id_hash(event.id)
         if c is not None:
@@ -278,14 +266,6 @@ class PartitionProcessor:
                 end = self.log_end(source) if self.log_end is not None else None
                 if end is None or applied < end:
                     self.reapplied += 1
-                    reported = self.brand_reported
-                    if reported is not None and offset > reported.get(source, -1):
-                        # applied (its state was stored) but never reported: counted for the brands now
-                        try:
-                            again = self.analyze(event, analysis) if event.has_text else None
-                        except Rejected:
-                            again = None   # (the model failed on it now: counted as a mention only)
-                        self._brand(t_ms, c, again, metric=False)
                     return []
                 # The cascade applied an offset this log has not reached: it came from an earlier
                 # topic of the same name (deleted and recreated), so this event is new. Applied, and
@@ -323,11 +303,7 @@ class PartitionProcessor:
         self.last_lang = (analysis.lang if analysis is not None
                           else c.root_lang if c.root_lang != "und" else normalise_hint(event.lang) or "und")
 
-        reported = self.brand_reported
-        if reported is not None and tracked and offset <= reported.get(source, -1):
-            self.brands.observe(t_ms)   # reported already (by the run before): not counted twice
-        else:
-            self._brand(t_ms, c, analysis)
+        self._brand(t_ms, c, analysis)
         alerts: list[dict[str, Any]] = []
         if not is_root or c.velocity.shares:
             d = c.decide(t_ms, cfg.thresholds, cfg.cooldown_s)
@@ -340,9 +316,7 @@ class PartitionProcessor:
             alerts.extend(self._advance(t_ms))
         return alerts
 
-    def _brand(self, t_ms: int, c: CascadeState, analysis: TextAnalysis | None, metric: bool = True) -> None:
-        """Fold the event into its brands' partials. ``metric``: count it in :attr:`brand_counts`
-        too (not for an event read again, counted by the run before)."""
+    def _brand(self, t_ms: int, c: CascadeState, analysis: TextAnalysis | None) -> None:
         wm = self.watermark_ms
         if wm is not None and t_ms < wm - self.config.lateness_s * 1000:
             self.brand_late += 1
@@ -363,9 +337,8 @@ class PartitionProcessor:
             mine = self.unreported[c.root_id] = {}
         start = t_ms - t_ms % self.brands.bucket_ms
         for brand in brands:
-            if metric:
-                key = (brand, lang)
-                counts[key] = counts.get(key, 0) + 1
+            key = (brand, lang)
+            counts[key] = counts.get(key, 0) + 1
             add_to_bucket(mine, brand, start, sentiment, complaint, has_text)
 
     def drain_brands(self) -> tuple[dict[str, dict[int, list]], int | None]:

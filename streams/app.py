@@ -141,56 +141,6 @@ def alert_key(alert: dict[str, Any]) -> bytes:
     return (alert["root_id"] or alert["brand"] or "").encode()
 
 
-#: Brand-topic records read back at a partition's assignment to find its last report (every
-#: worker reports all its partitions at each flush, about once a second).
-REPORTS_READ_BACK = 5_000
-
-
-async def reported_upto(settings: Settings, partitions: Iterable[int],
-                        timeout: float = 10.0) -> dict[int, dict[str, int]]:
-    """partition -> the input offsets (``source`` -> offset) its latest brand report covered, from
-    the last :data:`REPORTS_READ_BACK` records of the brand topic; a partition without one (none in
-    reach, a report of a release before 2026-11-24, the topic unreadable) is left out, and its brand
-    mentions are counted as before."""
-    from aiokafka import AIOKafkaConsumer, TopicPartition
-
-    from streams.kafka_auth import client_options
-
-    wanted = {str(p) for p in partitions}
-    out: dict[int, dict[str, int]] = {}
-    if not wanted:
-        return out
-    tp = TopicPartition(settings.brand_topic, 0)
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, group_id=None,
-                                enable_auto_commit=False, **client_options(settings))
-    try:
-        await asyncio.wait_for(consumer.start(), timeout)
-        consumer.assign([tp])
-        end = (await consumer.end_offsets([tp]))[tp]
-        consumer.seek(tp, max(0, end - REPORTS_READ_BACK))
-        deadline = asyncio.get_running_loop().time() + timeout
-        while await consumer.position(tp) < end and asyncio.get_running_loop().time() < deadline:
-            for records in (await consumer.getmany(tp, timeout_ms=500)).values():
-                for record in records:
-                    try:
-                        for r in orjson.loads(record.value)["reports"]:
-                            if r.get("source") in wanted and isinstance(r.get("upto"), dict):
-                                out[int(r["source"])] = {str(k): int(v) for k, v in r["upto"].items()}
-                    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
-                        continue   # not a report this release reads: it tells nothing
-        if await consumer.position(tp) < end:
-            log.warning("brand reports: read back only to offset %d of %d in %.0f s; partitions %s count "
-                        "brand mentions as before", await consumer.position(tp), end, timeout,
-                        sorted(int(p) for p in wanted - {str(p) for p in out}))
-    except Exception as exc:  # an unreachable or unreadable topic: counted as before, not a stop
-        log.warning("brand reports could not be read back (%s: %s); partitions %s count brand mentions "
-                    "as before", type(exc).__name__, exc, sorted(int(p) for p in wanted))
-        return {}
-    finally:
-        await consumer.stop()
-    return out
-
-
 def source_id(topic: str, partition: int) -> str:
     """The id a cascade keeps its applied offsets under for messages of ``topic[partition]``."""
     return f"{topic}#{partition}"
@@ -460,14 +410,13 @@ class CascadeWorker:
         if not missing:
             return True
         generation = self.app.consumer_generation_id
-        reported = await reported_upto(self.settings, missing)
         found = TableScan(self.table, missing, self.settings.partitions, self.unreadable_cascade,
                           self.loaded)
         for _ in found.run():
             await asyncio.sleep(0)
             if self.app.consumer_generation_id != generation or self.app.rebalancing:
                 return False  # the assignment changed meanwhile: start over with the new one
-        self._install(found, reported)
+        self._install(found)
         return True
 
     def start_processors(self, partitions: set[int]) -> None:
@@ -479,12 +428,7 @@ class CascadeWorker:
             pass
         self._install(found)
 
-    def _install(self, found: "TableScan", reported: dict[int, dict[str, int]] | None = None) -> None:
-        """Start the processors of ``found``'s partitions. ``reported``: partition -> the input
-        offsets the brand reports already covered (:func:`reported_upto`); a partition in it counts
-        brand mentions by offset (:attr:`PartitionProcessor.brand_reported`), one not in it by
-        the brand contributions its stored states kept (as before 2026-11-24)."""
-        reported = reported or {}
+    def _install(self, found: "TableScan") -> None:
         self.convert_legacy(found.legacy)
         stored = 0
         for p, cache in found.caches.items():
@@ -493,27 +437,13 @@ class CascadeWorker:
             proc.active_alerts.update(found.open_alerts[p])
             self.processors[p] = proc
             stored += len(cache.cold)
-            upto = reported.get(p)
-            if upto is not None:
-                proc.brand_reported = dict(upto)
-                proc.brand_upto.update(upto)
-            self.restore_unreported(proc, cache, found.unreported.get(p, ()), count=upto is None)
+            self.restore_unreported(proc, cache, found.unreported.get(p, ()))
         log.info("partitions %s: %d stored cascades indexed in %.2fs", sorted(found.caches), stored,
                  found.took)
 
-    def restore_unreported(self, proc: PartitionProcessor, cache: TableCache, keys: Iterable[bytes],
-                           count: bool = True) -> None:
+    def restore_unreported(self, proc: PartitionProcessor, cache: TableCache, keys: Iterable[bytes]) -> None:
         """Count again the brand contributions kept in stored states written with an alert and never
-        followed by their report (a crash in between): their events, read again, are skipped.
-        ``count`` False: the partition counts by offset (what was reported is known), so the kept
-        contributions are not counted (their events are, if they were never reported); the states
-        are still rewritten without them."""
-        if not count:
-            for key in keys:
-                root_id = key.decode()
-                if cache.get(root_id) is not None:
-                    self.with_unreported[root_id] = cache
-            return
+        followed by their report (a crash in between): their events, read again, are skipped."""
         events = 0
         restored = []
         for key in keys:
@@ -913,12 +843,7 @@ class CascadeWorker:
             # to the newest watermark as of its latest word (BrandAggregator.merge)
             if partials or up or (wm, up) != self.reported_wm.get(partition):
                 self.reported_wm[partition] = (wm, up)
-                report = {"source": str(partition), "partials": partials, "watermark": wm, "caught_up": up}
-                if proc is not None and proc.brand_upto:
-                    # the input offsets these partials (and the reports before) cover: a successor
-                    # reads them back (reported_upto) and counts each event for the brands once
-                    report["upto"] = dict(proc.brand_upto)
-                reports.append(report)
+                reports.append({"source": str(partition), "partials": partials, "watermark": wm, "caught_up": up})
         if reports:
             self.out.append((self.settings.brand_topic, b"brands",
                              dumps_kept({"reports": reports}, option=JSON_OPTS), None))
