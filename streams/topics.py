@@ -100,7 +100,8 @@ async def ensure_topics(s: Settings, timeout: float = 30.0, worker: bool = False
     admin = AIOKafkaAdminClient(bootstrap_servers=s.bootstrap_servers, request_timeout_ms=int(timeout * 1000),
                                 **client_options(s))
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    started = loop.time()
+    deadline = started + timeout
     said = False
     with ConnectErrors.of(s) as seen:
         while True:
@@ -112,7 +113,7 @@ async def ensure_topics(s: Settings, timeout: float = 30.0, worker: bool = False
                 if seen.lasting or loop.time() > deadline:
                     await admin.close()
                     raise KafkaConnectionError(seen.message(s)) from None
-                if not said and loop.time() > deadline - timeout + WAIT_NOTICE_S:
+                if not said and loop.time() > started + WAIT_NOTICE_S:
                     # (a command otherwise sat silent for the whole timeout before saying why)
                     said = True
                     print(f"virality: no Kafka broker answers at {s.bootstrap_servers} yet; trying for "
@@ -136,7 +137,7 @@ async def ensure_topics(s: Settings, timeout: float = 30.0, worker: bool = False
         # Metadata of topics created a moment ago can lag behind, for many seconds on a broker
         # busy with thousands of partitions: look again until the deadline before calling a
         # partition count wrong.
-        deadline = asyncio.get_running_loop().time() + timeout
+        deadline = loop.time() + timeout
         while True:
             described = await admin.describe_topics(list(specs))
             found = {d["topic"]: len(d["partitions"]) for d in described if not d.get("error_code")}
@@ -147,7 +148,7 @@ async def ensure_topics(s: Settings, timeout: float = 30.0, worker: bool = False
                 await _check_changelogs(admin, s, existing, retention=worker)
                 return found
             settled = [n for n, got in wrong.items() if n in existing and got is not None]
-            if settled or asyncio.get_running_loop().time() > deadline:  # (an old topic will not change)
+            if settled or loop.time() > deadline:  # (an old topic will not change)
                 break
             await asyncio.sleep(0.5)
         name = settled[0] if settled else next(iter(wrong))
