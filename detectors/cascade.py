@@ -257,7 +257,9 @@ class CascadeState:
         # Assessing costs a forecast; do it on 4 % growth or every CHECK_EVERY_MS of event time.
         if shares < self.next_check and now_ms < self.check_ms + CHECK_EVERY_MS:
             return None
-        if self.cascade_kind == "other" and self.alert.state == "none":
+        # nothing to flag in a cascade neither complaint nor praise, also once its last alert has
+        # resolved: reopened, it would be labelled a complaint and page (an active alert goes on)
+        if self.cascade_kind == "other" and not self.alert.active:
             return None
         self.next_check = shares + max(1, shares // 25)
         self.check_ms = now_ms

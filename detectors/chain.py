@@ -279,8 +279,9 @@ class PartitionProcessor:
             self.store[root_id] = c
         if is_root:
             c.set_root(event, analysis)
-            if not c.velocity.shares:
-                c.forecast.learn_one(0.0, event.followers)
+            # also when shares came first (clock skew, a post delivered late): its followers are the
+            # cascade's first exposure; before 2026-11-24 such a post was left out of the forecast
+            c.forecast.learn_one(max(0.0, (t_ms - c.root_ms) / 1000.0), event.followers)
         elif not c.learn_share(event):
             c.mark_applied(source, offset)
             self.on_change(root_id)

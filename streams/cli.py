@@ -732,8 +732,9 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         t0 = roots[0][0] if roots else min(e[0] for e in events)
         ordered = sorted(events, key=lambda x: x[0])
         f = CascadeForecast()
-        if not roots:
-            f.learn_one(0.0, None)
+        # a cascade whose post is not in the file starts at its first share, with no made-up post
+        # (as the stream's chain does: before 2026-11-24 one was counted here, so forecast and detect
+        # disagreed on the same file)
         i = 0
         for t in at:
             while i < len(ordered) and (ordered[i][0] - t0) / 1000.0 <= t:
@@ -743,7 +744,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
                                    "shares_seen": sum(1 for e in ordered[:i] if not e[2])}
             if f.n < MIN_EVENTS_TO_FORECAST:
                 row.update(forecast=None, low=None, high=None,
-                           note=f"too few events to forecast ({f.n} of {MIN_EVENTS_TO_FORECAST}, the post included)")
+                           note=f"too few events to forecast ({f.n} of {MIN_EVENTS_TO_FORECAST}, the post included when it is in the file)")
             else:
                 fc = f.predict(t)
                 row.update(forecast=_finite(fc.final), low=_finite(fc.low), high=_finite(fc.high))

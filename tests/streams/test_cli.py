@@ -97,6 +97,31 @@ def test_forecast_uses_only_what_was_seen_by_each_time(tmp_path: Path) -> None:
     assert rows[0]["shares_seen"] < rows[2]["shares_seen"]
 
 
+def test_forecast_of_a_cascade_without_its_post_agrees_with_detect(tmp_path: Path) -> None:
+    """A file without the cascade's post: forecast counted a made-up post that the stream's chain
+    (and so detect) does not, and their figures differed (655.6 against 655.0)."""
+    events = cascade("c", COMPLAINT_SV, "sv", 1200, brands=["sj"], reply_every=5)[1:]
+    src = tmp_path / "in.jsonl"
+    write(src, events)
+    r = run("detect", "--input", str(src))
+    assert r.returncode == 0, r.stderr
+    alerts = [orjson.loads(line) for line in r.stdout.decode().splitlines()]
+    alerts = [a for a in alerts if a["root_id"] == "c" and a["predicted_final_shares"] is not None]
+    assert alerts
+    t0 = events[0]["created_at"]                 # no post: the cascade starts at its first share
+    at = [(a["detected_at_ms"] - t0) / 1000 for a in alerts]
+    f = run("forecast", "--input", str(src), "--at", ",".join(map(str, at)))
+    assert f.returncode == 0, f.stderr
+    rows = {row["at"]: row for row in map(orjson.loads, f.stdout.decode().splitlines())}
+    for a, t in zip(alerts, at):
+        assert rows[t]["forecast"] == a["predicted_final_shares"] and rows[t]["shares_seen"] == a["shares"]
+    few = tmp_path / "few.jsonl"
+    write(few, events[:4])
+    r = run("forecast", "--input", str(few), "--at", "3600")
+    row = orjson.loads(r.stdout)
+    assert row["forecast"] is None and "(4 of 5" in row["note"]
+
+
 def test_bad_broker_setting_is_a_clear_error() -> None:
     r = subprocess.run([sys.executable, "-m", "streams.cli", "topics"], cwd=ROOT, capture_output=True, text=True,
                        timeout=60, env={"PATH": "/usr/bin:/bin", "VIRALITY_PARTITIONS": "x"})
