@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import heapq
 import logging
 import os
 import re
@@ -144,6 +145,36 @@ def alert_key(alert: dict[str, Any]) -> bytes:
 def source_id(topic: str, partition: int) -> str:
     """The id a cascade keeps its applied offsets under for messages of ``topic[partition]``."""
     return f"{topic}#{partition}"
+
+
+#: Header of a record the worker forwards to the by-root topic: where it came from, ``partition:offset``
+#: of the posts topic. The cascade keeps the applied offsets of forwarded events under the origin
+#: (:func:`forwarded_source`), so that the copies a successor forwards again after a crash (the posts
+#: offsets were not committed yet) are recognised as re-reads; under their own by-root offsets they
+#: were applied twice (a cascade of 1,600 shares stored 1,750, and escalated wrongly).
+ORIGIN_HEADER = "virality-origin"
+
+
+def origin_of(headers: Any) -> tuple[int, int] | None:
+    """(partition, offset) in the posts topic of a forwarded record, from its headers; None when it
+    has none (forwarded by an older release) or it cannot be read."""
+    if not headers:
+        return None
+    try:
+        for name, value in (headers.items() if isinstance(headers, dict) else headers):
+            if name == ORIGIN_HEADER:
+                part, _, off = bytes(value).decode("ascii").partition(":")
+                return int(part), int(off)
+    except (TypeError, ValueError, UnicodeDecodeError):
+        return None
+    return None
+
+
+def forwarded_source(repartition_topic: str, posts_topic: str, origin_partition: int) -> str:
+    """The id a cascade keeps the applied origin offsets of forwarded events under: its own, not the
+    posts partition's (an unkeyed event of the cascade's own posts partition is forwarded too, and
+    reaches the cascade after later, keyed ones of that partition)."""
+    return f"{repartition_topic}<{source_id(posts_topic, origin_partition)}"
 
 
 def legacy_sources(settings: Settings, partition: int) -> dict[str, str]:
@@ -349,7 +380,7 @@ class CascadeWorker:
         self.pending: list[Any] = []
         # (topic, key, value, partition) to send after the batch: one await each, straight to the
         # Kafka producer, instead of Faust's one-message-per-loop-turn send_soon buffer
-        self.out: list[tuple[str, bytes | None, bytes | None, int | None]] = []
+        self.out: list[tuple] = []   # (topic, key, value, partition[, headers])
         #: states written with an alert, held until that alert is delivered (:meth:`send_out`)
         self.new_held: list[tuple[str, bytes | None, bytes | None, int | None]] = []
         self.held: list[tuple[str, bytes | None, bytes | None, int | None]] = []
@@ -467,6 +498,7 @@ class CascadeWorker:
         """Where the input partition ``source`` (``topic#partition``) ends, as the consumer last heard
         (None if it cannot tell): an offset applied at or past it came from an earlier log."""
         topic, _, partition = source.rpartition("#")
+        topic = topic.rpartition("<")[2]   # a forwarded event's offset is its origin's (posts topic)
         try:
             end = self.app.consumer.highwater(TP(topic, int(partition)))
         except Exception:  # not assigned (any more), or the consumer is not running
@@ -525,6 +557,8 @@ class CascadeWorker:
         rejected: Tally = Tally()
         lags: list[float] = []
         now = time.time()
+        now_ms = int(now * 1000)
+        by_root = s.repartition_topic
         generation = self.app.consumer_generation_id
         stale = [m for m in messages if m.generation_id != generation]
         if stale:
@@ -538,6 +572,7 @@ class CascadeWorker:
             self.stale += sum(m.partition not in assigned for m in messages)
             messages = [m for m in messages if m.partition in assigned]
         mine: list[tuple[Any, Event]] = []
+        forwards: dict[int, list[tuple[int, bytes, bytes, list]]] = {}
         for m in messages:
             try:
                 event = decode_event(m.value if m.value is not None else b"")
@@ -547,11 +582,21 @@ class CascadeWorker:
                 continue
             if m.topic == posts_topic and (m.key != event.root_id.encode()
                                            or partition_for(event.root_id, partitions) != m.partition):
-                # not keyed by its cascade: send it to the partition that owns the cascade
-                self.out.append((s.repartition_topic, event.root_id.encode(), m.value, None))
-                self.forwarded += 1
+                # not keyed by its cascade: send it to the partition that owns the cascade, saying
+                # where it came from (see ORIGIN_HEADER)
+                forwards.setdefault(m.partition, []).append(
+                    (event.t_ms, event.root_id.encode(), m.value,
+                     [(ORIGIN_HEADER, f"{m.partition}:{m.offset}".encode())]))
                 continue
             mine.append((m, event))
+        if forwards:
+            # In event-time order across the posts partitions (each one's own order kept: a cascade's
+            # forwarded events must reach it in their origin's offset order). Partition after
+            # partition, as fetched, a cascade's events came a batch's span out of order and many
+            # were dead-lettered as too_late.
+            for t_ms, key, value, headers in heapq.merge(*forwards.values(), key=lambda f: f[0]):
+                self.out.append((s.repartition_topic, key, value, None, headers))
+                self.forwarded += 1
         if ahead is not None:
             made = [ahead.get(id(m)) for m, _ in mine]
             self.metrics.analysed_ahead.inc(sum(a is not None for a in made))
@@ -563,14 +608,28 @@ class CascadeWorker:
         for (m, event), analysis in zip(mine, made):
             # the offsets a cascade has applied are per topic and partition: a renamed topic or a
             # cascade that moved to another partition must not be compared with the old offsets
-            source = source_ids.get((m.topic, m.partition))
-            if source is None:
-                source = source_ids[(m.topic, m.partition)] = source_id(m.topic, m.partition)
-            arrival_ms = int(m.timestamp * 1000) if m.timestamp else None
+            offset = m.offset
+            origin = origin_of(getattr(m, "headers", None)) if m.topic == by_root else None
+            if origin is not None:
+                o_part, offset = origin
+                source = source_ids.get((posts_topic, -1 - o_part))
+                if source is None:
+                    source = source_ids[(posts_topic, -1 - o_part)] = forwarded_source(by_root, posts_topic, o_part)
+            else:
+                source = source_ids.get((m.topic, m.partition))
+                if source is None:
+                    source = source_ids[(m.topic, m.partition)] = source_id(m.topic, m.partition)
+            # Arrival: the record's timestamp, but never later than this worker's clock. A producer
+            # whose clock runs ahead stamps both created_at and the record (CreateTime) ahead, and
+            # one such event moved its partition's watermark hours on: open alerts of cascades still
+            # spreading resolved as quiet, and later brand mentions were dropped as late.
+            arrival_ms = int(m.timestamp * 1000) if m.timestamp else now_ms
+            if arrival_ms > now_ms:
+                arrival_ms = now_ms
             proc = self.processor(m.partition)
             reapplied = proc.reapplied
             try:
-                alerts = proc.process(event, source, m.offset, arrival_ms, analysis)
+                alerts = proc.process(event, source, offset, arrival_ms, analysis)
             except Rejected as r:
                 if r.reason == "internal_error":
                     log.error("event %s (%s[%d]@%d) dead-lettered: processing it failed", event.id[:80],
@@ -614,6 +673,9 @@ class CascadeWorker:
         for proc in self.processors.values():
             if proc.past_end:
                 self.count_past_end(proc)
+            if proc.brand_late:
+                self.metrics.brand_late.labels("partition").inc(proc.brand_late)
+                proc.brand_late = 0
             if proc.brand_counts:
                 for (brand, lang), n in proc.brand_counts.items():
                     self.metrics.brand_events.labels(self.brand_label(brand), lang if len(lang) <= 3 else "und").inc(n)
@@ -755,8 +817,8 @@ class CascadeWorker:
                     await send(topic, key, value, partition, None, None)
             out, self.out = self.out, []
             alerts = self.settings.alerts_topic
-            for topic, key, value, partition in out:
-                sent = await send(topic, key, value, partition, None, None)
+            for topic, key, value, partition, *headers in out:   # (headers: forwarded events only)
+                sent = await send(topic, key, value, partition, None, headers[0] if headers else None)
                 if topic == alerts and self.new_held:
                     self.held_after.append(sent)
             if self.new_held:
@@ -1093,8 +1155,11 @@ class BrandWorker:
         if offset <= agg.offsets.get(src, -1):
             return None
         report = orjson.loads(value)
+        late = agg.late
         alerts = agg.merge_many((r["source"], r["partials"], r["watermark"], r["caught_up"])
                                 for r in report["reports"])
+        if agg.late > late:
+            self.metrics.brand_late.labels("windows").inc(agg.late - late)
         agg.offsets[src] = offset
         return [brand_alert(a) for a in alerts]
 

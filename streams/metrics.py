@@ -233,6 +233,13 @@ class Metrics:
                                            buckets=LATENCY_BUCKETS, registry=registry)
         self.brand_events = Counter("virality_brand_events", "Events mentioning a brand, by brand and language.",
                                     ["brand", "lang"], registry=registry)
+        self.brand_late = Counter("virality_brand_events_late", "Events accepted into their cascade but "
+                                  "left out of the brand windows as too late (more than VIRALITY_LATENESS_S "
+                                  "behind their partition's newest event: stage 'partition'; or behind the "
+                                  "brand windows' closing time: stage 'windows'). A slow feed's brand "
+                                  "mentions show here.", ["stage"], registry=registry)
+        for stage in ("partition", "windows"):
+            self.brand_late.labels(stage)
         self.alerts = Counter("virality_alerts", "Alert transitions sent, by type, state and severity.",
                               ["type", "state", "severity"], registry=registry)
         self.evicted = Counter("virality_cascades_evicted", "Idle cascades dropped from memory to their "

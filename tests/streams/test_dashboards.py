@@ -55,7 +55,7 @@ WORKER_METRICS = {
     "virality_last_event_timestamp_seconds", "virality_build_info", "virality_table_recovery_seconds",
     "virality_texts_analysed_ahead_total", "virality_brand_untracked_events_total",
     "virality_kafka_client_errors_total", "virality_states_unreadable_total", "virality_events_reread_total",
-    "virality_events_past_log_end_total",
+    "virality_events_past_log_end_total", "virality_brand_events_late_total",
 }
 HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
 
@@ -270,6 +270,10 @@ class SyntheticWorker:
         g = GaugeMetricFamily("virality_build_info", "build", labels=["version", "python", "faust", "app", "config"])
         g.add_metric(["0.0.0-test", "3.11", "0.15", "virality", "ee3d23b6"], 1)
         yield g
+        c = CounterMetricFamily("virality_brand_events_late", "late brand events", labels=["stage"])
+        c.add_metric(["partition"], k / 10)
+        c.add_metric(["windows"], 0)
+        yield c
 
 
 @pytest.fixture(scope="module")

@@ -50,11 +50,13 @@ class Producer:
 
     def __init__(self) -> None:
         self.sent: list = []
+        self.headers: list = []   # each send's headers, as sent[i]
         self.hold: str | None = None
         self.held: list[asyncio.Future] = []
 
-    async def send(self, topic, key, value, partition, *rest) -> asyncio.Future:
+    async def send(self, topic, key, value, partition, timestamp=None, headers=None) -> asyncio.Future:
         self.sent.append((topic, key, value, partition))
+        self.headers.append(headers)
         delivered = asyncio.get_running_loop().create_future()
         if topic == self.hold:
             self.held.append(delivered)
@@ -519,3 +521,163 @@ def test_an_open_alert_recovered_from_the_table_is_exported_before_its_next_even
     open_now = [s for m in registry.collect() if m.name == "virality_open_alerts" for s in m.samples
                 if s.labels["type"] == "viral_complaint"]
     assert sum(s.value for s in open_now) == 1, open_now
+
+
+def misrouted(events, partitions=P, first_offset=0):
+    """``events`` on the posts topic keyed by their cascade but placed by another partitioner
+    (librdkafka's default, CRC32, is not Kafka's murmur2): each in the partition after murmur2's."""
+    offsets = {p: first_offset for p in range(partitions)}
+    out = []
+    for e in events:
+        root = e.get("root_id", e["id"])
+        p = (partition_for(root, partitions) + 1) % partitions
+        out.append(types.SimpleNamespace(topic="posts", key=root.encode(), value=orjson.dumps(e), partition=p,
+                                         offset=offsets[p], timestamp=None, generation_id=1))
+        offsets[p] += 1
+    return out
+
+
+def by_root(app: StubApp, sent_from: int, first_offset: int) -> list:
+    """What the worker forwarded to the by-root topic since ``sent_from``, as that topic's consumer
+    reads it back (with the headers it was sent with, at offsets from ``first_offset``)."""
+    out = []
+    for i, (topic, key, value, _) in enumerate(app.producer.sent[sent_from:], sent_from):
+        if topic == "posts.by-root":
+            out.append(types.SimpleNamespace(topic=topic, key=key, value=value, partition=partition_for(key.decode(), P),
+                                             offset=first_offset + len(out), timestamp=None, generation_id=1,
+                                             headers=app.producer.headers[i]))
+    return out
+
+
+def test_events_forwarded_again_after_a_crash_are_not_applied_twice() -> None:
+    """Events not on their cascade's partition go through the by-root topic; their posts offsets are
+    committed later. After a kill the successor read them again and forwarded them again, and the
+    copies, at new by-root offsets, were applied a second time (a reviewer's 1,600-share cascade was
+    stored with 1,750, and escalated to critical where detect did not)."""
+    from tests.factories import COMPLAINT_SV, cascade
+
+    events = by_time(cascade("k", COMPLAINT_SV, "sv", 600))
+    posts = misrouted(events)
+    table = Table()
+    w, app = worker(table)
+
+    async def first_life():
+        await w.ensure_processors()
+        w.process_batch(posts)                           # forwarded
+        await w.send_out()
+        w.process_batch(by_root(app, 0, 0))             # and applied from the by-root topic
+        await w.send_out()
+        await w.flush()
+    asyncio.run(first_life())
+    c = w.processors[partition_for("k", P)].store["k"]
+    assert c.shares == 600
+    forwarded_once = len(app.producer.sent)
+    heads = [h for (topic, *_), h in zip(app.producer.sent, app.producer.headers) if topic == "posts.by-root"]
+    assert len(heads) == 601 and all(dict(h).get("virality-origin") for h in heads)
+
+    # the posts offsets were never committed: a successor over the stored table reads them again
+    w2, app2 = worker(table)
+
+    async def second_life():
+        await w2.ensure_processors()
+        w2.process_batch(posts)                          # forwarded again
+        await w2.send_out()
+        w2.process_batch(by_root(app2, 0, 600))         # the copies, at new by-root offsets
+        await w2.send_out()
+        await w2.flush()
+    asyncio.run(second_life())
+    assert forwarded_once and w2.processors[partition_for("k", P)].store["k"].shares == 600
+    assert w2.metrics.reread._value.get() == 601       # the post and its 600 shares, each skipped
+
+
+def test_an_unkeyed_event_of_the_cascades_own_partition_is_not_taken_for_a_re_read() -> None:
+    """An unkeyed event already in its cascade's partition is forwarded too, and reaches the cascade
+    after keyed events of that partition with higher offsets: its origin offsets are kept apart."""
+    t = BASE_MS
+    post = {"id": "own", "kind": "post", "created_at": t, "author": {"id": "a"}, "text": "hej", "lang": "sv"}
+    p = partition_for("own", P)
+    share_unkeyed = {"id": "s1", "kind": "share", "root_id": "own", "created_at": t + 1000, "author": {"id": "b"}}
+    share_keyed = {"id": "s2", "kind": "share", "root_id": "own", "created_at": t + 2000, "author": {"id": "c"}}
+    batch = [types.SimpleNamespace(topic="posts", key=b"own", value=orjson.dumps(post), partition=p, offset=0,
+                                   timestamp=None, generation_id=1),
+             types.SimpleNamespace(topic="posts", key=None, value=orjson.dumps(share_unkeyed), partition=p, offset=1,
+                                   timestamp=None, generation_id=1),
+             types.SimpleNamespace(topic="posts", key=b"own", value=orjson.dumps(share_keyed), partition=p, offset=2,
+                                   timestamp=None, generation_id=1)]
+    w, app = worker(Table())
+
+    async def go():
+        await w.ensure_processors()
+        w.process_batch(batch)
+        await w.send_out()
+        w.process_batch(by_root(app, 0, 0))
+    asyncio.run(go())
+    assert w.processors[p].store["own"].shares == 2
+
+
+def test_forwarded_events_go_out_in_event_time_order_across_partitions() -> None:
+    """A batch holds each partition's records one partition after the other; forwarded so, a cascade's
+    events reached it a batch's span out of order and were dead-lettered as too_late."""
+    from tests.factories import COMPLAINT_SV, cascade
+
+    events = by_time(cascade("u", COMPLAINT_SV, "sv", 300))
+    posts = []
+    offsets = {p: 0 for p in range(P)}
+    for i, e in enumerate(events):          # no key, spread round-robin as a keyless producer does
+        p = i % P
+        posts.append(types.SimpleNamespace(topic="posts", key=None, value=orjson.dumps(e), partition=p,
+                                           offset=offsets[p], timestamp=None, generation_id=1))
+        offsets[p] += 1
+    fetched = sorted(posts, key=lambda m: m.partition)       # as the drain hands them over
+    w, app = worker(Table())
+
+    async def go():
+        await w.ensure_processors()
+        w.process_batch(fetched)
+        await w.send_out()
+    asyncio.run(go())
+    times = [orjson.loads(v)["created_at"] for t, k, v, p in app.producer.sent if t == "posts.by-root"]
+    assert len(times) == len(events) and times == sorted(times)
+
+
+def test_an_event_from_a_producer_whose_clock_runs_ahead_is_rejected_by_the_workers_clock() -> None:
+    """created_at and the record's CreateTime both 2 h ahead: compared with each other only, the event
+    was accepted and moved its partition's watermark 2 h on (open alerts resolved as quiet)."""
+    import time as _time
+
+    ahead = int(_time.time() * 1000) + 2 * 3600_000
+    e = {"id": "skewed", "kind": "post", "created_at": ahead, "author": {"id": "a"}, "text": "hej", "lang": "sv"}
+    root = "skewed"
+    m = types.SimpleNamespace(topic="posts", key=root.encode(), value=orjson.dumps(e), partition=partition_for(root, P),
+                              offset=0, timestamp=ahead / 1000.0, generation_id=1)
+    w, app = worker(Table())
+
+    async def go():
+        await w.ensure_processors()
+        w.process_batch([m])
+        await w.send_out()
+    asyncio.run(go())
+    dead = [orjson.loads(v) for t, k, v, p in app.producer.sent if t == "posts.deadletter"]
+    assert [d["reason"] for d in dead] == ["from_the_future"]
+    assert w.processors[m.partition].watermark_ms is None
+
+
+def test_brand_mentions_too_late_for_the_brand_windows_are_counted() -> None:
+    """Accepted into their cascades (within the lateness of each) but behind their partition's newest
+    event by more than the lateness: left out of the brand windows with no trace before."""
+    t = BASE_MS
+    on_time = [{"id": f"a{i}", "kind": "post", "created_at": t + 600_000 + i, "author": {"id": "a"},
+                "text": "SJ är försenat igen", "lang": "sv", "brands": ["sj"]} for i in range(5)]
+    slow_feed = [{"id": f"b{i}", "kind": "post", "created_at": t + i, "author": {"id": "b"},
+                  "text": "SJ är försenat igen", "lang": "sv", "brands": ["sj"]} for i in range(4)]
+    w, app = worker(Table())
+    root_p = {partition_for(e["id"], P) for e in on_time + slow_feed}
+
+    async def go():
+        await w.ensure_processors()
+        w.process_batch(messages(on_time) + messages(slow_feed))
+    asyncio.run(go())
+    late = w.metrics.brand_late.labels("partition")._value.get()
+    # each slow-feed post is late only where its partition has seen an on-time one
+    expected = sum(1 for e in slow_feed if partition_for(e["id"], P) in {partition_for(o["id"], P) for o in on_time})
+    assert root_p and expected and late == expected
