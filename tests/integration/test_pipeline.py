@@ -250,6 +250,65 @@ def test_events_not_keyed_by_root_are_repartitioned(names: Names, start_worker) 
     assert worker.stop() == 0
 
 
+def produce_to(topic: str, records: list[tuple[bytes | None, bytes, int]]) -> None:
+    """``(key, value, partition)`` records, each in the partition given (another partitioner's choice)."""
+    import asyncio
+
+    from aiokafka import AIOKafkaProducer
+
+    from tests.integration.conftest import BROKER
+
+    async def run() -> None:
+        p = AIOKafkaProducer(bootstrap_servers=BROKER, linger_ms=5, enable_idempotence=True)
+        await p.start()
+        try:
+            for key, value, partition in records:
+                await p.send(topic, value, key=key, partition=partition)
+            await p.flush()
+        finally:
+            await p.stop()
+    asyncio.run(run())
+
+
+def test_events_forwarded_to_their_partition_are_counted_once_across_a_kill(start_worker) -> None:
+    """Events keyed by their cascade but placed by another partitioner (librdkafka's CRC32 default)
+    go through posts.by-root. Killed before their posts offsets were committed, the worker's
+    successor forwarded them again and applied the copies: a reviewer's 1,600-share cascade was
+    stored with 1,750 to 1,908 shares and escalated to critical where detect did not."""
+    from detectors.cascade import CascadeState
+    from detectors.chain import partition_for
+
+    names = Names(partitions=2, VIRALITY_COMMIT_INTERVAL_S="120")   # nothing committed before the kill
+    events = by_time(cascade("sjk", COMPLAINT_SV, "sv", 1600, brands=["sj"], seed=7))
+    other = (partition_for("sjk", 2) + 1) % 2
+    records = [(b"sjk", orjson.dumps(e), other) for e in events]
+    expected = offline_alerts(names, events)
+    half = len(events) // 2
+    create_topics(names)
+    first = start_worker(names)
+    produce_to(names.posts, records[:half])
+    first.wait_processed(half)
+    applied_first = first.processed()
+    time.sleep(3)    # flushed (VIRALITY_FLUSH_INTERVAL_S 1): the states hold all of it, no offset is committed
+    first.stop(signal.SIGKILL)
+    produce_to(names.posts, records[half:])
+    second = start_worker(names)
+    second.wait_processed(len(events) - half, timeout=90)
+    time.sleep(3)   # time for any copy to be applied too
+    assert second.metric("virality_events_reread_total") >= 2 * half   # the by-root originals and the copies
+    assert second.metric("virality_events_rejected_total") == 0
+    assert applied_first + second.processed() == len(events)    # each applied once, none rejected
+    second.stop()
+    stored = [v for k, v in consume_records(f"{names.run}-cascades-changelog", lambda got: False, timeout=4)
+              if k == b"sjk" and v is not None]
+    assert CascadeState.from_state(orjson.loads(stored[-1])).shares == len(events) - 1
+    got = consume(names.alerts, lambda got: False, timeout=3)
+    assert_none_lost(got, expected)
+    first_seen: dict[str, dict] = {}
+    for a in got:     # a repeat after the kill is the same message
+        assert first_seen.setdefault(a["transition_id"], a) == a
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["graceful", "killed"])
 def test_restart_mid_stream_loses_no_alert_and_duplicates_none(names: Names, start_worker, sig) -> None:
     """SIGTERM: exactly the offline transitions. SIGKILL: none lost; a repeat is an identical message."""
