@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import platform
 import threading
+import time
 from bisect import bisect_left
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
@@ -59,6 +60,8 @@ class StateCollector(Collector):
     def __init__(self) -> None:
         self._snapshot = Snapshot()
         self._lock = threading.Lock()
+        #: monotonic time of the last publish; None before the first (no age series then)
+        self._published: float | None = None
         #: Seconds the worker has been restoring its tables (0 when it is not), read at each scrape:
         #: the snapshot is refreshed by a timer, and a worker stuck in recovery must still say so.
         self.recovery_seconds: Callable[[], float] = lambda: 0.0
@@ -66,10 +69,20 @@ class StateCollector(Collector):
     def publish(self, snapshot: Snapshot) -> None:
         with self._lock:
             self._snapshot = snapshot
+            self._published = time.monotonic()
 
     def collect(self) -> Iterable[GaugeMetricFamily]:
         with self._lock:
             s = self._snapshot
+            published = self._published
+        if published is not None:
+            # read at the scrape (this thread), not published: it grows while the worker's event
+            # loop is blocked (a text model that hangs, a stuck batch), when every other gauge here
+            # keeps its last value, the lag included, and `up` stays 1
+            yield GaugeMetricFamily("virality_state_age_seconds",
+                                    "Seconds since the worker last refreshed its state gauges (every 5 s "
+                                    "from its event loop); it grows while that loop is blocked.",
+                                    value=time.monotonic() - published)
         yield GaugeMetricFamily("virality_active_cascades", "Cascades currently tracked by this worker.",
                                 value=s.active_cascades)
         yield GaugeMetricFamily("virality_live_cascades",

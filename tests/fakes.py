@@ -87,3 +87,17 @@ class SlowAnalyzer(BatchOnlyAnalyzer):
     def analyze_many(self, items: Sequence[tuple[str, str | None]]) -> list[TextAnalysis]:
         time.sleep(0.01 * len(items))
         return super().analyze_many(items)
+
+
+class HangingAnalyzer:
+    """The built-in analyzer, except that a text holding ``HANG`` blocks for good, as a model call
+    without a timeout (a GPU deadlock, a remote inference call that never answers) would: for tests
+    of what a stalled worker shows."""
+
+    def __init__(self, brands: Mapping[str, list[str]] | None = None) -> None:
+        self.inner = DefaultAnalyzer(brands)
+
+    def analyze(self, text: str, lang_hint: str | None = None) -> TextAnalysis:
+        if "HANG" in text:
+            time.sleep(3600)
+        return self.inner.analyze(text, lang_hint=lang_hint)

@@ -406,3 +406,30 @@ def test_scaling_out_and_back_in_mid_stream_loses_and_repeats_nothing(start_work
         loaded = second.metric("virality_cascades_loaded_total")
         assert loaded > 0, "no cascade came back from its stored form: eviction was not exercised"
     assert second.stop() == 0
+
+
+def test_a_worker_whose_event_loop_hangs_shows_it_in_its_state_age(start_worker) -> None:
+    """A plugged-in model that never answers blocks the worker's loop: it stays up for scrapes with
+    every gauge frozen, its lag at 0 among them (a reviewer's worker had 5,001 messages unprocessed).
+    virality_state_age_seconds, computed at the scrape, grows; ViralityWorkerStalled reads it."""
+    names = Names(partitions=1, VIRALITY_ANALYZER="tests.fakes:HangingAnalyzer")
+    create_topics(names)
+    worker = start_worker(names)
+    before = chatter(20)
+    produce(names.posts, keyed(before))
+    worker.wait_processed(len(before))
+    deadline = time.monotonic() + 20
+    while "virality_state_age_seconds " not in worker.metrics() and time.monotonic() < deadline:
+        time.sleep(0.5)                                   # (refreshed every 5 s: the first refresh)
+    assert worker.metric("virality_state_age_seconds") < 10
+    hang = {"id": "hang-1", "kind": "post", "created_at": int(time.time() * 1000), "author": {"id": "h"},
+            "text": "HANG here", "lang": "en"}
+    produce(names.posts, keyed([hang]) + keyed(chatter(20, seed=5)))
+    deadline = time.monotonic() + 60
+    age = 0.0
+    while time.monotonic() < deadline and age < 15:
+        time.sleep(1)
+        age = worker.metric("virality_state_age_seconds")   # the scrape still answers
+    assert age >= 15, age
+    assert worker.processed() == len(before)              # nothing since the hang
+    worker.stop(signal.SIGKILL)

@@ -55,7 +55,7 @@ WORKER_METRICS = {
     "virality_last_event_timestamp_seconds", "virality_build_info", "virality_table_recovery_seconds",
     "virality_texts_analysed_ahead_total", "virality_brand_untracked_events_total",
     "virality_kafka_client_errors_total", "virality_states_unreadable_total", "virality_events_reread_total",
-    "virality_events_past_log_end_total", "virality_brand_events_late_total",
+    "virality_events_past_log_end_total", "virality_brand_events_late_total", "virality_state_age_seconds",
 }
 HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
 

@@ -155,3 +155,22 @@ def test_counters_that_alerts_watch_are_exported_at_zero_from_the_start() -> Non
     assert {"internal_error", "analysis_failed", "duplicate"} <= set(REASONS)
     for topic in ("app-cascades-changelog", "app-brand-state-changelog"):
         assert s[("virality_states_unreadable_total", (("topic", topic),))] == 0.0
+
+
+def test_state_age_grows_at_the_scrape_until_the_worker_publishes_again(monkeypatch) -> None:
+    """A worker whose event loop is blocked publishes nothing; its gauges keep their last values (the
+    lag at 0 among them) while the HTTP thread serves them, so its age is what shows it."""
+    import streams.metrics as m
+
+    clock = [1000.0]
+    monkeypatch.setattr(m.time, "monotonic", lambda: clock[0])
+    registry = CollectorRegistry()
+    metrics = Metrics(registry)
+    assert ("virality_state_age_seconds", ()) not in samples(registry)   # nothing published yet
+    metrics.state.publish(Snapshot(lag={("posts", 0): 0}))
+    clock[0] += 3
+    assert samples(registry)[("virality_state_age_seconds", ())] == 3
+    clock[0] += 300                                                      # the loop is blocked
+    assert samples(registry)[("virality_state_age_seconds", ())] == 303
+    metrics.state.publish(Snapshot())
+    assert samples(registry)[("virality_state_age_seconds", ())] == 0

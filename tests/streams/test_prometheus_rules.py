@@ -34,7 +34,7 @@ ALERTS = {
     "ViralComplaint", "ViralPraise", "BrandSentimentDrop", "ComplaintStorm",
     "ViralityWorkerDown", "ConsumerLagGrowing", "DeadLetterRateHigh", "EventProcessingErrors",
     "NoEventsIngested", "TableRecoveryStuck", "BrandsUntracked", "KafkaUnreachable", "StoredStateUnreadable",
-    "WorkerSettingsDiffer", "ViralityWorkerRestarting",
+    "WorkerSettingsDiffer", "ViralityWorkerRestarting", "ViralityWorkerStalled",
 }
 
 
@@ -107,6 +107,7 @@ MUTATIONS = {
     "stuck recovery tolerated an hour": ("pipeline.yml", "virality_table_recovery_seconds) > 900", "virality_table_recovery_seconds) > 3600"),
     "kafka errors tolerated": ("pipeline.yml", "rate(virality_kafka_client_errors_total[1m])) > 1", "rate(virality_kafka_client_errors_total[1m])) > 100"),
     "kafka restart pages": ("pipeline.yml", "errors_total[1m])) > 1\n        for: 3m", "errors_total[1m])) > 1\n        for: 0s"),
+    "stall tolerated": ("pipeline.yml", 'virality_state_age_seconds{job="virality"}) > 120', 'virality_state_age_seconds{job="virality"}) > 1200'),
     "crash loop tolerated": ("pipeline.yml", "[1h]) >= 3", "[1h]) >= 30"),
     "slow crash loop missed": ("pipeline.yml", "[1h]) >= 3", "[15m]) >= 3"),
     "crash loop flaps": ("pipeline.yml", "keep_firing_for: 30m", "keep_firing_for: 0s"),
@@ -169,6 +170,7 @@ ROUTES = [
     ({"alertname": "ViralityWorkerDown", "severity": "critical", "page": "true"}, "oncall-pager"),
     ({"alertname": "KafkaUnreachable", "severity": "critical", "page": "true"}, "oncall-pager"),
     ({"alertname": "ViralityWorkerRestarting", "severity": "critical", "page": "true"}, "oncall-pager"),
+    ({"alertname": "ViralityWorkerStalled", "severity": "critical", "page": "true"}, "oncall-pager"),
     ({"alertname": "ComplaintStorm", "severity": "critical", "page": "true", "brand": "sj"}, "oncall-pager"),
     ({"alertname": "ComplaintStorm", "severity": "warning", "brand": "sj"}, "brand-transport"),
     ({"alertname": "BrandSentimentDrop", "severity": "warning", "brand": "ikea"}, "brand-retail"),
