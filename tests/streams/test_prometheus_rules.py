@@ -110,6 +110,7 @@ MUTATIONS = {
     "stall tolerated": ("pipeline.yml", 'virality_state_age_seconds{job="virality"}) > 120', 'virality_state_age_seconds{job="virality"}) > 1200'),
     "crash loop tolerated": ("pipeline.yml", "[1h]) >= 3", "[1h]) >= 30"),
     "slow crash loop missed": ("pipeline.yml", "[1h]) >= 3", "[15m]) >= 3"),
+    "ended crash loop pages on": ("pipeline.yml", '\n          and changes(process_start_time_seconds{job="virality"}[15m]) >= 1', ""),
     "crash loop flaps": ("pipeline.yml", "keep_firing_for: 30m", "keep_firing_for: 0s"),
     "zero intake ignored": ("pipeline.yml", "sum(rate(virality_events_consumed_total[10m])) == 0", "sum(rate(virality_events_consumed_total[10m])) == -1"),
 }
@@ -281,6 +282,25 @@ def test_alertmanager_inhibits_and_delivers(alertmanager):
     assert ("NoEventsIngested", None) not in paged()
 
 
+def test_one_dead_worker_of_several_does_not_silence_the_others_lag(alertmanager):
+    """ViralityWorkerDown of one instance held back the fleet-wide lag and intake alerts for as long
+    as the dead target stayed configured, while the workers that took its partitions fell behind."""
+    url, _ = alertmanager
+    promstack.http_json(f"{url}/api/v2/alerts", [
+        _alert(alertname="ViralityWorkerDown", severity="critical", page="true", job="virality", instance="worker-3:9108"),
+        _alert(alertname="ConsumerLagGrowing", severity="warning", topic="posts.by-root"),
+        _alert(alertname="ViralityWorkerRestarting", severity="critical", page="true", job="virality", instance="worker-4:9108"),
+    ])
+
+    def states() -> dict:   # (the Alertmanager is the module's: other tests' alerts are left out)
+        got = _states(url, lambda labels: (labels["alertname"], labels.get("instance") or labels.get("topic")))
+        return {k: v for k, v in got.items() if k in expected}
+
+    expected = {("ViralityWorkerDown", "worker-3:9108"): "active", ("ConsumerLagGrowing", "posts.by-root"): "active",
+                ("ViralityWorkerRestarting", "worker-4:9108"): "active"}
+    promstack.wait_for(lambda: states() == expected, timeout=10, what=f"inhibition {expected}")
+
+
 def test_kafka_unreachable_holds_back_what_follows_from_it(alertmanager):
     url, _ = alertmanager
     promstack.http_json(f"{url}/api/v2/alerts", [
@@ -288,13 +308,18 @@ def test_kafka_unreachable_holds_back_what_follows_from_it(alertmanager):
         _alert(alertname="NoEventsIngested", severity="warning"),
         _alert(alertname="ComplaintStorm", severity="warning", brand="sj"),
         _alert(alertname="DeadLetterRateHigh", severity="warning"),
+        _alert(alertname="ViralityWorkerRestarting", severity="critical", page="true", job="virality", instance="worker-1:9108"),
+        _alert(alertname="ViralityWorkerRestarting", severity="critical", page="true", job="virality", instance="worker-4:9108"),
     ])
 
     def states() -> dict:
-        return _states(url, lambda labels: labels["alertname"])
+        return _states(url, lambda labels: (labels["alertname"], labels.get("instance"))
+                       if labels["alertname"] == "ViralityWorkerRestarting" else labels["alertname"])
 
     # a brand's storm may be seen by the workers that still read: it is not held back (and goes
-    # quiet by itself where nothing is read); neither are rejects
+    # quiet by itself where nothing is read); neither are rejects. The restarts of the worker that
+    # cannot reach Kafka follow from it (one page); another worker's restarts page.
     expected = {"KafkaUnreachable": "active", "NoEventsIngested": "suppressed", "ComplaintStorm": "active",
-                "DeadLetterRateHigh": "active"}
+                "DeadLetterRateHigh": "active", ("ViralityWorkerRestarting", "worker-1:9108"): "suppressed",
+                ("ViralityWorkerRestarting", "worker-4:9108"): "active"}
     promstack.wait_for(lambda: states() == expected, timeout=10, what=f"inhibition {expected}")
