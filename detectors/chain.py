@@ -223,6 +223,12 @@ class PartitionProcessor:
                                                   f"{type(exc).__name__}: {str(exc)[:200]}") from exc
         if analysis.lang == "und" and event.lang and event.lang not in RECOGNISED_LANGS:
             raise Rejected("unknown_language", f"language {event.lang[:20]!r} is not recognised and the text does not tell")
+        if not (-1.0 <= analysis.sentiment <= 1.0 and 0.0 <= analysis.complaint <= 1.0):   # (NaN too)
+            # a plugged-in model's answer out of range: one NaN went into its brand's window sums
+            # and baseline for good (no sentiment-drop alert since), and stored, it was unreadable
+            raise Rejected("analysis_failed", f"{type(self.analyzer).__name__} returned sentiment "
+                                              f"{analysis.sentiment!r} and complaint {analysis.complaint!r}; "
+                                              f"they must be in [-1, 1] and [0, 1]")
         return analysis
 
     def process(self, event: Event, source: str | None = None, offset: int | None = None,

@@ -88,9 +88,13 @@ class TextAnalyzer(Protocol):
 
 def make_analysis(lang: str, sentiment: float, complaint: float, kind: str,
                   brands: Sequence[str] = (), label: str | None = None) -> TextAnalysis:
-    """A valid :class:`TextAnalysis`: scores clamped, label derived from the score if not given."""
-    s = max(-1.0, min(1.0, float(sentiment)))
-    c = max(0.0, min(1.0, float(complaint)))
+    """A valid :class:`TextAnalysis`: scores clamped, label derived from the score if not given.
+    A score that is not a number (NaN) is an error, not clamped."""
+    s, c = float(sentiment), float(complaint)
+    if s != s or c != c:
+        raise ValueError(f"sentiment and complaint must be numbers, not {sentiment!r} and {complaint!r}")
+    s = max(-1.0, min(1.0, s))
+    c = max(0.0, min(1.0, c))
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {sorted(KINDS)}, not {kind!r}")
     lab = label if label is not None else label_of(s)

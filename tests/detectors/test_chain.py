@@ -302,3 +302,35 @@ def test_a_post_that_comes_after_its_first_share_is_in_the_forecast() -> None:
     assert in_order[0] == post_second[0] == 60
     assert post_second[1].infectiousness == pytest.approx(in_order[1].infectiousness, rel=0.05)
     assert post_second[1].final == pytest.approx(in_order[1].final, rel=0.05)
+
+
+def test_a_models_score_out_of_range_is_rejected_and_does_not_poison_its_brand() -> None:
+    """A plugged-in model answered one text with sentiment NaN: it went into the brand's window sums
+    and its baseline for good, and a real sentiment drop of 60 posts raised no alert."""
+    from detectors.understanding import TextAnalysis
+
+    class NaNOnce:
+        def analyze(self, text, lang_hint=None):
+            s = float("nan") if text == "weird" else (-0.9 if text.startswith("bad") else 0.2)
+            return TextAnalysis("en", s, "neutral", 0.1, "other", ("sj",))
+
+    t = 1_767_261_600_000
+    events = [{"id": f"p{i}", "kind": "post", "created_at": t + i * 300_000, "text": "fine", "author": {"id": "a"}}
+              for i in range(96)]                                   # 8 h of calm posts about sj
+    events.append({"id": "w", "kind": "post", "created_at": t + 3_000, "text": "weird", "author": {"id": "a"}})
+    t2 = t + 96 * 300_000
+    events += [{"id": f"b{i}", "kind": "post", "created_at": t2 + i * 10_000, "text": "bad service",
+                "author": {"id": "a"}} for i in range(60)]           # then a real drop
+    events.append({"id": "end", "kind": "post", "created_at": t2 + 3_600_000, "text": "fine", "author": {"id": "a"}})
+    det = OfflineDetector(ChainConfig(), NaNOnce())
+    alerts = list(det.run(sorted((decode_event(e) for e in events), key=lambda e: e.t_ms)))
+    assert [a["state"] for a in alerts if a["type"] == "brand_sentiment_drop"][:1] == ["open"]
+    assert det.rejected.get("analysis_failed") == 1
+
+
+def test_make_analysis_refuses_a_score_that_is_not_a_number() -> None:
+    from detectors.understanding import make_analysis
+
+    with pytest.raises(ValueError):
+        make_analysis("en", float("nan"), 0.5, "other")
+    assert make_analysis("en", 7.0, -1.0, "other")[1:4:2] == (1.0, 0.0)   # out of range: clamped
