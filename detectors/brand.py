@@ -295,9 +295,14 @@ class BrandAggregator:
             idle = 0 if busy else idle + 1
             t += bucket_ms
             if idle > self.rules.keep_buckets:
-                # a long silence: every window is empty from here on, skip to the next data
+                # a long silence: every window is empty from here on, skip to the next data; the
+                # baselines learn from the skipped empty windows as if each were closed (before
+                # 2026-11-24 they did not, so the same events gave other baselines and alerts when
+                # a silence was closed in one call rather than bucket by bucket)
                 pending = [s for per in self.buckets.values() for s in per if s >= t]
-                t = max(t, min(min(pending) if pending else close_until, close_until))
+                skip_to = max(t, min(min(pending) if pending else close_until, close_until))
+                self._learn_empty(int((skip_to - t) // bucket_ms))
+                t = skip_to
                 idle = 0
         self.closed_until = close_until
         for brand in [b for b, per in self.buckets.items() if not per]:
@@ -305,6 +310,23 @@ class BrandAggregator:
         if len(self.tracked()) >= self.rules.max_brands:
             self._forget_silent()
         return alerts
+
+    def _learn_empty(self, k: int) -> None:
+        """The baselines' update from ``k`` empty windows, the same arithmetic as :meth:`_close_bucket`
+        does for each (bit for bit: detect and the worker close windows in different chunks). It
+        stops early once the counts are 0.0, which further empty windows leave as they are."""
+        if k <= 0:
+            return
+        a = self.rules.baseline_alpha
+        for brand, base in self.baseline.items():
+            if brand not in self.closed:
+                continue   # (_close_bucket sees no brand without history)
+            for _ in range(k):
+                if base[0] == 0.0 and base[1] == 0.0:
+                    break
+                base[0] += a * (0 - base[0])
+                base[1] += a * (0 - base[1])
+            base[3] += k
 
     def _forget_silent(self) -> None:
         """Forget the brands with no event in the whole kept history and no open alert."""

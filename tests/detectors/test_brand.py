@@ -310,3 +310,34 @@ def test_the_complaint_share_is_of_the_texts_not_of_the_shares() -> None:
     agg, _ = feed(events)
     sentiment, share, n, texts = agg.current("a")
     assert (share, n, texts) == (1.0, 100, 10) and abs(sentiment + 0.8) < 1e-9
+
+
+def test_a_long_silence_teaches_the_baseline_the_same_however_its_windows_are_closed() -> None:
+    """A brand busy for a day, then silent for 3 hours, then 30 complaints. With brandless traffic
+    moving the watermark, each empty window was closed on its own and decayed the baseline; without,
+    one call skipped the silence without any decay: baseline 14.7 against 3.9, and the storm was
+    missed in one of the two."""
+    rules = BrandRules()
+    b = rules.bucket_s * 1000
+    t0 = 1_767_261_600_000
+    events = [(t0 + k * b + j * 1000, True) for k in range(288) for j in range(int(4 * 1.01 ** k))]
+    t1 = t0 + 288 * b + 3 * 3600 * 1000
+    events += [(t1 + j * 5000, True) for j in range(30)] + [(t1 + 30 * 60 * 1000, False)]
+
+    def run(heartbeat: bool):
+        agg = BrandAggregator(rules, sources=["0"])
+        p = BrandPartials(rules.bucket_s)
+        out, last = [], None
+        for t, complaint in events:
+            if heartbeat and last is not None:
+                for h in range(last + 60_000, t, 60_000):     # brandless events every minute
+                    p.observe(h)
+                    out += agg.merge("0", *p.drain(), caught_up=True)
+            p.add("sj", t, -0.8 if complaint else 0.0, complaint, True)
+            out += agg.merge("0", *p.drain(), caught_up=True)
+            last = t
+        return agg.baseline["sj"], [(a.type, a.state, a.t_ms) for a in out]
+
+    with_traffic, alone = run(True), run(False)
+    assert with_traffic == alone
+    assert [a[:2] for a in alone[1]][:1] == [("complaint_storm", "open")]
