@@ -436,8 +436,14 @@ class BrandAggregator:
         if state is None:
             return []
         sev = "critical" if state == "escalated" else ("info" if state == "resolved" else severity)
-        return [BrandAlert(kind, brand, state, life.seq, t_ms, sev, reason, n, texts, round(sent, 4),
-                           round(share, 4), compl, life.opened_ms)]
+        out = [BrandAlert(kind, brand, state, life.seq, t_ms, sev, reason, n, texts, round(sent, 4),
+                          round(share, 4), compl, life.opened_ms)]
+        if state == "open" and level >= 2:
+            # already at the escalation level when it opens: escalated at once, not at the next
+            # window 5 minutes later (the page is critical from the start)
+            life.step(level, t_ms, self.rules.cooldown_s)
+            out.append(out[0]._replace(state="escalated", severity="critical"))
+        return out
 
     def current(self, brand: str) -> tuple[float, float, int, int] | None:
         """(mean sentiment, complaint share of the texts, events, texts) over the brand's last closed

@@ -315,7 +315,12 @@ class PartitionProcessor:
         if not is_root or c.velocity.shares:
             d = c.decide(t_ms, cfg.thresholds, cfg.cooldown_s)
             if d is not None:
-                alerts.append(cascade_alert(c, d, max(t_ms, c.velocity.last_t_ms or 0)))
+                at = max(t_ms, c.velocity.last_t_ms or 0)
+                alerts.append(cascade_alert(c, d, at))
+                if d.state == "open" and d.assessment.level >= 2 and c.alert.step(2, at, cfg.cooldown_s):
+                    # already at the escalation level when it opens: escalated at once (critical,
+                    # pages), not at the next check
+                    alerts.append(cascade_alert(c, d._replace(state="escalated"), at))
                 if c.alert.active:
                     self.active_alerts.add(c.root_id)
         wm = self.watermark_ms

@@ -334,3 +334,36 @@ def test_make_analysis_refuses_a_score_that_is_not_a_number() -> None:
     with pytest.raises(ValueError):
         make_analysis("en", float("nan"), 0.5, "other")
     assert make_analysis("en", 7.0, -1.0, "other")[1:4:2] == (1.0, 0.0)   # out of range: clamped
+
+
+def test_a_cascade_already_at_the_escalation_level_when_it_opens_is_escalated_at_once() -> None:
+    """It was sent as open (a warning) and escalated only at a later check, so the critical page
+    waited for the next events."""
+    from detectors.virality import ViralityThresholds
+
+    # an escalation line just above the opening line: the first assessment is past both
+    cfg = ChainConfig(thresholds=ViralityThresholds(viral_final=60.0, escalate_final=61.0))
+    det = OfflineDetector(cfg, ANALYZER)
+    alerts = [a for a in det.run(decode_event(e) for e in by_time(cascade("fast", COMPLAINT_SV, "sv", 1500)))
+              if a["root_id"] == "fast"]
+    assert [(a["state"], a["severity"]) for a in alerts[:2]] == [("open", "warning"), ("escalated", "critical")]
+    assert alerts[0]["detected_at_ms"] == alerts[1]["detected_at_ms"]
+    assert alerts[0]["alert_id"] == alerts[1]["alert_id"]
+
+
+def test_a_brand_storm_already_at_the_escalation_level_when_it_opens_is_escalated_at_once() -> None:
+    """60 complaints in one window against a line of 15: sent as open (a warning), critical only 5
+    minutes later, at the next window, and only if still above twice the line."""
+    from detectors.brand import BrandAggregator, BrandPartials, BrandRules
+
+    rules = BrandRules()
+    t = 1_767_261_600_000
+    agg, p = BrandAggregator(rules, sources=["0"]), BrandPartials(rules.bucket_s)
+    for j in range(60):
+        p.add("sj", t + j * 1000, -0.8, True, True)
+    out = agg.merge("0", *p.drain(), caught_up=True)
+    p.observe(t + rules.bucket_s * 1000 + rules.lateness_s * 1000)
+    out += agg.merge("0", *p.drain(), caught_up=True)
+    storm = [(a.state, a.severity, a.t_ms) for a in out if a.type == "complaint_storm"]
+    assert [s[:2] for s in storm] == [("open", "warning"), ("escalated", "critical")]
+    assert storm[0][2] == storm[1][2]
