@@ -218,8 +218,11 @@ class TableCache(dict):
         self.on_unreadable = on_unreadable
         #: keys of cascades stored in the table and not live here
         self.cold: set[bytes] = set()
-        #: hour of the last event -> cold keys (an entry can be stale: :meth:`expire_cold` checks)
-        self.buckets: dict[int, list[bytes]] = {}
+        #: hour of the last event -> cold keys (an entry can be stale: :meth:`expire_cold` checks).
+        #: Sets, and a key's entry goes when its cascade is loaded: as lists, a cascade evicted and
+        #: loaded again and again added an entry each time, kept until its hour expired (72 h), so
+        #: the index grew with the evictions rather than with the cascades.
+        self.buckets: dict[int, set[bytes]] = {}
         #: cascades read back from their stored form
         self.loads = 0
 
@@ -241,6 +244,9 @@ class TableCache(dict):
                 self.on_load(c, self.partition)
             dict.__setitem__(self, root_id, c)
             self.cold.discard(key)
+            hour = self.buckets.get(c.last_ms // COLD_BUCKET_MS)
+            if hour is not None:
+                hour.discard(key)   # (indexed at eviction or by the scan under this hour)
             self.loads += 1
         return c
 
@@ -272,7 +278,7 @@ class TableCache(dict):
 
     def _add_cold(self, key: bytes, last_ms: int) -> None:
         self.cold.add(key)
-        self.buckets.setdefault(last_ms // COLD_BUCKET_MS, []).append(key)
+        self.buckets.setdefault(last_ms // COLD_BUCKET_MS, set()).add(key)
 
     def evict(self, root_id: str) -> None:
         """Drop a live cascade whose current state is stored (the caller checks) to its stored form."""
@@ -303,7 +309,7 @@ class TableCache(dict):
                     self.cold.discard(key)
                     expired.append(key)
                 else:  # newer than its bucket said, or waiting for its alert to resolve: look again later
-                    self.buckets.setdefault(max(last_ms, horizon_ms) // COLD_BUCKET_MS, []).append(key)
+                    self.buckets.setdefault(max(last_ms, horizon_ms) // COLD_BUCKET_MS, set()).add(key)
         return expired
 
 

@@ -296,3 +296,19 @@ def test_the_open_alert_of_an_unreadable_cascade_is_named_by_its_id() -> None:
     damaged = raw.replace(b'"f":', b'"F":')                 # a key missing: unreadable
     assert open_alert_id(b"c7", damaged) == f"{c.alert_type}:c7:{c.alert.seq}"
     assert open_alert_id(b"c7", b'junk "a":["open",3') == repr(b'"a":["open",3')
+
+
+def test_a_cascade_evicted_and_loaded_again_and_again_is_indexed_once() -> None:
+    """Each eviction added an entry to the expiry index, kept until its hour expired (72 h): a cascade
+    with an event every 20 minutes left about 200, so the index grew with the evictions, not the
+    cascades."""
+    table = DictTable()
+    cache = TableCache(table, 0)
+    processed(cascade("c1", COMPLAINT_SV, "sv", 50), cache)
+    write(table, cache)
+    for _ in range(100):
+        cache.evict("c1")
+        assert cache.get("c1") is not None
+    cache.evict("c1")
+    assert sum(len(keys) for keys in cache.buckets.values()) == 1
+    assert cache.expire_cold(10 ** 15) == [b"c1"] and not cache.cold     # and it still expires
