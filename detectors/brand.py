@@ -314,7 +314,8 @@ class BrandAggregator:
     def _learn_empty(self, k: int) -> None:
         """The baselines' update from ``k`` empty windows, the same arithmetic as :meth:`_close_bucket`
         does for each (bit for bit: detect and the worker close windows in different chunks). It
-        stops early once the counts are 0.0, which further empty windows leave as they are."""
+        stops early once an update leaves both counts as they are (they end on the smallest
+        float, not on 0.0), which every further one does too: a few hundred steps at most."""
         if k <= 0:
             return
         a = self.rules.baseline_alpha
@@ -322,10 +323,11 @@ class BrandAggregator:
             if brand not in self.closed:
                 continue   # (_close_bucket sees no brand without history)
             for _ in range(k):
-                if base[0] == 0.0 and base[1] == 0.0:
+                n0 = base[0] + a * (0 - base[0])
+                n1 = base[1] + a * (0 - base[1])
+                if n0 == base[0] and n1 == base[1]:
                     break
-                base[0] += a * (0 - base[0])
-                base[1] += a * (0 - base[1])
+                base[0], base[1] = n0, n1
             base[3] += k
 
     def _forget_silent(self) -> None:

@@ -147,34 +147,58 @@ def source_id(topic: str, partition: int) -> str:
     return f"{topic}#{partition}"
 
 
-#: Header of a record the worker forwards to the by-root topic: where it came from, ``partition:offset``
-#: of the posts topic. The cascade keeps the applied offsets of forwarded events under the origin
-#: (:func:`forwarded_source`), so that the copies a successor forwards again after a crash (the posts
-#: offsets were not committed yet) are recognised as re-reads; under their own by-root offsets they
-#: were applied twice (a cascade of 1,600 shares stored 1,750, and escalated wrongly).
+#: Header of a record the worker forwards to the by-root topic: where it came from,
+#: ``topic#partition@offset`` in the posts topic, and ``/end``, where that partition ended when it was
+#: forwarded (the forwarder owns it, the cascade's worker usually does not). The cascade keeps the
+#: applied offsets of forwarded events under the origin (:func:`forwarded_source`), so that the
+#: copies a successor forwards again after a crash (the posts offsets were not committed yet) are
+#: recognised as re-reads; under their own by-root offsets they were applied twice (a cascade of
+#: 1,600 shares stored 1,750, and escalated wrongly). The end tells a copy (its log reaches past
+#: what was applied) from the event of a posts topic deleted and recreated (a new log, shorter), as
+#: the consumer's own high-water mark does for events read directly.
 ORIGIN_HEADER = "virality-origin"
 
+#: An event dated more than this after the worker's own clock is rejected as ``from_the_future``,
+#: whatever its record's timestamp says (seconds; at least VIRALITY_MAX_FUTURE_S is used).
+WORKER_CLOCK_SLACK_S = 3600
 
-def origin_of(headers: Any) -> tuple[int, int] | None:
-    """(partition, offset) in the posts topic of a forwarded record, from its headers; None when it
-    has none (forwarded by an older release) or it cannot be read."""
+
+def origin_header(topic: str, partition: int, offset: int, end: int | None) -> bytes:
+    """The value of :data:`ORIGIN_HEADER` (see :func:`origin_of`)."""
+    return f"{topic}#{partition}@{offset}/{'' if end is None else end}".encode()
+
+
+def origin_of(headers: Any) -> tuple[str, int, int | None] | None:
+    """(source id of the origin ``topic#partition``, offset, end of that partition when forwarded or
+    None) of a forwarded record, from its headers; None when it has none (forwarded by an older
+    release) or it cannot be read.
+
+    >>> origin_of([(ORIGIN_HEADER, origin_header("posts", 3, 41, 97))])
+    ('posts#3', 41, 97)
+    >>> origin_of([(ORIGIN_HEADER, b"posts#3@41/")]), origin_of([(ORIGIN_HEADER, b"3:41")])
+    (('posts#3', 41, None), None)
+    """
     if not headers:
         return None
     try:
         for name, value in (headers.items() if isinstance(headers, dict) else headers):
             if name == ORIGIN_HEADER:
-                part, _, off = bytes(value).decode("ascii").partition(":")
-                return int(part), int(off)
+                where, _, rest = bytes(value).decode("utf-8").rpartition("@")
+                offset, _, end = rest.partition("/")
+                topic, _, part = where.rpartition("#")
+                if not topic:
+                    return None
+                return source_id(topic, int(part)), int(offset), (int(end) if end else None)
     except (TypeError, ValueError, UnicodeDecodeError):
         return None
     return None
 
 
-def forwarded_source(repartition_topic: str, posts_topic: str, origin_partition: int) -> str:
+def forwarded_source(repartition_topic: str, origin: str) -> str:
     """The id a cascade keeps the applied origin offsets of forwarded events under: its own, not the
     posts partition's (an unkeyed event of the cascade's own posts partition is forwarded too, and
     reaches the cascade after later, keyed ones of that partition)."""
-    return f"{repartition_topic}<{source_id(posts_topic, origin_partition)}"
+    return f"{repartition_topic}<{origin}"
 
 
 def legacy_sources(settings: Settings, partition: int) -> dict[str, str]:
@@ -408,7 +432,10 @@ class CascadeWorker:
         self.pending_dropped = 0
         self.changelog = table.changelog_topic.get_topic_name()
         #: (topic, partition) -> the source id a cascade's applied offsets are kept under
-        self.source_ids: dict[tuple[str, int], str] = {}
+        self.source_ids: dict[tuple[str, int] | str, str] = {}   # (topic, partition), or a forwarded origin
+        #: the forwarded event being processed: its source and its origin partition's end (log_end)
+        self.forward_source: str | None = None
+        self.forward_end: int | None = None
         #: cascades whose stored state keeps unreported brand contributions (see write_state)
         self.with_unreported: dict[str, TableCache] = {}
         #: the sources whose recreation (see count_past_end) was logged already
@@ -502,9 +529,11 @@ class CascadeWorker:
 
     def log_end(self, source: str) -> int | None:
         """Where the input partition ``source`` (``topic#partition``) ends, as the consumer last heard
-        (None if it cannot tell): an offset applied at or past it came from an earlier log."""
+        (None if it cannot tell): an offset applied at or past it came from an earlier log. For a
+        forwarded event, where its origin partition ended when it was forwarded (its header)."""
+        if "<" in source:
+            return self.forward_end if source == self.forward_source else None
         topic, _, partition = source.rpartition("#")
-        topic = topic.rpartition("<")[2]   # a forwarded event's offset is its origin's (posts topic)
         try:
             end = self.app.consumer.highwater(TP(topic, int(partition)))
         except Exception:  # not assigned (any more), or the consumer is not running
@@ -515,7 +544,7 @@ class CascadeWorker:
         """Count (and say once per topic and partition) the events applied although their cascade had
         applied a higher offset of the same topic and partition: the topic was recreated."""
         for source, n in proc.past_end.items():
-            topic = source.rpartition("#")[0]
+            topic = source.rpartition("#")[0].rpartition("<")[2]   # (a forwarded event's: its origin's)
             self.metrics.past_log_end.labels(topic).inc(n)
             if source not in self.past_end_told:
                 self.past_end_told.add(source)
@@ -564,6 +593,8 @@ class CascadeWorker:
         lags: list[float] = []
         now = time.time()
         now_ms = int(now * 1000)
+        # (from_the_future: created_at > arrival + VIRALITY_MAX_FUTURE_S; see below)
+        clock_cap_ms = now_ms + (max(WORKER_CLOCK_SLACK_S, s.max_future_s) - s.max_future_s) * 1000
         by_root = s.repartition_topic
         generation = self.app.consumer_generation_id
         stale = [m for m in messages if m.generation_id != generation]
@@ -590,9 +621,14 @@ class CascadeWorker:
                                            or partition_for(event.root_id, partitions) != m.partition):
                 # not keyed by its cascade: send it to the partition that owns the cascade, saying
                 # where it came from (see ORIGIN_HEADER)
+                try:
+                    end = self.app.consumer.highwater(TP(m.topic, m.partition))
+                except Exception:   # (not assigned any more: the batch's own check comes first)
+                    end = None
                 forwards.setdefault(m.partition, []).append(
                     (event.t_ms, event.root_id.encode(), m.value,
-                     [(ORIGIN_HEADER, f"{m.partition}:{m.offset}".encode())]))
+                     [(ORIGIN_HEADER, origin_header(m.topic, m.partition, m.offset,
+                                                    end if isinstance(end, int) and end > m.offset else None))]))
                 continue
             mine.append((m, event))
         if forwards:
@@ -617,21 +653,24 @@ class CascadeWorker:
             offset = m.offset
             origin = origin_of(getattr(m, "headers", None)) if m.topic == by_root else None
             if origin is not None:
-                o_part, offset = origin
-                source = source_ids.get((posts_topic, -1 - o_part))
+                o_source, offset, self.forward_end = origin
+                source = source_ids.get(o_source)
                 if source is None:
-                    source = source_ids[(posts_topic, -1 - o_part)] = forwarded_source(by_root, posts_topic, o_part)
+                    source = source_ids[o_source] = forwarded_source(by_root, o_source)
+                self.forward_source = source
             else:
                 source = source_ids.get((m.topic, m.partition))
                 if source is None:
                     source = source_ids[(m.topic, m.partition)] = source_id(m.topic, m.partition)
-            # Arrival: the record's timestamp, but never later than this worker's clock. A producer
-            # whose clock runs ahead stamps both created_at and the record (CreateTime) ahead, and
-            # one such event moved its partition's watermark hours on: open alerts of cascades still
-            # spreading resolved as quiet, and later brand mentions were dropped as late.
-            arrival_ms = int(m.timestamp * 1000) if m.timestamp else now_ms
-            if arrival_ms > now_ms:
-                arrival_ms = now_ms
+            # Arrival: the record's timestamp, but an event may not be ahead of this worker's clock
+            # by more than WORKER_CLOCK_SLACK_S either. A producer whose clock runs ahead stamps both
+            # created_at and the record (CreateTime) ahead, and one such event moved its partition's
+            # watermark hours on: open alerts of cascades still spreading resolved as quiet, and
+            # later brand mentions were dropped as late. The slack lets a worker whose own clock is
+            # behind (minutes, not an hour) go on: capped at its clock itself, it rejected everything.
+            arrival_ms = int(m.timestamp * 1000) if m.timestamp else None
+            if arrival_ms is None or arrival_ms > clock_cap_ms:
+                arrival_ms = clock_cap_ms
             proc = self.processor(m.partition)
             reapplied = proc.reapplied
             try:

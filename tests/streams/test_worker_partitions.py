@@ -662,6 +662,26 @@ def test_an_event_from_a_producer_whose_clock_runs_ahead_is_rejected_by_the_work
     assert w.processors[m.partition].watermark_ms is None
 
 
+def test_a_worker_whose_own_clock_is_some_minutes_behind_goes_on() -> None:
+    """Capped at the worker's clock itself, every event of a worker 10 minutes slow (producer and
+    broker right) was dead-lettered as from_the_future: one node's NTP fault, a whole outage."""
+    import time as _time
+
+    ahead = int(_time.time() * 1000) + 10 * 60_000          # what a right clock says, 10 min ahead of ours
+    e = {"id": "fine", "kind": "post", "created_at": ahead, "author": {"id": "a"}, "text": "hej", "lang": "sv"}
+    m = types.SimpleNamespace(topic="posts", key=b"fine", value=orjson.dumps(e), partition=partition_for("fine", P),
+                              offset=0, timestamp=(ahead + 200) / 1000.0, generation_id=1)
+    w, app = worker(Table())
+
+    async def go():
+        await w.ensure_processors()
+        w.process_batch([m])
+        await w.send_out()
+    asyncio.run(go())
+    assert not [s for s in app.producer.sent if s[0] == "posts.deadletter"]
+    assert "fine" in w.processors[m.partition].store
+
+
 def test_brand_mentions_too_late_for_the_brand_windows_are_counted() -> None:
     """Accepted into their cascades (within the lateness of each) but behind their partition's newest
     event by more than the lateness: left out of the brand windows with no trace before."""
@@ -681,3 +701,59 @@ def test_brand_mentions_too_late_for_the_brand_windows_are_counted() -> None:
     # each slow-feed post is late only where its partition has seen an on-time one
     expected = sum(1 for e in slow_feed if partition_for(e["id"], P) in {partition_for(o["id"], P) for o in on_time})
     assert root_p and expected and late == expected
+
+
+class OwnConsumer(Consumer):
+    """As aiokafka's: the high-water mark of a partition not assigned here cannot be had."""
+
+    def __init__(self, parts: set[int], ends: dict) -> None:
+        super().__init__(parts)
+        self.ends = ends
+
+    def assignment(self):
+        return {TP(t, p) for p in self.parts for t in ("posts", "posts2", "posts.by-root")}
+
+    def highwater(self, tp):
+        assert tp.partition in self.parts, "Partition is not assigned"
+        return self.ends.get((tp.topic, tp.partition))
+
+
+def test_events_forwarded_from_a_recreated_or_renamed_posts_topic_are_applied() -> None:
+    """Forwarded events are kept under their origin's offsets. When the posts topic was recreated
+    (offsets from 0 again), the cascade's worker, not owning that posts partition, could not tell
+    where it ends and skipped every new event as a re-read (149 of 200 stored); a renamed posts
+    topic's events were filed under the new name with the old offsets, with the same loss."""
+    from tests.factories import COMPLAINT_SV, cascade
+
+    pk = partition_for("k", P)
+    q = (pk + 1) % P
+    events = by_time(cascade("k", COMPLAINT_SV, "sv", 200))
+
+    def posts(evs, topic, first):
+        return [types.SimpleNamespace(topic=topic, key=b"k", value=orjson.dumps(e), partition=q, offset=first + i,
+                                      timestamp=None, generation_id=1) for i, e in enumerate(evs)]
+
+    for second_topic, second_first in (("posts", 0), ("posts2", 0)):
+        ends = {("posts", q): 50, ("posts2", q): 50}
+        owner, app = worker(Table())                 # owns the cascade's partition pk
+        app.consumer = OwnConsumer({pk}, ends)
+        forwarder, fapp = worker(Table())            # owns posts partition q
+        fapp.consumer = OwnConsumer({q}, {**ends, ("posts", q): 150})
+
+        async def go():
+            await owner.ensure_processors()
+            await forwarder.ensure_processors()
+            forwarder.process_batch(posts(events[:150], "posts", 0))
+            await forwarder.send_out()
+            first = by_root(fapp, 0, 0)
+            owner.process_batch(first)
+            sent = len(fapp.producer.sent)
+            fapp.consumer.ends = ends                # the new log: 50 records
+            forwarder.settings = forwarder.settings.__class__(**{**forwarder.settings.__dict__,
+                                                                 "posts_topic": second_topic})
+            forwarder.process_batch(posts(events[150:], second_topic, second_first))
+            await forwarder.send_out()
+            owner.process_batch(by_root(fapp, sent, len(first)))
+        asyncio.run(go())
+        assert owner.processors[pk].store["k"].shares == 200, second_topic
+        assert owner.metrics.reread._value.get() == 0
