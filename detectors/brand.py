@@ -315,7 +315,8 @@ class BrandAggregator:
         """The baselines' update from ``k`` empty windows, the same arithmetic as :meth:`_close_bucket`
         does for each (bit for bit: detect and the worker close windows in different chunks). It
         stops early once an update leaves both counts as they are (they end on the smallest
-        float, not on 0.0), which every further one does too: a few hundred steps at most."""
+        float, not on 0.0), which every further one does too: some thousands of steps at most
+        (about 7,000 at the default alpha of 0.1)."""
         if k <= 0:
             return
         a = self.rules.baseline_alpha

@@ -160,7 +160,7 @@ ORIGIN_HEADER = "virality-origin"
 
 #: An event dated more than this after the worker's own clock is rejected as ``from_the_future``,
 #: whatever its record's timestamp says (seconds; at least VIRALITY_MAX_FUTURE_S is used).
-WORKER_CLOCK_SLACK_S = 3600
+WORKER_CLOCK_SLACK_S = 600
 
 
 def origin_header(topic: str, partition: int, offset: int, end: int | None) -> bytes:
@@ -188,7 +188,8 @@ def origin_of(headers: Any) -> tuple[str, int, int | None] | None:
                 topic, _, part = where.rpartition("#")
                 if not topic:
                     return None
-                return source_id(topic, int(part)), int(offset), (int(end) if end else None)
+                end_at = int(end) if end else None
+                return source_id(topic, int(part)), int(offset), (end_at if end_at is None or end_at >= 0 else None)
     except (TypeError, ValueError, UnicodeDecodeError):
         return None
     return None
@@ -527,6 +528,23 @@ class CascadeWorker:
                         "alerts but never reported (the worker stopped in between): counted now",
                         cache.partition, events, len(restored), ", ".join(sorted(restored)[:5]))
 
+    def forwarded_reread(self, proc: PartitionProcessor, root_id: str, by_root_source: str, offset: int) -> bool:
+        """Whether a forwarded record at ``offset`` of the by-root partition ``by_root_source`` was
+        applied already, as that record (its cascade's state, written before the by-root offsets
+        were committed, has it). Its origin's offsets cannot tell: their end in the header is the
+        one at forward time, which a recreated topic's new log also shows."""
+        c = proc.store.get(root_id)
+        if c is None:
+            return False
+        applied = c.applied_offset(by_root_source)
+        if offset > applied:
+            return False
+        end = self.log_end(by_root_source)
+        if end is None or applied < end:
+            proc.reapplied += 1
+            return True
+        return False   # the by-root topic itself was recreated: a new record
+
     def log_end(self, source: str) -> int | None:
         """Where the input partition ``source`` (``topic#partition``) ends, as the consumer last heard
         (None if it cannot tell): an offset applied at or past it came from an earlier log. For a
@@ -651,27 +669,36 @@ class CascadeWorker:
             # the offsets a cascade has applied are per topic and partition: a renamed topic or a
             # cascade that moved to another partition must not be compared with the old offsets
             offset = m.offset
+            own = source_ids.get((m.topic, m.partition))
+            if own is None:
+                own = source_ids[(m.topic, m.partition)] = source_id(m.topic, m.partition)
             origin = origin_of(getattr(m, "headers", None)) if m.topic == by_root else None
+            proc = self.processor(m.partition)
             if origin is not None:
+                # A forwarded event: the same by-root record read again (after this worker's
+                # predecessor applied it) is a re-read by its by-root offset; a copy forwarded again
+                # after the forwarder crashed is a new record, and a re-read by its origin's offset
+                if self.forwarded_reread(proc, event.root_id, own, m.offset):
+                    reread += 1
+                    continue
                 o_source, offset, self.forward_end = origin
                 source = source_ids.get(o_source)
                 if source is None:
                     source = source_ids[o_source] = forwarded_source(by_root, o_source)
                 self.forward_source = source
             else:
-                source = source_ids.get((m.topic, m.partition))
-                if source is None:
-                    source = source_ids[(m.topic, m.partition)] = source_id(m.topic, m.partition)
+                source = own
             # Arrival: the record's timestamp, but an event may not be ahead of this worker's clock
             # by more than WORKER_CLOCK_SLACK_S either. A producer whose clock runs ahead stamps both
             # created_at and the record (CreateTime) ahead, and one such event moved its partition's
             # watermark hours on: open alerts of cascades still spreading resolved as quiet, and
             # later brand mentions were dropped as late. The slack lets a worker whose own clock is
-            # behind (minutes, not an hour) go on: capped at its clock itself, it rejected everything.
+            # a few minutes behind go on (capped at its clock itself, it rejected everything), and is
+            # well under the quiet time that resolves alerts (an hour's slack let a producer 35
+            # minutes ahead resolve them).
             arrival_ms = int(m.timestamp * 1000) if m.timestamp else None
             if arrival_ms is None or arrival_ms > clock_cap_ms:
                 arrival_ms = clock_cap_ms
-            proc = self.processor(m.partition)
             reapplied = proc.reapplied
             try:
                 alerts = proc.process(event, source, offset, arrival_ms, analysis)
@@ -685,6 +712,10 @@ class CascadeWorker:
             if proc.reapplied != reapplied:
                 reread += 1
                 continue  # read again after a restart: applied before, counted before
+            if origin is not None:   # (see forwarded_reread)
+                c = proc.store.get(event.root_id)
+                if c is not None:
+                    c.mark_applied(own, m.offset)
             # (by the detected language, as virality_brand_events_total and the board's language
             # picker; before 2026-11-24 by the producer's tag, which may be wrong or missing)
             consumed[(event.kind, proc.last_lang)] += 1

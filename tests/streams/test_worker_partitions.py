@@ -642,32 +642,36 @@ def test_forwarded_events_go_out_in_event_time_order_across_partitions() -> None
 
 def test_an_event_from_a_producer_whose_clock_runs_ahead_is_rejected_by_the_workers_clock() -> None:
     """created_at and the record's CreateTime both 2 h ahead: compared with each other only, the event
-    was accepted and moved its partition's watermark 2 h on (open alerts resolved as quiet)."""
+    was accepted and moved its partition's watermark 2 h on (open alerts resolved as quiet). An
+    hour's slack still let one 35 minutes ahead resolve them (the quiet time is 30 minutes); and a
+    record without a timestamp is held to the worker's clock as well."""
     import time as _time
 
-    ahead = int(_time.time() * 1000) + 2 * 3600_000
-    e = {"id": "skewed", "kind": "post", "created_at": ahead, "author": {"id": "a"}, "text": "hej", "lang": "sv"}
-    root = "skewed"
-    m = types.SimpleNamespace(topic="posts", key=root.encode(), value=orjson.dumps(e), partition=partition_for(root, P),
-                              offset=0, timestamp=ahead / 1000.0, generation_id=1)
-    w, app = worker(Table())
+    for minutes, stamped in ((120, True), (35, True), (35, False)):
+        ahead = int(_time.time() * 1000) + minutes * 60_000
+        e = {"id": "skewed", "kind": "post", "created_at": ahead, "author": {"id": "a"}, "text": "hej", "lang": "sv"}
+        root = "skewed"
+        m = types.SimpleNamespace(topic="posts", key=root.encode(), value=orjson.dumps(e),
+                                  partition=partition_for(root, P), offset=0,
+                                  timestamp=ahead / 1000.0 if stamped else None, generation_id=1)
+        w, app = worker(Table())
 
-    async def go():
-        await w.ensure_processors()
-        w.process_batch([m])
-        await w.send_out()
-    asyncio.run(go())
-    dead = [orjson.loads(v) for t, k, v, p in app.producer.sent if t == "posts.deadletter"]
-    assert [d["reason"] for d in dead] == ["from_the_future"]
-    assert w.processors[m.partition].watermark_ms is None
+        async def go():
+            await w.ensure_processors()
+            w.process_batch([m])
+            await w.send_out()
+        asyncio.run(go())
+        dead = [orjson.loads(v) for t, k, v, p in app.producer.sent if t == "posts.deadletter"]
+        assert [d["reason"] for d in dead] == ["from_the_future"], (minutes, stamped)
+        assert w.processors[m.partition].watermark_ms is None
 
 
 def test_a_worker_whose_own_clock_is_some_minutes_behind_goes_on() -> None:
-    """Capped at the worker's clock itself, every event of a worker 10 minutes slow (producer and
+    """Capped at the worker's clock itself, every event of a worker 8 minutes slow (producer and
     broker right) was dead-lettered as from_the_future: one node's NTP fault, a whole outage."""
     import time as _time
 
-    ahead = int(_time.time() * 1000) + 10 * 60_000          # what a right clock says, 10 min ahead of ours
+    ahead = int(_time.time() * 1000) + 8 * 60_000           # what a right clock says, 8 min ahead of ours
     e = {"id": "fine", "kind": "post", "created_at": ahead, "author": {"id": "a"}, "text": "hej", "lang": "sv"}
     m = types.SimpleNamespace(topic="posts", key=b"fine", value=orjson.dumps(e), partition=partition_for("fine", P),
                               offset=0, timestamp=(ahead + 200) / 1000.0, generation_id=1)
@@ -757,3 +761,54 @@ def test_events_forwarded_from_a_recreated_or_renamed_posts_topic_are_applied() 
         asyncio.run(go())
         assert owner.processors[pk].store["k"].shares == 200, second_topic
         assert owner.metrics.reread._value.get() == 0
+
+
+def test_forwarded_records_read_again_by_the_cascades_own_successor_are_not_applied_again() -> None:
+    """The cascade's worker stored its state and was killed before committing its by-root offsets;
+    its successor read the same forwarded records again. Judged by the origin's end written at
+    forward time (a caught-up forwarder writes an end just past its batch), they looked like a
+    recreated topic's new events and were applied again: 400 shares for 200."""
+    from tests.factories import COMPLAINT_SV, cascade
+
+    class Ends(Consumer):
+        def __init__(self, ends):
+            super().__init__(set(range(P)))
+            self.ends = ends
+
+        def highwater(self, tp):
+            return self.ends.get((tp.topic, tp.partition))
+
+    events = by_time(cascade("k", COMPLAINT_SV, "sv", 200, duration_s=240))
+    posts = misrouted(events)
+    q, pk = posts[0].partition, partition_for("k", P)
+    table = Table()
+    w, app = worker(table)
+    app.consumer = Ends({})
+    half = len(posts) // 2
+
+    async def first_life():
+        await w.ensure_processors()
+        read = 0
+        for chunk in (posts[:half], posts[half:]):
+            app.consumer.ends[("posts", q)] = chunk[-1].offset + 1      # the forwarder is caught up
+            sent = len(app.producer.sent)
+            w.process_batch(chunk)
+            await w.send_out()
+            batch = by_root(app, sent, read)
+            read += len(batch)
+            w.process_batch(batch)
+            await w.send_out()
+        await w.flush()          # the state is written; the by-root offsets are never committed
+    asyncio.run(first_life())
+    assert w.processors[pk].store["k"].shares == 200
+    w2, app2 = worker(table)
+    app2.consumer = Ends({("posts", q): len(posts)})
+
+    async def second_life():
+        await w2.ensure_processors()
+        w2.process_batch(by_root(app, 0, 0))                            # the same records again
+        await w2.flush()
+    asyncio.run(second_life())
+    assert w2.processors[pk].store["k"].shares == 200
+    assert w2.metrics.reread._value.get() == len(posts)
+    assert not [s for s in app2.producer.sent if s[0] == "posts.deadletter"]
