@@ -528,13 +528,16 @@ class CascadeWorker:
                         "alerts but never reported (the worker stopped in between): counted now",
                         cache.partition, events, len(restored), ", ".join(sorted(restored)[:5]))
 
-    def forwarded_reread(self, proc: PartitionProcessor, root_id: str, by_root_source: str, offset: int) -> bool:
+    def forwarded_reread(self, proc: PartitionProcessor, root_id: str, by_root_source: str, offset: int,
+                         origin_source: str, origin_offset: int) -> bool:
         """Whether a forwarded record at ``offset`` of the by-root partition ``by_root_source`` was
-        applied already, as that record (its cascade's state, written before the by-root offsets
-        were committed, has it). Its origin's offsets cannot tell: their end in the header is the
-        one at forward time, which a recreated topic's new log also shows."""
+        applied (or rejected) already, as that record (its cascade's state, written before the
+        by-root offsets were committed, has it). Its origin's offsets alone cannot tell: their end in
+        the header is the one at forward time, which a recreated topic's new log also shows. Asked
+        only when the origin offset is not beyond what the cascade has from that origin (a record
+        of a recreated by-root topic at a low offset, but new by its origin, is applied)."""
         c = proc.store.get(root_id)
-        if c is None:
+        if c is None or origin_offset > c.applied_offset(origin_source):
             return False
         applied = c.applied_offset(by_root_source)
         if offset > applied:
@@ -544,6 +547,21 @@ class CascadeWorker:
             proc.reapplied += 1
             return True
         return False   # the by-root topic itself was recreated: a new record
+
+    def mark_forwarded(self, proc: PartitionProcessor, root_id: str, by_root_source: str, offset: int,
+                       origin_source: str, origin_offset: int) -> None:
+        """Record a forwarded record as done with, under its by-root offset and its origin's (never
+        lowering either)."""
+        c = proc.store.get(root_id)
+        if c is None:
+            return   # (rejected before its cascade existed: read again, it is rejected again)
+        changed = False
+        for src, off in ((by_root_source, offset), (origin_source, origin_offset)):
+            if off > c.applied_offset(src):
+                c.mark_applied(src, off)
+                changed = True
+        if changed:
+            proc.on_change(root_id)
 
     def log_end(self, source: str) -> int | None:
         """Where the input partition ``source`` (``topic#partition``) ends, as the consumer last heard
@@ -676,16 +694,17 @@ class CascadeWorker:
             proc = self.processor(m.partition)
             if origin is not None:
                 # A forwarded event: the same by-root record read again (after this worker's
-                # predecessor applied it) is a re-read by its by-root offset; a copy forwarded again
-                # after the forwarder crashed is a new record, and a re-read by its origin's offset
-                if self.forwarded_reread(proc, event.root_id, own, m.offset):
-                    reread += 1
-                    continue
+                # predecessor applied or rejected it) is a re-read by its by-root offset; a copy
+                # forwarded again after the forwarder crashed is a new record, and a re-read by its
+                # origin's offset (the chain's check)
                 o_source, offset, self.forward_end = origin
                 source = source_ids.get(o_source)
                 if source is None:
                     source = source_ids[o_source] = forwarded_source(by_root, o_source)
                 self.forward_source = source
+                if self.forwarded_reread(proc, event.root_id, own, m.offset, source, offset):
+                    reread += 1
+                    continue
             else:
                 source = own
             # Arrival: the record's timestamp, but an event may not be ahead of this worker's clock
@@ -708,14 +727,16 @@ class CascadeWorker:
                               m.topic, m.partition, m.offset, exc_info=r.__cause__)
                 self.dead_letter(m, r)
                 rejected[r.reason] += 1
+                if origin is not None:
+                    # dead-lettered once: read again, or forwarded again, it is a re-read (a keyed
+                    # event's later successes cover it; a forwarded one's only later forwarded ones)
+                    self.mark_forwarded(proc, event.root_id, own, m.offset, source, offset)
                 continue
             if proc.reapplied != reapplied:
                 reread += 1
                 continue  # read again after a restart: applied before, counted before
             if origin is not None:   # (see forwarded_reread)
-                c = proc.store.get(event.root_id)
-                if c is not None:
-                    c.mark_applied(own, m.offset)
+                self.mark_forwarded(proc, event.root_id, own, m.offset, source, offset)
             # (by the detected language, as virality_brand_events_total and the board's language
             # picker; before 2026-11-24 by the producer's tag, which may be wrong or missing)
             consumed[(event.kind, proc.last_lang)] += 1

@@ -812,3 +812,78 @@ def test_forwarded_records_read_again_by_the_cascades_own_successor_are_not_appl
     assert w2.processors[pk].store["k"].shares == 200
     assert w2.metrics.reread._value.get() == len(posts)
     assert not [s for s in app2.producer.sent if s[0] == "posts.deadletter"]
+
+
+def _rec(topic, partition, offset, event, key=b"k"):
+    return types.SimpleNamespace(topic=topic, key=key, value=orjson.dumps(event), partition=partition,
+                                 offset=offset, timestamp=None, generation_id=1)
+
+
+def _share(i, t):
+    return {"id": f"k-s{i}", "kind": "share", "root_id": "k", "created_at": t, "author": {"id": f"u{i}"}}
+
+
+def test_a_forwarded_record_dead_lettered_once_is_a_re_read_when_read_or_forwarded_again() -> None:
+    """A producer's retry of share X, both misrouted: the second copy is dead-lettered as a duplicate;
+    20 keyed shares later X is out of the cascade's recent ids. Killed after its flush, the worker's
+    successor read that record again and forwarded it again: its offsets had not been marked (a
+    rejection marked nothing), so it was applied, X counted twice."""
+    pk = partition_for("k", P)
+    q = (pk + 1) % P
+    t = BASE_MS
+    x = _share("X", t + 1000)
+    root = _rec("posts", pk, 0, {"id": "k", "kind": "post", "created_at": t, "author": {"id": "a"},
+                                 "text": "tåget är försenat igen", "lang": "sv"})
+    xs = [_rec("posts", q, 0, x), _rec("posts", q, 1, x)]
+    directs = [_rec("posts", pk, 1 + i, _share(i, t + 2000 + i * 10)) for i in range(20)]
+    table = Table()
+    w, app = worker(table)
+
+    async def life1():
+        await w.ensure_processors()
+        w.process_batch([root] + xs)
+        await w.send_out()
+        forwarded = by_root(app, 0, 0)
+        w.process_batch(forwarded)             # X applied, its repeat dead-lettered
+        w.process_batch(directs)
+        await w.send_out()
+        await w.flush()
+        return forwarded
+    forwarded = asyncio.run(life1())
+    assert w.processors[pk].store["k"].shares == 21
+    assert [orjson.loads(v)["reason"] for t_, k, v, p in app.producer.sent if t_ == "posts.deadletter"] == ["duplicate"]
+    w2, app2 = worker(table)
+
+    async def life2():
+        await w2.ensure_processors()
+        w2.process_batch([root] + xs + directs)                        # read again: forwarded again
+        await w2.send_out()
+        w2.process_batch(forwarded + by_root(app2, 0, len(forwarded)))  # the records again, the copies
+        await w2.flush()
+    asyncio.run(life2())
+    assert w2.processors[pk].store["k"].shares == 21
+    assert not [s for s in app2.producer.sent if s[0] == "posts.deadletter"]
+
+
+def test_a_forwarded_event_new_by_its_origin_is_applied_from_a_recreated_by_root_topic() -> None:
+    """posts.by-root deleted and recreated, the table kept: the cascade's next forwarded event, new by
+    its origin offset, came at a by-root offset below the old applied one and was skipped."""
+    pk = partition_for("k", P)
+    q = (pk + 1) % P
+    t = BASE_MS
+    events = [{"id": "k", "kind": "post", "created_at": t, "author": {"id": "a"}, "text": "hej", "lang": "sv"}]
+    events += [_share(i, t + 1000 + i * 100) for i in range(99)]
+    w, app = worker(Table())
+
+    async def go():
+        await w.ensure_processors()
+        w.process_batch([_rec("posts", q, i, e) for i, e in enumerate(events)])
+        await w.send_out()
+        w.process_batch(by_root(app, 0, 0))
+        sent = len(app.producer.sent)
+        w.process_batch([_rec("posts", q, 100, _share(1000, t + 20_000))])
+        await w.send_out()
+        w.process_batch(by_root(app, sent, 50))       # offset 50 of the new by-root log
+    asyncio.run(go())
+    assert w.processors[pk].store["k"].shares == 100
+    assert w.metrics.reread._value.get() == 0
