@@ -865,25 +865,95 @@ def test_a_forwarded_record_dead_lettered_once_is_a_re_read_when_read_or_forward
     assert not [s for s in app2.producer.sent if s[0] == "posts.deadletter"]
 
 
-def test_a_forwarded_event_new_by_its_origin_is_applied_from_a_recreated_by_root_topic() -> None:
-    """posts.by-root deleted and recreated, the table kept: the cascade's next forwarded event, new by
-    its origin offset, came at a by-root offset below the old applied one and was skipped."""
+class _Ends(Consumer):
+    def __init__(self, ends):
+        super().__init__(set(range(P)))
+        self.ends = ends
+
+    def highwater(self, tp):
+        return self.ends.get((tp.topic, tp.partition))
+
+
+def test_forwarded_records_of_a_recreated_posts_topic_read_again_are_re_reads() -> None:
+    """After the posts topic was recreated, applying its first events lowered the cascade's origin
+    mark; read again by the worker's successor (by-root offsets not committed), the old log's
+    records were above that mark, and with the by-root check asked only for origin offsets not
+    new, 37 of them were applied again (79 shares for 42)."""
     pk = partition_for("k", P)
     q = (pk + 1) % P
     t = BASE_MS
-    events = [{"id": "k", "kind": "post", "created_at": t, "author": {"id": "a"}, "text": "hej", "lang": "sv"}]
-    events += [_share(i, t + 1000 + i * 100) for i in range(99)]
-    w, app = worker(Table())
+    old = [{"id": "k", "kind": "post", "created_at": t, "author": {"id": "a"}, "text": "hej", "lang": "sv"}]
+    old += [_share(i, t + 1000 + 100 * i) for i in range(39)]
+    new = [_share(1000 + i, t + 10_000 + 100 * i) for i in range(3)]
+    table = Table()
+    w, app = worker(table)
+    app.consumer = _Ends({("posts", q): len(old)})
 
-    async def go():
+    async def life1():
         await w.ensure_processors()
-        w.process_batch([_rec("posts", q, i, e) for i, e in enumerate(events)])
+        w.process_batch([_rec("posts", q, i, e) for i, e in enumerate(old)])
+        await w.send_out()
+        first = by_root(app, 0, 0)
+        w.process_batch(first)
+        sent = len(app.producer.sent)
+        app.consumer.ends[("posts", q)] = len(new)                  # the posts topic recreated
+        w.process_batch([_rec("posts", q, i, e) for i, e in enumerate(new)])
+        await w.send_out()
+        w.process_batch(by_root(app, sent, len(first)))
+        await w.flush()
+    asyncio.run(life1())
+    assert w.processors[pk].store["k"].shares == 42
+    w2, app2 = worker(table)
+    app2.consumer = _Ends({("posts.by-root", pk): len(old) + len(new)})
+
+    async def life2():
+        await w2.ensure_processors()
+        w2.process_batch(by_root(app, 0, 0))                        # the same by-root records again
+        await w2.flush()
+    asyncio.run(life2())
+    assert w2.processors[pk].store["k"].shares == 42
+    assert w2.metrics.reread._value.get() == len(old) + len(new)
+    assert not [x for x in app2.producer.sent if x[0] == "posts.deadletter"]
+
+
+def test_a_forwarded_record_rejected_before_its_cascade_existed_is_a_re_read_when_read_again() -> None:
+    """A cascade fed from two posts partitions: its first forwarded record (from one) was rejected
+    before the cascade existed, so nothing could be marked; the post and shares (from the other)
+    created it. Read again by the worker's successor, the rejected record was dead-lettered again
+    when only its origin (never marked) was asked."""
+    from tests.fakes import FlakyAnalyzer
+
+    pk = partition_for("k", P)
+    q, r = [p for p in range(P) if p != pk][:2]
+    t = BASE_MS
+    reply = {"id": "k-r", "kind": "reply", "root_id": "k", "created_at": t + 500, "author": {"id": "b"},
+             "text": "BOOM", "lang": "sv"}
+    rest = [{"id": "k", "kind": "post", "created_at": t, "author": {"id": "a"}, "text": "hej", "lang": "sv"}]
+    rest += [_share(i, t + 1000 + 100 * i) for i in range(3)]
+    table = Table()
+    w, app = worker(table)
+    w.analyzer = FlakyAnalyzer({})
+    app.consumer = _Ends({("posts", q): len(rest), ("posts", r): 1})
+
+    async def life1():
+        await w.ensure_processors()
+        w.process_batch([_rec("posts", r, 0, reply)])
+        await w.send_out()
+        w.process_batch([_rec("posts", q, i, e) for i, e in enumerate(rest)])
         await w.send_out()
         w.process_batch(by_root(app, 0, 0))
-        sent = len(app.producer.sent)
-        w.process_batch([_rec("posts", q, 100, _share(1000, t + 20_000))])
         await w.send_out()
-        w.process_batch(by_root(app, sent, 50))       # offset 50 of the new by-root log
-    asyncio.run(go())
-    assert w.processors[pk].store["k"].shares == 100
-    assert w.metrics.reread._value.get() == 0
+        await w.flush()
+    asyncio.run(life1())
+    assert [orjson.loads(v)["reason"] for tp, k, v, p in app.producer.sent if tp == "posts.deadletter"] == ["analysis_failed"]
+    w2, app2 = worker(table)
+    w2.analyzer = FlakyAnalyzer({})
+    app2.consumer = _Ends({("posts.by-root", pk): len(rest) + 1})
+
+    async def life2():
+        await w2.ensure_processors()
+        w2.process_batch(by_root(app, 0, 0))
+        await w2.flush()
+    asyncio.run(life2())
+    assert not [x for x in app2.producer.sent if x[0] == "posts.deadletter"]
+    assert w2.metrics.reread._value.get() == len(rest) + 1
