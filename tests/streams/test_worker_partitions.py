@@ -111,6 +111,30 @@ def stored(table: Table, events) -> None:
     asyncio.run(fill())
 
 
+def dead_letter_reasons(app: StubApp) -> list[str]:
+    """The reasons of what the worker sent to the dead-letter topic, in order."""
+    return [orjson.loads(v)["reason"] for t, k, v, p in app.producer.sent if t == "posts.deadletter"]
+
+
+def post_record(root: str, created_ms: int, record_ms: int | None):
+    """A post keyed and placed as it should be, with its record's timestamp (None: none)."""
+    e = {"id": root, "kind": "post", "created_at": created_ms, "author": {"id": "a"}, "text": "hej", "lang": "sv"}
+    return types.SimpleNamespace(topic="posts", key=root.encode(), value=orjson.dumps(e), partition=partition_for(root, P),
+                                 offset=0, timestamp=None if record_ms is None else record_ms / 1000.0, generation_id=1)
+
+
+def processed_alone(batch) -> tuple[CascadeWorker, StubApp]:
+    """A fresh worker that has processed ``batch`` and sent what it produced."""
+    w, app = worker(Table())
+
+    async def go():
+        await w.ensure_processors()
+        w.process_batch(batch)
+        await w.send_out()
+    asyncio.run(go())
+    return w, app
+
+
 def test_a_batch_of_a_revoked_partition_is_not_processed_and_not_acked() -> None:
     table = Table()
     w, app = worker(table)
@@ -177,8 +201,7 @@ def test_inputs_that_once_stopped_the_worker_are_dead_lettered() -> None:
         w.process_batch(batch)
         await w.flush()
     asyncio.run(go())
-    dead = [orjson.loads(v) for t, k, v, p in app.producer.sent if t == "posts.deadletter"]
-    assert sorted(d["reason"] for d in dead) == ["bad_timestamp", "bad_value", "bad_value"]
+    assert sorted(dead_letter_reasons(app)) == ["bad_timestamp", "bad_value", "bad_value"]
     assert len(app.consumer.acked) == len(batch)
     roots = {e["id"].encode() for e in good if e["kind"] == "post"}
     assert roots <= set(table.data)
@@ -649,20 +672,9 @@ def test_an_event_from_a_producer_whose_clock_runs_ahead_is_rejected_by_the_work
 
     for minutes, stamped in ((120, True), (35, True), (35, False)):
         ahead = int(_time.time() * 1000) + minutes * 60_000
-        e = {"id": "skewed", "kind": "post", "created_at": ahead, "author": {"id": "a"}, "text": "hej", "lang": "sv"}
-        root = "skewed"
-        m = types.SimpleNamespace(topic="posts", key=root.encode(), value=orjson.dumps(e),
-                                  partition=partition_for(root, P), offset=0,
-                                  timestamp=ahead / 1000.0 if stamped else None, generation_id=1)
-        w, app = worker(Table())
-
-        async def go():
-            await w.ensure_processors()
-            w.process_batch([m])
-            await w.send_out()
-        asyncio.run(go())
-        dead = [orjson.loads(v) for t, k, v, p in app.producer.sent if t == "posts.deadletter"]
-        assert [d["reason"] for d in dead] == ["from_the_future"], (minutes, stamped)
+        m = post_record("skewed", ahead, ahead if stamped else None)
+        w, app = processed_alone([m])
+        assert dead_letter_reasons(app) == ["from_the_future"], (minutes, stamped)
         assert w.processors[m.partition].watermark_ms is None
 
 
@@ -672,17 +684,9 @@ def test_a_worker_whose_own_clock_is_some_minutes_behind_goes_on() -> None:
     import time as _time
 
     ahead = int(_time.time() * 1000) + 8 * 60_000           # what a right clock says, 8 min ahead of ours
-    e = {"id": "fine", "kind": "post", "created_at": ahead, "author": {"id": "a"}, "text": "hej", "lang": "sv"}
-    m = types.SimpleNamespace(topic="posts", key=b"fine", value=orjson.dumps(e), partition=partition_for("fine", P),
-                              offset=0, timestamp=(ahead + 200) / 1000.0, generation_id=1)
-    w, app = worker(Table())
-
-    async def go():
-        await w.ensure_processors()
-        w.process_batch([m])
-        await w.send_out()
-    asyncio.run(go())
-    assert not [s for s in app.producer.sent if s[0] == "posts.deadletter"]
+    m = post_record("fine", ahead, ahead + 200)
+    w, app = processed_alone([m])
+    assert dead_letter_reasons(app) == []
     assert "fine" in w.processors[m.partition].store
 
 
@@ -811,7 +815,7 @@ def test_forwarded_records_read_again_by_the_cascades_own_successor_are_not_appl
     asyncio.run(second_life())
     assert w2.processors[pk].store["k"].shares == 200
     assert w2.metrics.reread._value.get() == len(posts)
-    assert not [s for s in app2.producer.sent if s[0] == "posts.deadletter"]
+    assert dead_letter_reasons(app2) == []
 
 
 def _rec(topic, partition, offset, event, key=b"k"):
@@ -851,7 +855,7 @@ def test_a_forwarded_record_dead_lettered_once_is_a_re_read_when_read_or_forward
         return forwarded
     forwarded = asyncio.run(life1())
     assert w.processors[pk].store["k"].shares == 21
-    assert [orjson.loads(v)["reason"] for t_, k, v, p in app.producer.sent if t_ == "posts.deadletter"] == ["duplicate"]
+    assert dead_letter_reasons(app) == ["duplicate"]
     w2, app2 = worker(table)
 
     async def life2():
@@ -862,7 +866,7 @@ def test_a_forwarded_record_dead_lettered_once_is_a_re_read_when_read_or_forward
         await w2.flush()
     asyncio.run(life2())
     assert w2.processors[pk].store["k"].shares == 21
-    assert not [s for s in app2.producer.sent if s[0] == "posts.deadletter"]
+    assert dead_letter_reasons(app2) == []
 
 
 class _Ends(Consumer):
@@ -913,7 +917,7 @@ def test_forwarded_records_of_a_recreated_posts_topic_read_again_are_re_reads() 
     asyncio.run(life2())
     assert w2.processors[pk].store["k"].shares == 42
     assert w2.metrics.reread._value.get() == len(old) + len(new)
-    assert not [x for x in app2.producer.sent if x[0] == "posts.deadletter"]
+    assert dead_letter_reasons(app2) == []
 
 
 def test_a_forwarded_record_rejected_before_its_cascade_existed_is_a_re_read_when_read_again() -> None:
@@ -945,7 +949,7 @@ def test_a_forwarded_record_rejected_before_its_cascade_existed_is_a_re_read_whe
         await w.send_out()
         await w.flush()
     asyncio.run(life1())
-    assert [orjson.loads(v)["reason"] for tp, k, v, p in app.producer.sent if tp == "posts.deadletter"] == ["analysis_failed"]
+    assert dead_letter_reasons(app) == ["analysis_failed"]
     w2, app2 = worker(table)
     w2.analyzer = FlakyAnalyzer({})
     app2.consumer = _Ends({("posts.by-root", pk): len(rest) + 1})
@@ -955,5 +959,5 @@ def test_a_forwarded_record_rejected_before_its_cascade_existed_is_a_re_read_whe
         w2.process_batch(by_root(app, 0, 0))
         await w2.flush()
     asyncio.run(life2())
-    assert not [x for x in app2.producer.sent if x[0] == "posts.deadletter"]
+    assert dead_letter_reasons(app2) == []
     assert w2.metrics.reread._value.get() == len(rest) + 1
