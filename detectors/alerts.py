@@ -66,6 +66,17 @@ class AlertLifecycle:
             return self._move(OPEN, t_ms)
         return None
 
+    def escalate_opened(self, state: str | None, level: int, t_ms: int, cooldown_s: float) -> bool:
+        """After :meth:`step` returned ``state``: an alert that opened already at the escalation level
+        is escalated at once (its caller sends both messages), not at the next assessment; True if
+        it was.
+
+        >>> life = AlertLifecycle()
+        >>> life.escalate_opened(life.step(2, 0, 3600), 2, 0, 3600), life.state
+        (True, 'escalated')
+        """
+        return state == OPEN and level >= 2 and self.step(level, t_ms, cooldown_s) == ESCALATED
+
     def resolve(self, t_ms: int) -> str | None:
         if not self.active:
             return None

@@ -441,10 +441,7 @@ class BrandAggregator:
         sev = "critical" if state == "escalated" else ("info" if state == "resolved" else severity)
         out = [BrandAlert(kind, brand, state, life.seq, t_ms, sev, reason, n, texts, round(sent, 4),
                           round(share, 4), compl, life.opened_ms)]
-        if state == "open" and level >= 2:
-            # already at the escalation level when it opens: escalated at once, not at the next
-            # window 5 minutes later (the page is critical from the start)
-            life.step(level, t_ms, self.rules.cooldown_s)
+        if life.escalate_opened(state, level, t_ms, self.rules.cooldown_s):   # (not 5 minutes later)
             out.append(out[0]._replace(state="escalated", severity="critical"))
         return out
 

@@ -317,10 +317,8 @@ class PartitionProcessor:
             if d is not None:
                 at = max(t_ms, c.velocity.last_t_ms or 0)
                 alerts.append(cascade_alert(c, d, at))
-                if d.state == "open" and d.assessment.level >= 2 and c.alert.step(2, at, cfg.cooldown_s):
-                    # already at the escalation level when it opens: escalated at once (critical,
-                    # pages), not at the next check
-                    alerts.append(cascade_alert(c, d._replace(state="escalated"), at))
+                if c.alert.escalate_opened(d.state, d.assessment.level, at, cfg.cooldown_s):
+                    alerts.append(cascade_alert(c, d._replace(state="escalated"), at))   # (critical, pages)
                 if c.alert.active:
                     self.active_alerts.add(c.root_id)
         wm = self.watermark_ms
