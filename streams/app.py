@@ -644,6 +644,12 @@ class CascadeWorker:
             # fetched for a partition revoked since: its new owner reads it (never acked here)
             self.stale += sum(m.partition not in assigned for m in messages)
             messages = [m for m in messages if m.partition in assigned]
+        if messages:
+            n_by_root = sum(m.topic == by_root for m in messages)
+            if n_by_root:
+                self.metrics.records_read.labels(by_root).inc(n_by_root)
+            if n_by_root < len(messages):
+                self.metrics.records_read.labels(posts_topic).inc(len(messages) - n_by_root)
         mine: list[tuple[Any, Event]] = []
         forwards: dict[int, list[tuple[int, bytes, bytes, list]]] = {}
         for m in messages:

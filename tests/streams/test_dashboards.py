@@ -56,6 +56,7 @@ WORKER_METRICS = {
     "virality_texts_analysed_ahead_total", "virality_brand_untracked_events_total",
     "virality_kafka_client_errors_total", "virality_states_unreadable_total", "virality_events_reread_total",
     "virality_events_past_log_end_total", "virality_brand_events_late_total", "virality_state_age_seconds",
+    "virality_kafka_records_read_total",
 }
 HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
 
@@ -264,6 +265,9 @@ class SyntheticWorker:
         for p in range(3):
             g.add_metric(["posts", str(p)], 10 * p)
         yield g
+        c = CounterMetricFamily("virality_kafka_records_read", "records read", labels=["topic"])
+        c.add_metric(["posts"], 20 * k)
+        yield c
         g = GaugeMetricFamily("virality_last_event_timestamp_seconds", "last")
         g.add_metric([], time.time() - 1)
         yield g

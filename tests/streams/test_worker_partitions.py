@@ -961,3 +961,33 @@ def test_a_forwarded_record_rejected_before_its_cascade_existed_is_a_re_read_whe
     asyncio.run(life2())
     assert dead_letter_reasons(app2) == []
     assert w2.metrics.reread._value.get() == len(rest) + 1
+
+
+def test_records_read_counts_every_record_taken_by_topic_whatever_became_of_it() -> None:
+    """virality_kafka_records_read_total{topic} is the rate ConsumerLagHigh divides the lag by: every
+    record the worker took counts, forwarded, applied, rejected or skipped as a re-read; records of a
+    stale generation (read again after the rebalance) do not."""
+    from tests.factories import COMPLAINT_SV, cascade
+
+    events = by_time(cascade("k", COMPLAINT_SV, "sv", 30))
+    posts = misrouted(events)
+    bad = types.SimpleNamespace(topic="posts", key=b"x", value=b"{not json", partition=0, offset=99,
+                                timestamp=None, generation_id=1)
+    stale = types.SimpleNamespace(**{**vars(posts[0]), "generation_id": 0})
+    w, app = worker(Table())
+
+    def read(topic):
+        return w.metrics.records_read.labels(topic)._value.get()
+
+    async def go():
+        await w.ensure_processors()
+        w.process_batch(posts + [bad, stale])            # 31 forwarded, 1 rejected, 1 stale
+        await w.send_out()
+        assert (read("posts"), read("posts.by-root")) == (len(posts) + 1, 0)
+        forwarded = by_root(app, 0, 0)
+        w.process_batch(forwarded)                        # applied
+        w.process_batch(forwarded)                        # the same records again: re-reads
+        await w.send_out()
+        assert (read("posts"), read("posts.by-root")) == (len(posts) + 1, 2 * len(forwarded))
+    asyncio.run(go())
+    assert w.metrics.reread._value.get() == len(events)
