@@ -126,6 +126,9 @@ def _format(value: str | list[str], fmt: str | None) -> str:
     if isinstance(value, AllValue):
         return str(value)
     values = [value] if isinstance(value, str) else list(value)
+    if fmt == "json":
+        # Grafana's JSON.stringify: a quoted string, with " and \ escaped (a PromQL string too)
+        return json.dumps(value if isinstance(value, str) else values, ensure_ascii=False, separators=(",", ":"))
     if fmt == "raw" or fmt == "csv":
         return ",".join(values)
     if fmt == "pipe":

@@ -61,6 +61,8 @@ WORKER_METRICS = {
 HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
 
 ALERT_ID = "a-complaint-1"
+# a root id as producers may send it: quotes, a backslash, a line break and braces
+ODD_ALERT_ID = 'viral_complaint:it\'s "odd" \\ {x}\nnext:1'
 VARIABLES = {
     "alert_id": ALERT_ID,
     "brand": ["sj", "volvo"],  # multi-value: exercises Grafana's (a|b) regex format
@@ -123,12 +125,13 @@ def test_oncall_board_is_driven_by_alert_id():
     assert variables == {"alert_id": "label_values(virality_alert_cascade_shares, alert_id)"}
     exprs = " ".join(q.expr for q in cd.panel_queries("oncall.json", board))
     for metric in ("velocity_per_min", "shares", "predicted_final_shares", "predicted_low", "predicted_high"):
-        assert f"virality_alert_cascade_{metric}{{alert_id=\"${{alert_id:raw}}\"}}" in exprs, metric
-    # every panel is about the chosen alert, the id inserted as it is: Grafana's default escaping for
-    # a single-value variable in a Prometheus query turns ' into \\' (meant for regexes in single
-    # quotes), so an id with a quote (root ids come from producers) matched nothing
+        assert f"virality_alert_cascade_{metric}{{alert_id=${{alert_id:json}}}}" in exprs, metric
+    # every panel is about the chosen alert, the id as a quoted, escaped string (Grafana's json
+    # format): the default escaping for a single-value variable in a Prometheus query turns ' into
+    # \\' (meant for regexes in single quotes), and the id inserted raw between quotes broke the query
+    # on a " or a \\ (root ids come from producers)
     for q in cd.panel_queries("oncall.json", board):
-        assert "${alert_id:raw}" in q.expr, q
+        assert "alert_id=${alert_id:json}" in q.expr, q
 
 
 def test_alert_links_point_at_existing_dashboards():
@@ -231,7 +234,8 @@ class SyntheticWorker:
             for rank, brand in enumerate(["sj", "volvo", "ikea"], start=1):
                 g.add_metric([str(rank), brand], base / rank)
             yield g
-        alerts = [(ALERT_ID, "viral_complaint", "escalated", "sj"), ("a-praise-1", "viral_praise", "open", "volvo")]
+        alerts = [(ALERT_ID, "viral_complaint", "escalated", "sj"), ("a-praise-1", "viral_praise", "open", "volvo"),
+                  (ODD_ALERT_ID, "viral_complaint", "open", "sj")]
         for name, base in (("velocity_per_min", 50), ("shares", 800), ("predicted_final_shares", 4000),
                            ("predicted_low", 2500), ("predicted_high", 7000)):
             g = GaugeMetricFamily(f"virality_alert_cascade_{name}", name, labels=["alert_id", "type", "state", "brand"])
@@ -325,6 +329,27 @@ def test_every_dashboard_query_returns_data(prometheus):
     n_panels = sum(len(cd.panel_queries(n, b)) for n, b in _dashboards().items())
     assert len(detailed) == n_panels + 3  # plus the three variable queries
     assert failures == 0, text
+
+
+def test_oncall_board_finds_an_alert_whose_id_has_quotes_and_backslashes(prometheus):
+    """The id comes from a producer's root_id: with ``"${alert_id:raw}"`` a " or a \\ in it made every
+    panel of the board a PromQL syntax error (or another alert's figures)."""
+    board = {"oncall.json": _dashboards()["oncall.json"]}
+    for q in cd.panel_queries("oncall.json", board["oncall.json"]):
+        expr = cd.substitute(q.expr, {**VARIABLES, "alert_id": ODD_ALERT_ID})
+        ok, n, err = cd.run_query(prometheus, expr)
+        assert ok and n >= 1, (q.panel, expr, err)
+        answer = promstack.prometheus_query(prometheus, expr)["data"]["result"]
+        ids = {r["metric"].get("alert_id") for r in answer} - {None}
+        assert ids <= {ODD_ALERT_ID}, ids
+    # the same query with the id inserted raw (the board before) is no query at all
+    raw = 'max(virality_alert_cascade_shares{alert_id="%s"})' % ODD_ALERT_ID
+    assert not cd.run_query(prometheus, raw)[0]
+
+
+def test_json_format_is_a_promql_string():
+    assert cd.substitute("x{a=${v:json}}", {"v": 'it\'s "q" \\'}) == 'x{a="it\'s \\"q\\" \\\\"}'
+    assert cd.substitute("${v:json}", {"v": ["a", "b"]}) == '["a","b"]'  # as JSON.stringify: no spaces
 
 
 def test_check_queries_reports_broken_and_empty_queries(prometheus, tmp_path):
