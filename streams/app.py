@@ -178,6 +178,21 @@ def origin_of(headers: Any) -> tuple[str, int, int | None] | None:
     >>> origin_of([(ORIGIN_HEADER, b"posts#3@41/")]), origin_of([(ORIGIN_HEADER, b"3:41")])
     (('posts#3', 41, None), None)
     """
+    origin = _parse_origin(headers)
+    return None if origin is None else (source_id(origin[0], origin[1]), origin[2], origin[3])
+
+
+def origin_fields(headers: Any) -> dict[str, Any] | None:
+    """The origin of a forwarded record as the dead-letter record's ``origin`` field.
+
+    >>> origin_fields([(ORIGIN_HEADER, origin_header("posts", 3, 41, 97))])
+    {'topic': 'posts', 'partition': 3, 'offset': 41}
+    """
+    origin = _parse_origin(headers)
+    return None if origin is None else {"topic": origin[0], "partition": origin[1], "offset": origin[2]}
+
+
+def _parse_origin(headers: Any) -> tuple[str, int, int, int | None] | None:
     if not headers:
         return None
     try:
@@ -189,7 +204,7 @@ def origin_of(headers: Any) -> tuple[str, int, int | None] | None:
                 if not topic:
                     return None
                 end_at = int(end) if end else None
-                return source_id(topic, int(part)), int(offset), (end_at if end_at is None or end_at >= 0 else None)
+                return topic, int(part), int(offset), (end_at if end_at is None or end_at >= 0 else None)
     except (TypeError, ValueError, UnicodeDecodeError):
         return None
     return None
@@ -811,7 +826,9 @@ class CascadeWorker:
 
     def dead_letter(self, m: Any, r: Rejected) -> None:
         self._dead_letter(r.reason, r.detail, m.topic, m.partition, m.offset,
-                          int(m.timestamp * 1000) if m.timestamp else None, m.key, m.value or b"")
+                          int(m.timestamp * 1000) if m.timestamp else None, m.key, m.value or b"",
+                          origin_fields(getattr(m, "headers", None)) if m.topic == self.settings.repartition_topic
+                          else None)
 
     def stop_on(self, exc: Exception, what: str) -> None:
         """An agent failed with ``exc``: nothing more is acked, and the log says why (state of a
@@ -874,11 +891,16 @@ class CascadeWorker:
         self._dead_letter("state_unreadable", detail, topic, partition, -1, None, key, raw)
 
     def _dead_letter(self, reason: str, detail: str, topic: str, partition: int, offset: int,
-                     timestamp_ms: int | None, key: bytes | None, value: bytes) -> None:
+                     timestamp_ms: int | None, key: bytes | None, value: bytes,
+                     origin: dict[str, Any] | None = None) -> None:
         record = {"reason": reason, "detail": detail, "topic": topic, "partition": partition,
                   "offset": offset, "timestamp_ms": timestamp_ms,
                   "key": key.decode("utf-8", "replace")[:DEADLETTER_KEY_CHARS] if key else None,
                   "rejected_at_ms": int(time.time() * 1000)}
+        if origin is not None:
+            # a forwarded event: where it was first read (the same event forwarded again after a
+            # crash has another by-root offset, and the same origin)
+            record["origin"] = origin
         # A stored state is overwritten once its cascade starts again: it is kept whole up to a
         # larger limit (the brand windows can take some hundreds of KB), in base64 when large.
         limit = DEADLETTER_STATE_BYTES if offset < 0 else DEADLETTER_VALUE_BYTES

@@ -991,3 +991,42 @@ def test_records_read_counts_every_record_taken_by_topic_whatever_became_of_it()
         assert (read("posts"), read("posts.by-root")) == (len(posts) + 1, 2 * len(forwarded))
     asyncio.run(go())
     assert w.metrics.reread._value.get() == len(events)
+
+
+def test_a_forwarded_event_dead_lettered_again_after_a_crash_carries_the_same_origin() -> None:
+    """A forwarded event rejected before its cascade exists (here from_the_future) has no cascade to
+    mark it done: after a crash it is forwarded again and dead-lettered again, at another by-root
+    offset. Both dead letters name the posts topic, partition and offset it was first read at
+    (``origin``), so a consumer that counts dead letters can count it once."""
+    import time as _time
+
+    future = {"id": "f", "kind": "post", "created_at": int(_time.time() * 1000) + 2 * 3600_000,
+              "author": {"id": "a"}, "text": "hej", "lang": "sv"}
+    posts = misrouted([future], first_offset=40)
+    table = Table()
+    letters = []
+    for life, by_root_from in ((1, 0), (2, 1)):       # the copy forwarded again is at by-root offset 1
+        w, app = worker(table)
+
+        async def go():
+            await w.ensure_processors()
+            w.process_batch(posts)
+            await w.send_out()
+            w.process_batch(by_root(app, 0, by_root_from))
+            await w.send_out()
+            await w.flush()
+        asyncio.run(go())
+        letters += [orjson.loads(v) for t, k, v, p in app.producer.sent if t == "posts.deadletter"]
+    assert [d["reason"] for d in letters] == ["from_the_future", "from_the_future"]
+    assert [d["topic"] for d in letters] == ["posts.by-root"] * 2
+    assert [d["offset"] for d in letters] == [0, 1]
+    origin = {"topic": "posts", "partition": posts[0].partition, "offset": 40}
+    assert [d["origin"] for d in letters] == [origin, origin]
+
+
+def test_a_dead_letter_read_on_the_posts_topic_has_no_origin() -> None:
+    w, app = processed_alone([post_record("p", BASE_MS, None),
+                              types.SimpleNamespace(topic="posts", key=b"x", value=b"{", partition=0, offset=7,
+                                                    timestamp=None, generation_id=1)])
+    letters = [orjson.loads(v) for t, k, v, p in app.producer.sent if t == "posts.deadletter"]
+    assert [(d["reason"], d["offset"], "origin" in d) for d in letters] == [("malformed_json", 7, False)]
