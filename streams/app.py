@@ -27,7 +27,7 @@ import signal
 import threading
 import time
 from collections import Counter as Tally
-from typing import Any, Awaitable, Callable, Iterable, Iterator
+from typing import Any, Awaitable, Callable, Iterable, Iterator, Mapping
 
 import faust
 import orjson
@@ -1362,12 +1362,33 @@ class BrandWorker:
         return out
 
 
+def faust_variables(env: Mapping[str, str]) -> list[str]:
+    """The environment variables in ``env`` that Faust would read as its own settings (BROKER_URL,
+    TOPIC_PARTITIONS, CONSUMER_AUTO_OFFSET_RESET, APP_ENV_PREFIX, ...): the worker gives Faust an
+    empty environment, so these are ignored, and said to be.
+
+    >>> faust_variables({"BROKER_URL": "kafka://elsewhere:9092", "VIRALITY_BROKER": "x", "HOME": "/"})
+    ['BROKER_URL']
+    """
+    names = {p.env_name for p in faust.Settings.SETTINGS.values() if getattr(p, "env_name", None)}
+    return sorted(k for k in env if k in names)
+
+
+def _warn_faust_variables(env: Mapping[str, str]) -> None:
+    found = faust_variables(env)
+    if found:
+        log.warning("ignored: %s (Faust's own settings; the worker takes its settings only from "
+                    "VIRALITY_* variables, see streams/settings.py)", ", ".join(found))
+
+
 def create_app(settings: Settings, registry: CollectorRegistry | None = None,
                analyzer: TextAnalyzer | None = None) -> faust.App:
     """Build the Faust app for ``settings`` (pass a fresh ``registry`` in tests)."""
     s = settings
+    _warn_faust_variables(os.environ)
     app = ViralityApp(
         s.app_id,
+        env={},   # Faust reads BROKER_URL, TOPIC_PARTITIONS, ... itself, over the values given here
         broker=s.broker,
         broker_credentials=faust_credentials(s),
         store=s.store,

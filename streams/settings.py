@@ -42,12 +42,12 @@ VIRALITY_EXPIRE_S                   259200 (72 h)               forget a cascade
 VIRALITY_EVICT_IDLE_S               900                         keep only the stored form of a cascade idle this long
 VIRALITY_MAINTAIN_EVERY_S           60                          how often idle cascades are evicted and expired
 VIRALITY_BATCH_MAX                  2000                        most events processed in one batch
-VIRALITY_FLUSH_INTERVAL_S           1.0                         how often state is written to the changelog
+VIRALITY_FLUSH_INTERVAL_S           1.0                         how often state is written to the changelog (>= 0.01)
 VIRALITY_COMMIT_INTERVAL_S          2.8                         Kafka offset commit interval
-VIRALITY_SESSION_TIMEOUT_S          30                          consumer session timeout (tests use less)
+VIRALITY_SESSION_TIMEOUT_S          30                          consumer session timeout, 6 to 90 (tests use 6)
 VIRALITY_HEARTBEAT_S                3                           consumer heartbeat interval
 VIRALITY_REBALANCE_TIMEOUT_S        60                          consumer rebalance timeout
-VIRALITY_SHUTDOWN_TIMEOUT_S         20                          bound on a graceful stop
+VIRALITY_SHUTDOWN_TIMEOUT_S         20                          bound on a graceful stop (up to 3600)
 VIRALITY_STORE                      memory://                   Faust table store: only ``memory://`` (rebuilt from the changelog)
 VIRALITY_DATA_DIR                   ./.run/worker               Faust data directory (no table state with memory://)
 VIRALITY_LOG_LEVEL                  info                        worker log level: debug, info, warning, error, critical
@@ -58,6 +58,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
@@ -73,6 +74,16 @@ LOG_LEVELS = ("debug", "info", "warning", "warn", "error", "critical", "fatal") 
 #: VIRALITY_KAFKA_SECURITY_PROTOCOL values (Kafka's own names) and the SASL mechanisms the client has.
 KAFKA_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+
+
+MIN_FLUSH_INTERVAL_S = 0.01
+MIN_SESSION_TIMEOUT_S = 6.0
+MAX_SESSION_TIMEOUT_S = 90.0
+MAX_SHUTDOWN_TIMEOUT_S = 3600.0
+MAX_GC_GEN0 = 10_000_000
+MAX_ANALYSIS_PROCESSES = 64
+TOPIC_NAME_MAX = 249
+_TOPIC_NAME = re.compile(r"[A-Za-z0-9._-]+")
 
 
 class SettingsError(ValueError):
@@ -247,6 +258,24 @@ class Settings:
                 f"{self.lateness_s}s, cooldown {self.cooldown_s:g}s, quiet {self.quiet_s:g}s, expiry "
                 f"{self.expire_s}s; analyzer {self.analyzer or 'built-in'}; config {self.decision_fingerprint}")
 
+    def _validate_topics(self) -> None:
+        """Topic names Kafka takes, and five different ones: dead letters or alerts written to the
+        input topic would be read back and rejected again, without end."""
+        names = {"VIRALITY_POSTS_TOPIC": self.posts_topic, "VIRALITY_REPARTITION_TOPIC": self.repartition_topic,
+                 "VIRALITY_ALERTS_TOPIC": self.alerts_topic, "VIRALITY_DEADLETTER_TOPIC": self.deadletter_topic,
+                 "VIRALITY_BRAND_TOPIC": self.brand_topic}
+        # the app id names the consumer group and prefixes the changelog topics ("<id>-cascades-changelog")
+        for key, name in {**names, "VIRALITY_APP_ID": self.app_id}.items():
+            longest = TOPIC_NAME_MAX - 40 if key == "VIRALITY_APP_ID" else TOPIC_NAME_MAX
+            if not _TOPIC_NAME.fullmatch(name) or name in (".", "..") or len(name) > longest:
+                raise SettingsError(f"{key}={name!r} is not a Kafka topic name: 1 to {longest} of the "
+                                    "characters a-z, A-Z, 0-9, '.', '_' and '-'")
+        seen: dict[str, str] = {}
+        for key, name in names.items():
+            if name in seen:
+                raise SettingsError(f"{key} and {seen[name]} are both {name!r}: each topic needs its own name")
+            seen[name] = key
+
     def _validate_kafka_auth(self) -> None:
         protocol = self.kafka_protocol
         if protocol not in KAFKA_PROTOCOLS:
@@ -384,16 +413,30 @@ class Settings:
             if not host or (port is not None and not (port.isdigit() and 0 < int(port) < 65536)):
                 raise SettingsError(f"VIRALITY_BROKER={self.broker!r}: each server must be host:port "
                                     f"(kafka://127.0.0.1:9092), not {host}{'' if port is None else ':' + port}")
-        if not 0 < self.flush_interval_s < self.commit_interval_s:
-            raise SettingsError("VIRALITY_FLUSH_INTERVAL_S must be positive and below the commit interval, "
-                                "so state is written before the offsets that depend on it are committed")
+        if not MIN_FLUSH_INTERVAL_S <= self.flush_interval_s < self.commit_interval_s:
+            raise SettingsError(f"VIRALITY_FLUSH_INTERVAL_S ({self.flush_interval_s}) must be at least "
+                                f"{MIN_FLUSH_INTERVAL_S} and below VIRALITY_COMMIT_INTERVAL_S "
+                                f"({self.commit_interval_s}), so state is written before the offsets that "
+                                "depend on it are committed (and an idle worker does not spin)")
+        if not MIN_SESSION_TIMEOUT_S <= self.session_timeout_s <= MAX_SESSION_TIMEOUT_S:
+            raise SettingsError(f"VIRALITY_SESSION_TIMEOUT_S ({self.session_timeout_s}) must be between "
+                                f"{MIN_SESSION_TIMEOUT_S} (Kafka's default group.min.session.timeout.ms) and "
+                                f"{MAX_SESSION_TIMEOUT_S} (the client's request timeout)")
+        if not 0 < self.shutdown_timeout_s <= MAX_SHUTDOWN_TIMEOUT_S:
+            raise SettingsError(f"VIRALITY_SHUTDOWN_TIMEOUT_S ({self.shutdown_timeout_s}) must be positive and at "
+                                f"most {MAX_SHUTDOWN_TIMEOUT_S}: it bounds a graceful stop (0 would make every "
+                                "stop a hard exit)")
+        if self.gc_gen0 > MAX_GC_GEN0 or (self.analysis_processes or 0) > MAX_ANALYSIS_PROCESSES:
+            raise SettingsError(f"VIRALITY_GC_GEN0 must be at most {MAX_GC_GEN0:,} and "
+                                f"VIRALITY_ANALYSIS_PROCESSES at most {MAX_ANALYSIS_PROCESSES}")
+        self._validate_topics()
         if self.heartbeat_s * 3 > self.session_timeout_s:
             raise SettingsError("VIRALITY_HEARTBEAT_S must be at most a third of VIRALITY_SESSION_TIMEOUT_S")
         if self.expire_s < max(self.lateness_s, self.quiet_s + self.cooldown_s):
             raise SettingsError("VIRALITY_EXPIRE_S must be at least VIRALITY_QUIET_S + VIRALITY_COOLDOWN_S "
                                 "(and VIRALITY_LATENESS_S): a cascade must not be forgotten while its late "
                                 "events may arrive or while its resolved alert's cooldown runs")
-        for name in ("lateness_s", "max_future_s", "cooldown_s", "shutdown_timeout_s"):
+        for name in ("lateness_s", "max_future_s", "cooldown_s"):
             if getattr(self, name) < 0:
                 raise SettingsError(f"VIRALITY_{name.upper()} must not be negative")
         for name in ("quiet_s", "session_timeout_s", "heartbeat_s", "rebalance_timeout_s"):

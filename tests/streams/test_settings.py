@@ -24,7 +24,7 @@ def test_environment_overrides_and_types() -> None:
 @pytest.mark.parametrize("env, words", [
     ({"VIRALITY_PARTITIONS": "four"}, "VIRALITY_PARTITIONS"),
     ({"VIRALITY_PARTITIONS": "0"}, "at least 1"),
-    ({"VIRALITY_FLUSH_INTERVAL_S": "5"}, "commit interval"),
+    ({"VIRALITY_FLUSH_INTERVAL_S": "5"}, "below VIRALITY_COMMIT_INTERVAL_S"),
     ({"VIRALITY_HEARTBEAT_S": "20"}, "third"),
     ({"VIRALITY_ESCALATE_FINAL": "10"}, "ESCALATE"),
     ({"VIRALITY_BRANDS": "=x"}, "empty brand"),
@@ -50,7 +50,7 @@ def test_environment_overrides_and_types() -> None:
     ({"VIRALITY_COOLDOWN_S": "-60"}, "VIRALITY_COOLDOWN_S must not be negative"),
     ({"VIRALITY_QUIET_S": "-5"}, "VIRALITY_QUIET_S must be positive"),
     ({"VIRALITY_QUIET_S": "0"}, "VIRALITY_QUIET_S must be positive"),
-    ({"VIRALITY_SHUTDOWN_TIMEOUT_S": "-1"}, "must not be negative"),
+    ({"VIRALITY_SHUTDOWN_TIMEOUT_S": "-1"}, "must be positive"),
     ({"VIRALITY_MIN_SHARES": "150.5"}, "VIRALITY_MIN_SHARES='150.5' is not a whole number"),
     ({"VIRALITY_COOLDOWN_S": "soon"}, "VIRALITY_COOLDOWN_S='soon' is not a number"),
 ])
@@ -146,3 +146,54 @@ def test_a_misspelt_variable_is_warned_about_once_with_the_likely_setting(caplog
                for w in warned) == 1, warned
     assert not any("REPLAY_DIR" in w or "TEST_BROKER" in w for w in warned), warned
     assert any(w.startswith("VIRALITY_SOMETHING_ELSE is not a setting and is ignored (") for w in warned), warned
+
+
+@pytest.mark.parametrize("env, words", [
+    # dead letters written to the input topic were read back and rejected again, without end
+    ({"VIRALITY_DEADLETTER_TOPIC": "posts"}, "VIRALITY_DEADLETTER_TOPIC and VIRALITY_POSTS_TOPIC are both 'posts'"),
+    ({"VIRALITY_ALERTS_TOPIC": "posts.by-root"}, "VIRALITY_ALERTS_TOPIC and VIRALITY_REPARTITION_TOPIC"),
+    ({"VIRALITY_POSTS_TOPIC": "my posts"}, "VIRALITY_POSTS_TOPIC='my posts' is not a Kafka topic name"),
+    ({"VIRALITY_BRAND_TOPIC": ".."}, "VIRALITY_BRAND_TOPIC='..' is not a Kafka topic name"),
+    ({"VIRALITY_ALERTS_TOPIC": "a" * 250}, "VIRALITY_ALERTS_TOPIC="),
+    ({"VIRALITY_APP_ID": "a b"}, "VIRALITY_APP_ID='a b'"),
+    # a session timeout above the client's request timeout failed only once the worker had connected
+    ({"VIRALITY_SESSION_TIMEOUT_S": "120"}, "VIRALITY_SESSION_TIMEOUT_S \\(120.0\\) must be between 6.0"),
+    ({"VIRALITY_SESSION_TIMEOUT_S": "3", "VIRALITY_HEARTBEAT_S": "1"}, "VIRALITY_SESSION_TIMEOUT_S"),
+    # 1e-6 woke an idle worker 96,000 times a second
+    ({"VIRALITY_FLUSH_INTERVAL_S": "0.000001", "VIRALITY_COMMIT_INTERVAL_S": "0.0002"}, "at least 0.01"),
+    ({"VIRALITY_COMMIT_INTERVAL_S": "0"}, "below VIRALITY_COMMIT_INTERVAL_S \\(0.0\\)"),
+    # 0 made every stop a hard exit; 1e20 overflowed time.sleep in the stop's watchdog
+    ({"VIRALITY_SHUTDOWN_TIMEOUT_S": "0"}, "VIRALITY_SHUTDOWN_TIMEOUT_S \\(0.0\\) must be positive"),
+    ({"VIRALITY_SHUTDOWN_TIMEOUT_S": "1e20"}, "at most 3600"),
+    # overflowed in gc.set_threshold / the process pool, with a traceback
+    ({"VIRALITY_GC_GEN0": "99999999999"}, "VIRALITY_GC_GEN0 must be at most"),
+    ({"VIRALITY_ANALYSIS_PROCESSES": "99999999999999999999"}, "VIRALITY_ANALYSIS_PROCESSES at most 64"),
+])
+def test_settings_that_failed_late_or_looped_are_refused_at_once(env, words) -> None:
+    with pytest.raises(SettingsError, match=words):
+        Settings.from_env(env)
+
+
+def test_the_bounds_themselves_are_accepted() -> None:
+    s = Settings.from_env({"VIRALITY_SESSION_TIMEOUT_S": "90", "VIRALITY_FLUSH_INTERVAL_S": "0.01",
+                           "VIRALITY_SHUTDOWN_TIMEOUT_S": "3600", "VIRALITY_GC_GEN0": "10000000",
+                           "VIRALITY_ANALYSIS_PROCESSES": "64", "VIRALITY_POSTS_TOPIC": "Posts_v2.eu-1"})
+    assert (s.session_timeout_s, s.posts_topic) == (90.0, "Posts_v2.eu-1")
+
+
+def test_faust_is_given_no_environment_of_its_own(monkeypatch, caplog) -> None:
+    """Faust reads BROKER_URL, TOPIC_PARTITIONS, CONSUMER_AUTO_OFFSET_RESET, ... itself, over the
+    values the worker gives it: topics were made on VIRALITY_BROKER's cluster while the worker
+    consumed from another, from 'latest'."""
+    from prometheus_client import CollectorRegistry
+
+    from streams.app import create_app
+
+    monkeypatch.setenv("BROKER_URL", "kafka://other-cluster:9092")
+    monkeypatch.setenv("TOPIC_PARTITIONS", "1")
+    monkeypatch.setenv("CONSUMER_AUTO_OFFSET_RESET", "latest")
+    with caplog.at_level("WARNING"):
+        app = create_app(Settings(broker="kafka://127.0.0.1:9092", partitions=4), CollectorRegistry())
+    assert [str(u) for u in app.conf.broker] == ["kafka://127.0.0.1:9092"]
+    assert (app.conf.topic_partitions, app.conf.consumer_auto_offset_reset) == (4, "earliest")
+    assert "ignored: BROKER_URL, CONSUMER_AUTO_OFFSET_RESET, TOPIC_PARTITIONS" in caplog.text
