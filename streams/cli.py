@@ -17,6 +17,7 @@ import argparse
 import gc
 import asyncio
 import os
+import socket
 import select
 import stat
 import sys
@@ -543,7 +544,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     if settings.gc_gen0:
         gc.set_threshold(settings.gc_gen0, 20, 100)
-    asyncio.run(ensure_topics(settings, worker=True))
+    # what can be checked here first: a bad analyzer, data directory or metrics address must not
+    # wait for Kafka (30 s when it is down) nor create topics before it fails
     try:
         os.makedirs(settings.data_dir, exist_ok=True)
         probe = os.path.join(settings.data_dir, f".writable-{os.getpid()}")
@@ -560,10 +562,14 @@ def cmd_worker(args: argparse.Namespace) -> int:
     if settings.metrics_port:
         try:
             start_http_server(settings.metrics_port, addr=settings.metrics_host, registry=registry)
+        except socket.gaierror as exc:
+            raise SettingsError(f"VIRALITY_METRICS_HOST={settings.metrics_host!r} is not an address of this "
+                                f"host ({exc.strerror or exc})") from None
         except OSError as exc:
             raise SettingsError(f"cannot serve metrics on {settings.metrics_host}:{settings.metrics_port} "
                                 f"({exc.strerror or exc}): another worker on this host? Give each its own "
                                 "VIRALITY_METRICS_PORT (0: no metrics server)") from None
+    asyncio.run(ensure_topics(settings, worker=True))
     limiter = RepeatLimiter()
     app.metrics.kafka_client_errors.read = lambda: limiter.errors
     worker = BoundedWorker(app, loglevel=settings.log_level.upper(), quiet=True, redirect_stdouts=False,

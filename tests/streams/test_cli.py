@@ -534,3 +534,17 @@ def test_waiting_for_a_broker_says_so_before_giving_up() -> None:
         asyncio.run(ensure_topics(Settings.from_env({"VIRALITY_BROKER": "kafka://127.0.0.1:1"}),
                                   timeout=WAIT_NOTICE_S + 2))
     assert "no Kafka broker answers at 127.0.0.1:1 yet; trying for 5 s" in err.getvalue(), err.getvalue()
+
+
+def test_worker_refuses_a_bad_analyzer_or_metrics_host_before_it_waits_for_kafka(tmp_path) -> None:
+    """Before, the worker first waited 30 s for an unreachable broker (or created topics on a
+    reachable one) and only then said that its analyzer could not be imported."""
+    import time as _time
+
+    for env, words in (({"VIRALITY_ANALYZER": "nosuch.module:X", "VIRALITY_METRICS_PORT": "0"}, "nosuch.module"),
+                       ({"VIRALITY_METRICS_HOST": "nohost.invalid"}, "VIRALITY_METRICS_HOST='nohost.invalid' is not an address")):
+        t0 = _time.monotonic()
+        r = run("worker", VIRALITY_BROKER="kafka://127.0.0.1:1", VIRALITY_DATA_DIR=str(tmp_path), **env)
+        err = r.stderr.decode()
+        assert r.returncode == 2 and words in err, err[-2000:]
+        assert "Kafka" not in err and _time.monotonic() - t0 < 20, err[-2000:]
