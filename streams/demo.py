@@ -82,6 +82,9 @@ def _project_broker_pid() -> int | None:
 def run_demo(args: argparse.Namespace) -> int:
     from streams.settings import Settings
 
+    if not os.environ.get("VIRALITY_BROKER") and os.environ.get("KAFKA_PORT"):
+        # scripts/kafka's port, given for the demo's broker: the demo's clients go there too
+        os.environ["VIRALITY_BROKER"] = f"kafka://127.0.0.1:{os.environ['KAFKA_PORT']}"
     base = Settings.from_env()
     host, port = base.broker_addresses[0]
     port = port or "9092"  # (as Kafka clients default it)
@@ -90,8 +93,15 @@ def run_demo(args: argparse.Namespace) -> int:
     started_broker = False
     run = "demo" + uuid.uuid4().hex[:6]
     children: list[subprocess.Popen] = []  # the worker, then the replay: stopped whatever ends the run
+    # a kill (SIGTERM, as `timeout` sends) or a closed terminal (SIGHUP) stops what was started, as
+    # Ctrl-C does; before, they ended the demo at once and left its broker running
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _interrupt)
     try:
-        if not _port_open(host, int(port)):
+        if _port_open(host, int(port)):
+            print(f"demo: using the Kafka broker that answers at {host}:{port} (left running; the demo's "
+                  f"topics, {run}.*, are deleted at the end)", flush=True)
+        else:
             if host not in ("127.0.0.1", "localhost", "::1"):
                 print(f"demo: no Kafka broker answers at {host}:{port}; the demo starts one only on this "
                       "machine (VIRALITY_BROKER=kafka://127.0.0.1:PORT)", file=sys.stderr)
@@ -109,10 +119,16 @@ def run_demo(args: argparse.Namespace) -> int:
                       "says why above)", file=sys.stderr)
                 return 2
         return _run_scenario(args, base, run, children)
+    except DemoFailed as exc:
+        print(f"\ndemo: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("\ndemo: interrupted; stopping what was started", file=sys.stderr)
         return 130
     finally:
+        # nothing interrupts the clean-up: a second Ctrl-C or kill would leave the broker running
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)
         try:
             _stop_children(children)
             if _port_open(host, int(port)):
@@ -125,20 +141,24 @@ def run_demo(args: argparse.Namespace) -> int:
                 _kafka_script("stop", port)
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+class DemoFailed(Exception):
+    """A child of the demo ended before the run did: the message says which and where to look."""
+
+
 def _stop_children(children: list[subprocess.Popen]) -> None:
-    """Stop the replay, then the worker (gracefully, then by force), ignoring further Ctrl-C meanwhile."""
-    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        for proc in reversed(children):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-    finally:
-        signal.signal(signal.SIGINT, old)
+    """Stop the replay, then the worker (gracefully, then by force)."""
+    for proc in reversed(children):
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 def _run_scenario(args: argparse.Namespace, base, run: str, children: list[subprocess.Popen]) -> int:
@@ -147,7 +167,7 @@ def _run_scenario(args: argparse.Namespace, base, run: str, children: list[subpr
                VIRALITY_APP_ID=run, VIRALITY_POSTS_TOPIC=f"{run}.posts", VIRALITY_ALERTS_TOPIC=f"{run}.alerts",
                VIRALITY_DEADLETTER_TOPIC=f"{run}.deadletter", VIRALITY_REPARTITION_TOPIC=f"{run}.by-root",
                VIRALITY_BRAND_TOPIC=f"{run}.brand-partials", VIRALITY_METRICS_PORT=str(metrics_port),
-               VIRALITY_METRICS_HOST="127.0.0.1", VIRALITY_BRANDS=os.environ.get("VIRALITY_BRANDS") or scenario.BRANDS,
+               VIRALITY_METRICS_HOST="127.0.0.1", VIRALITY_BROKER=base.broker, VIRALITY_BRANDS=os.environ.get("VIRALITY_BRANDS") or scenario.BRANDS,
                VIRALITY_DATA_DIR=str(ROOT / ".run" / run), VIRALITY_SESSION_TIMEOUT_S="6",
                VIRALITY_HEARTBEAT_S="1", VIRALITY_LOG_LEVEL="warning")
     os.makedirs(ROOT / ".run", exist_ok=True)
@@ -173,7 +193,7 @@ def _run_scenario(args: argparse.Namespace, base, run: str, children: list[subpr
                                "--speed", str(args.speed)], env=env, cwd=ROOT,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     children.append(replay)
-    shown = asyncio.run(_show_alerts(env, f"{run}.alerts", metrics_port, total, replay))
+    shown = asyncio.run(_show_alerts(env, f"{run}.alerts", metrics_port, total, replay, worker, log_path))
     if replay.wait() != 0:
         print(replay.stderr.read().decode() if replay.stderr else "", file=sys.stderr)
     m = _scrape(metrics_port)
@@ -185,7 +205,8 @@ def _run_scenario(args: argparse.Namespace, base, run: str, children: list[subpr
     return 0
 
 
-async def _show_alerts(env: dict, topic: str, metrics_port: int, total: int, replay: subprocess.Popen) -> int:
+async def _show_alerts(env: dict, topic: str, metrics_port: int, total: int, replay: subprocess.Popen,
+                       worker: subprocess.Popen, log_path: Path) -> int:
     from aiokafka import AIOKafkaConsumer
 
     from streams.cli import format_alert
@@ -209,6 +230,14 @@ async def _show_alerts(env: dict, topic: str, metrics_port: int, total: int, rep
                     print(format_alert(orjson.loads(r.value)), flush=True)
                     shown += 1
                     got = True
+            if worker.poll() is not None:
+                # before, the demo waited for its count for ever
+                raise DemoFailed(f"the worker exited (code {worker.returncode}) before it had processed "
+                                 f"the scenario; its log: {log_path.relative_to(ROOT)}\n"
+                                 + log_path.read_text(errors="replace")[-1500:])
+            if replay.poll() is not None and replay.returncode != 0:
+                raise DemoFailed(f"the replay failed (code {replay.returncode}):\n"
+                                 + (replay.stderr.read().decode(errors="replace")[-1500:] if replay.stderr else ""))
             m = _scrape(metrics_port)
             done = m.get("virality_events_consumed_total", 0) + m.get("virality_events_rejected_total", 0)
             finished = replay.poll() is not None and done >= total
