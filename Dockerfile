@@ -28,6 +28,6 @@ USER virality
 WORKDIR /var/lib/virality
 EXPOSE 9108
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=4 \
-    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:9108/metrics', timeout=4)"]
+    CMD ["python", "-c", "import os, urllib.request; p = os.environ.get('VIRALITY_METRICS_PORT') or '9108'; p == '0' or urllib.request.urlopen('http://127.0.0.1:%s/metrics' % p, timeout=4)"]
 ENTRYPOINT ["virality"]
 CMD ["worker"]

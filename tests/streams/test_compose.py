@@ -87,6 +87,13 @@ def test_ports_are_well_formed_and_unique(services):
             seen[host] = name
 
 
+def test_published_ports_listen_on_loopback_only(services):
+    # Kafka in plain text, Prometheus with --web.enable-lifecycle (POST /-/quit) and Grafana with
+    # admin/admin were published on every interface of the host
+    published = [(name, p) for name, svc in services.items() for p in svc.get("ports", [])]
+    assert published and all(p.startswith("127.0.0.1:") for _, p in published), published
+
+
 @pytest.mark.parametrize("name", ["kafka", "worker", "prometheus", "alertmanager", "grafana"])
 def test_long_running_services_have_healthchecks(services, name):
     check = services[name].get("healthcheck", {})
@@ -197,7 +204,7 @@ def test_prometheus_alertmanager_and_grafana_find_each_other(services):
     assert gf_mounts["/etc/grafana/provisioning"] == "./grafana/provisioning"
     # alert annotations link to the Grafana published on the host
     grafana_url = prom["global"]["external_labels"]["grafana_url"]
-    assert any(grafana_url.endswith(":" + p.split(":")[0]) for p in services["grafana"]["ports"])
+    assert any(grafana_url.endswith(":" + p.split(":")[-2]) for p in services["grafana"]["ports"])
 
 
 def test_each_image_is_built_by_one_service(services):
@@ -219,3 +226,34 @@ def test_the_stack_runs_the_kafka_release_the_tests_run(compose):
     pom = (ROOT / "scripts" / "kafka-pom.xml").read_text()
     version = re.search(r"<kafka.version>([^<]+)</kafka.version>", pom).group(1)
     assert compose["services"]["kafka"]["image"] == f"apache/kafka:{version}"
+
+
+def test_the_image_healthcheck_asks_the_worker_s_own_metrics_port(tmp_path):
+    """It asked 9108 whatever VIRALITY_METRICS_PORT said: a worker on another port was unhealthy for ever."""
+    import json
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from prometheus_client import CollectorRegistry, start_http_server
+
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    cmd = json.loads(re.search(r"HEALTHCHECK[^\n]*\\\n\s*CMD (\[.*\])", dockerfile).group(1))
+    assert cmd[0] == "python"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server, thread = start_http_server(port, addr="127.0.0.1", registry=CollectorRegistry())
+    try:
+        def check(metrics_port):
+            env = {"PATH": os.environ.get("PATH", "")}
+            if metrics_port is not None:
+                env["VIRALITY_METRICS_PORT"] = str(metrics_port)
+            return subprocess.run([sys.executable, *cmd[1:]], env=env, capture_output=True, timeout=30).returncode
+        assert check(port) == 0
+        assert check(0) == 0                   # no metrics server: nothing to ask
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert check(port) != 0                    # nothing answers there now
