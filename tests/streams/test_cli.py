@@ -34,8 +34,11 @@ def test_detect_finds_the_viral_complaint_and_reports_rejects(tmp_path: Path) ->
     assert r.returncode == 0, r.stderr
     alerts = [orjson.loads(line) for line in out.read_text().splitlines()]
     assert [a["alert_id"] for a in alerts if a["state"] == "open"] == ["viral_complaint:c:1"]
-    reasons = sorted(orjson.loads(line)["reason"] for line in rej.read_text().splitlines())
-    assert reasons == ["malformed_json", "missing_field"]
+    rejects = sorted((orjson.loads(line) for line in rej.read_text().splitlines()), key=lambda d: d["reason"])
+    assert [d["reason"] for d in rejects] == ["malformed_json", "missing_field"]
+    # the lines themselves, to fix and run again (only their numbers were written before)
+    assert [(d["line"], d["value"], d["value_encoding"]) for d in rejects] == [
+        (len(events) + 1, "not json", "utf-8"), (len(events) + 2, '{"id":"x","kind":"share"}', "utf-8")]
     assert b"2 rejected" in r.stderr and b"events in" in r.stderr
 
 
@@ -182,6 +185,11 @@ def test_tail_formats_dead_letters_and_takes_the_topic_as_an_argument() -> None:
     assert "(base64, truncated) " + "A" * 50 in raw and raw.endswith("...")
     # an alert that happens to carry a reason is still an alert
     assert "OPEN" in format_record({"state": "open", "type": "viral_complaint", "reason": "fast", "root_id": "c"})
+    # an input event (tail posts) was shown as an empty alert, "? (en)" and a blank line
+    event = format_record({"id": "r1", "kind": "reply", "root_id": "c", "created_at": 1_763_900_000_000,
+                           "lang": "en", "text": "Still waiting\nfor my refund"})
+    assert event.splitlines() == ["   2025-11-23T12:13:20.000Z  REPLY     r1 of c (en)", '      "Still waiting for my refund"']
+    assert format_record([1, 2]) == "[1,2]"
     args = build_parser().parse_args(["tail", "posts.deadletter", "--from-beginning", "--max", "5"])
     assert (args.topic_name, args.from_beginning, args.max) == ("posts.deadletter", True, 5)
 
