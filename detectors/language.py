@@ -273,8 +273,10 @@ def _load_tables() -> tuple[dict, dict]:
     except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError):
         pass
     # Not an error (the tables built here are the same), but every start now pays about a second.
-    print("detectors.language: no stored language tables for this code; building them (about 1 s "
-          "per start until `python -m detectors.language build` stores them)", file=sys.stderr)
+    # (Not said by `python -m detectors.language build`, which is building them to store them.)
+    if __name__ != "__main__":
+        print("detectors.language: no stored language tables for this code; building them (about 1 s "
+              "per start until `python -m detectors.language build` stores them)", file=sys.stderr)
     return _build_tables()
 
 
