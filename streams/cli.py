@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import errno
 import gc
 import asyncio
 import os
@@ -100,7 +101,7 @@ REJECT_VALUE_BYTES = 128 * 1024
 
 def _reject_value(raw: bytes) -> dict[str, Any]:
     """The rejected line itself for ``detect --rejects``, as the dead-letter topic keeps it: UTF-8
-    text, else base64; over 128 KB only its start, with ``value_truncated`` and ``value_bytes``.
+    text, else base64; over 128 KB only its start, in base64, with ``value_truncated`` and ``value_bytes``.
     Nothing for an event rejected by its cascade (a duplicate, too late): that line was valid JSON,
     and ``line`` finds it.
 
@@ -109,14 +110,13 @@ def _reject_value(raw: bytes) -> dict[str, Any]:
     """
     if not raw:
         return {}
-    head = raw[:REJECT_VALUE_BYTES]
+    if len(raw) > REJECT_VALUE_BYTES:   # (its cut may split a character: base64, as dead letters)
+        return {"value": base64.b64encode(raw[:REJECT_VALUE_BYTES]).decode(), "value_encoding": "base64",
+                "value_truncated": True, "value_bytes": len(raw)}
     try:
-        out: dict[str, Any] = {"value": head.decode("utf-8"), "value_encoding": "utf-8"}
+        return {"value": raw.decode("utf-8"), "value_encoding": "utf-8"}
     except UnicodeDecodeError:
-        out = {"value": base64.b64encode(head).decode(), "value_encoding": "base64"}
-    if len(raw) > REJECT_VALUE_BYTES:
-        out.update(value_truncated=True, value_bytes=len(raw))
-    return out
+        return {"value": base64.b64encode(raw).decode(), "value_encoding": "base64"}
 
 
 def event_time_order(path: str, on_reject, keep_raw: bool = True, progress: bool | None = None,
@@ -617,6 +617,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
             raise SettingsError(f"VIRALITY_METRICS_HOST={settings.metrics_host!r} is not an address of this "
                                 f"host ({exc.strerror or exc})") from None
         except OSError as exc:
+            if exc.errno == errno.EADDRNOTAVAIL:
+                raise SettingsError(f"VIRALITY_METRICS_HOST={settings.metrics_host!r} is not an address of "
+                                    f"this host ({exc.strerror or exc})") from None
             raise SettingsError(f"cannot serve metrics on {settings.metrics_host}:{settings.metrics_port} "
                                 f"({exc.strerror or exc}): another worker on this host? Give each its own "
                                 "VIRALITY_METRICS_PORT (0: no metrics server)") from None

@@ -95,7 +95,7 @@ def run_demo(args: argparse.Namespace) -> int:
     children: list[subprocess.Popen] = []  # the worker, then the replay: stopped whatever ends the run
     # a kill (SIGTERM, as `timeout` sends) or a closed terminal (SIGHUP) stops what was started, as
     # Ctrl-C does; before, they ended the demo at once and left its broker running
-    for sig in (signal.SIGTERM, signal.SIGHUP):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _interrupt)
     try:
         if _port_open(host, int(port)):
@@ -142,6 +142,10 @@ def run_demo(args: argparse.Namespace) -> int:
 
 
 def _interrupt(signum: int, frame: Any) -> None:
+    # the first signal starts the clean-up; more of them (a second Ctrl-C, kill after kill) must not
+    # interrupt it
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
     raise KeyboardInterrupt(signal.Signals(signum).name)
 
 

@@ -111,11 +111,15 @@ def test_sigterm_stops_what_the_demo_started() -> None:
         children = [pid for pid, _ in _children(proc.pid)]
         assert len(children) == 2, _children(proc.pid)   # the worker and the replay
         proc.send_signal(signal.SIGTERM)
+        time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)   # impatient: more signals must not break the clean-up
+        proc.send_signal(signal.SIGHUP)
         rest, err = proc.communicate(timeout=90)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
     assert proc.returncode == 130 and "interrupted" in err, out + rest + err
+    assert "Traceback" not in err and "Task exception" not in err, err
     for pid in children:
         assert not os.path.exists(f"/proc/{pid}") or "Z" in open(f"/proc/{pid}/stat").read().split()[2]
     run = _run_of(out)

@@ -550,9 +550,23 @@ def test_worker_refuses_a_bad_analyzer_or_metrics_host_before_it_waits_for_kafka
     import time as _time
 
     for env, words in (({"VIRALITY_ANALYZER": "nosuch.module:X", "VIRALITY_METRICS_PORT": "0"}, "nosuch.module"),
-                       ({"VIRALITY_METRICS_HOST": "nohost.invalid"}, "VIRALITY_METRICS_HOST='nohost.invalid' is not an address")):
+                       ({"VIRALITY_METRICS_HOST": "nohost.invalid"}, "VIRALITY_METRICS_HOST='nohost.invalid' is not an address"),
+                       # resolves, but is no address of this host (it said "another worker on this host?")
+                       ({"VIRALITY_METRICS_HOST": "192.0.2.1"}, "VIRALITY_METRICS_HOST='192.0.2.1' is not an address")):
         t0 = _time.monotonic()
         r = run("worker", VIRALITY_BROKER="kafka://127.0.0.1:1", VIRALITY_DATA_DIR=str(tmp_path), **env)
         err = r.stderr.decode()
         assert r.returncode == 2 and words in err, err[-2000:]
         assert "Kafka" not in err and _time.monotonic() - t0 < 20, err[-2000:]
+
+
+def test_a_rejected_line_over_128_kb_is_kept_as_its_start_in_base64() -> None:
+    """As the dead-letter topic keeps it: a cut through a character is no UTF-8 text."""
+    import base64
+
+    from streams.cli import REJECT_VALUE_BYTES, _reject_value
+
+    raw = ("å" * REJECT_VALUE_BYTES).encode()        # 2 bytes a character: the cut is inside the text
+    kept = _reject_value(raw)
+    assert (kept["value_encoding"], kept["value_truncated"], kept["value_bytes"]) == ("base64", True, len(raw))
+    assert base64.b64decode(kept["value"]) == raw[:REJECT_VALUE_BYTES]

@@ -32,7 +32,7 @@ OPERATIONS_MD = ROOT / "docs" / "operations.md"
 
 ALERTS = {
     "ViralComplaint", "ViralPraise", "BrandSentimentDrop", "ComplaintStorm",
-    "ViralityWorkerDown", "ConsumerLagGrowing", "ConsumerLagHigh", "DeadLetterRateHigh", "EventProcessingErrors",
+    "ViralityWorkerDown", "ConsumerLagGrowing", "ConsumerLagHigh", "ConsumerNotReading", "DeadLetterRateHigh", "EventProcessingErrors",
     "NoEventsIngested", "TableRecoveryStuck", "BrandsUntracked", "KafkaUnreachable", "StoredStateUnreadable",
     "WorkerSettingsDiffer", "ViralityWorkerRestarting", "ViralityWorkerStalled",
 }
