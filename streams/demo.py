@@ -118,6 +118,9 @@ def run_demo(args: argparse.Namespace) -> int:
                 print(f"demo: the local broker did not come up on {host}:{port} (scripts/kafka start "
                       "says why above)", file=sys.stderr)
                 return 2
+        _sweep_killed_runs(base)
+        _pid_file(run).parent.mkdir(parents=True, exist_ok=True)
+        _pid_file(run).write_text(str(os.getpid()))
         return _run_scenario(args, base, run, children)
     except DemoFailed as exc:
         print(f"\ndemo: {exc}", file=sys.stderr)
@@ -136,9 +139,53 @@ def run_demo(args: argparse.Namespace) -> int:
             # the run's table data and scenario file go with its topics (the worker's log stays)
             shutil.rmtree(ROOT / ".run" / run, ignore_errors=True)
             (ROOT / ".run" / f"{run}.jsonl").unlink(missing_ok=True)
+            _pid_file(run).unlink(missing_ok=True)
         finally:
             if started_broker:
                 _kafka_script("stop", port)
+
+
+def _pid_file(run: str) -> Path:
+    """Where a demo run says it is alive: a run killed outright (SIGKILL, a power cut) leaves it,
+    and the next demo removes that run's topics and files."""
+    return ROOT / ".run" / f"{run}.pid"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:   # a pid reused by another program is not the run
+        return b"demo" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return True
+
+
+def _sweep_killed_runs(settings: Any) -> None:
+    """Delete the topics and files of earlier demo runs that were killed before their clean-up."""
+    dead = []
+    for pid_file in (ROOT / ".run").glob("demo*.pid"):
+        run = pid_file.stem
+        if not re.fullmatch(r"demo[0-9a-f]{6}", run):
+            continue
+        try:
+            pid = int(pid_file.read_text().strip())
+        except (OSError, ValueError):
+            pid = -1
+        if pid <= 0 or not _alive(pid):
+            dead.append(run)
+    if not dead:
+        return
+    asyncio.run(_delete_topics(settings, tuple(dead)))
+    for run in dead:
+        shutil.rmtree(ROOT / ".run" / run, ignore_errors=True)
+        (ROOT / ".run" / f"{run}.jsonl").unlink(missing_ok=True)
+        _pid_file(run).unlink(missing_ok=True)
+    print(f"demo: removed the topics and files of {len(dead)} earlier run(s) that were killed "
+          f"({', '.join(sorted(dead))}); their worker logs stay in .run/", flush=True)
 
 
 def _interrupt(signum: int, frame: Any) -> None:
@@ -255,7 +302,7 @@ async def _show_alerts(env: dict, topic: str, metrics_port: int, total: int, rep
         await consumer.stop()
 
 
-async def _delete_topics(settings: Any, run: str) -> None:
+async def _delete_topics(settings: Any, run: str | tuple[str, ...]) -> None:
     from streams.kafka_auth import client_options
     from streams.topics import delete_topics
 

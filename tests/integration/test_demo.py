@@ -124,3 +124,53 @@ def test_sigterm_stops_what_the_demo_started() -> None:
         assert not os.path.exists(f"/proc/{pid}") or "Z" in open(f"/proc/{pid}/stat").read().split()[2]
     run = _run_of(out)
     assert not {t for t in asyncio.run(_topics()) if t.startswith(run)}
+
+
+def test_the_topics_and_files_of_a_killed_run_are_removed_by_the_next_demo() -> None:
+    """A demo killed outright (SIGKILL: no clean-up) left its topics on the broker and its files in
+    .run/ for good; the next run now removes them, and leaves a live run's alone."""
+    from aiokafka.admin import NewTopic
+
+    from tests.integration.conftest import produce
+
+    dead_run, live_run = "demo" + os.urandom(3).hex(), "demo" + os.urandom(3).hex()
+    run_dir = ROOT / ".run"
+    run_dir.mkdir(exist_ok=True)
+    gone = subprocess.Popen(["true"])
+    gone.wait()                                           # a pid that no longer runs
+    (run_dir / f"{dead_run}.pid").write_text(str(gone.pid))
+    (run_dir / f"{dead_run}.jsonl").write_text("{}\n")
+    (run_dir / dead_run).mkdir(exist_ok=True)
+    # a live run: a process whose command line says demo, as the demo's does
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)", "demo"])
+    (run_dir / f"{live_run}.pid").write_text(str(live.pid))
+
+    async def make() -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=BROKER)
+        await admin.start()
+        try:
+            await admin.create_topics([NewTopic(f"{r}.posts", 1, 1) for r in (dead_run, live_run)])
+        finally:
+            await admin.close()
+    asyncio.run(make())
+    produce(f"{dead_run}.posts", [(b"k", b"{}")])
+    try:
+        proc = _demo("--speed", "0")
+        out, err = proc.communicate(timeout=300)
+    finally:
+        live.kill()
+    assert proc.returncode == 0, out + err
+    assert f"removed the topics and files of 1 earlier run(s) that were killed ({dead_run})" in out, out
+    topics = asyncio.run(_topics())
+    assert f"{dead_run}.posts" not in topics
+    assert not (run_dir / f"{dead_run}.pid").exists() and not (run_dir / dead_run).exists()
+    assert not (run_dir / f"{dead_run}.jsonl").exists()
+    assert f"{live_run}.posts" in topics and (run_dir / f"{live_run}.pid").exists()
+    (run_dir / f"{live_run}.pid").unlink()
+    asyncio.run(_delete(live_run))
+
+
+async def _delete(prefix: str) -> None:
+    from streams.topics import delete_topics
+
+    await delete_topics(BROKER, prefix)
