@@ -1098,13 +1098,33 @@ class CascadeWorker:
             for tp in consumer.assignment():
                 if tp.partition == partition and tp.topic in (self.settings.posts_topic,
                                                               self.settings.repartition_topic):
-                    high = consumer.highwater(tp)
-                    read = self.read_offset(tp)
-                    if high is None or (high > 0 and (read is None or read + 1 < high)):
+                    if self.unread(tp, in_flight=False) != 0:
                         return False
         except Exception:
             return False
         return True
+
+    def unread(self, tp: Any, in_flight: bool | None = None) -> int | None:
+        """Records of ``tp`` not processed yet: from the last offset processed to the partition's
+        end (None when that end is not known yet). ``in_flight``: whether fetched batches wait to
+        be processed (None: not known).
+
+        A transactional producer ends each transaction with a commit marker, an offset no record
+        is delivered at: the last offset processed stays one short of the end for ever. When the
+        consumer's own position has reached the end and nothing fetched waits, what lies between
+        is such markers (or aborted records), and nothing is unread. Before 2026-11-24 such a
+        partition's lag read 1 for ever and it was never caught up, so a quiet one held the brand
+        windows back until its next event."""
+        high = self.app.consumer.highwater(tp)
+        if high is None:
+            return None
+        read = self.read_offset(tp)
+        n = max(0, high - ((read + 1) if read is not None else 0))
+        if n and in_flight is False and read is not None:
+            position = consumer_position(self.app.consumer, tp)
+            if position is not None and position >= high:
+                return 0
+        return n
 
     def maintain(self) -> None:
         """Evict idle cascades to their stored form and forget expired ones (tombstones), by each
@@ -1203,12 +1223,14 @@ class CascadeWorker:
         lag = {}
         consumer = self.app.consumer
         try:
+            route = self.route
+            held = {m.partition for m in self.in_hand} if self.in_hand is not None else set()
+            queued = route is not None and (route.incoming or not route.queue.empty())
             for tp in consumer.assignment():
                 if tp.topic in (self.settings.posts_topic, self.settings.repartition_topic):
-                    high = consumer.highwater(tp)
-                    read = self.read_offset(tp)
-                    if high is not None:
-                        lag[(tp.topic, tp.partition)] = max(0, high - ((read + 1) if read is not None else 0))
+                    n = self.unread(tp, in_flight=None if queued or tp.partition in held else False)
+                    if n is not None:
+                        lag[(tp.topic, tp.partition)] = n
         except Exception:  # the consumer is not started yet or is rebalancing
             pass
         brands = self.brands.view() if self.brands is not None else {}
@@ -1360,6 +1382,18 @@ class BrandWorker:
             if cur is not None and cur[3] >= min_texts:
                 out[brand] = (cur[0], cur[1])
         return out
+
+
+def consumer_position(consumer: Any, tp: Any) -> int | None:
+    """The offset the Kafka consumer hands out next for ``tp`` (past any transaction markers it
+    skipped), read without waiting; None when it is not known (not assigned, not started, or a
+    client whose internals differ: then nothing is assumed)."""
+    try:
+        aio = consumer._thread._ensure_consumer()
+        state = aio._subscription.subscription.assignment.state_value(tp)
+        return state.position if state is not None and state.has_valid_position else None
+    except Exception:
+        return None
 
 
 def faust_variables(env: Mapping[str, str]) -> list[str]:
