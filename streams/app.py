@@ -660,11 +660,13 @@ class CascadeWorker:
             self.stale += sum(m.partition not in assigned for m in messages)
             messages = [m for m in messages if m.partition in assigned]
         if messages:
-            n_by_root = sum(m.topic == by_root for m in messages)
-            if n_by_root:
-                self.metrics.records_read.labels(by_root).inc(n_by_root)
-            if n_by_root < len(messages):
-                self.metrics.records_read.labels(posts_topic).inc(len(messages) - n_by_root)
+            per_tp: dict[tuple[str, int], int] = {}
+            for m in messages:
+                k = (m.topic, m.partition)
+                per_tp[k] = per_tp.get(k, 0) + 1
+            read_counter = self.metrics.records_read
+            for (topic, part), n in per_tp.items():
+                read_counter.labels(topic, str(part)).inc(n)
         mine: list[tuple[Any, Event]] = []
         forwards: dict[int, list[tuple[int, bytes, bytes, list]]] = {}
         for m in messages:
@@ -1120,7 +1122,7 @@ class CascadeWorker:
             return None
         read = self.read_offset(tp)
         n = max(0, high - ((read + 1) if read is not None else 0))
-        if n and in_flight is False and read is not None:
+        if n and in_flight is False:   # (also before any record: a partition whose records expired)
             position = consumer_position(self.app.consumer, tp)
             if position is not None and position >= high:
                 return 0
@@ -1228,6 +1230,9 @@ class CascadeWorker:
             queued = route is not None and (route.incoming or not route.queue.empty())
             for tp in consumer.assignment():
                 if tp.topic in (self.settings.posts_topic, self.settings.repartition_topic):
+                    # its read counter at 0 from the assignment on: a partition stuck from the start
+                    # has a rate of 0 to alert on, not no series
+                    self.metrics.records_read.labels(tp.topic, str(tp.partition))
                     n = self.unread(tp, in_flight=None if queued or tp.partition in held else False)
                     if n is not None:
                         lag[(tp.topic, tp.partition)] = n

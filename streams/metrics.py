@@ -273,10 +273,9 @@ class Metrics:
             self.past_log_end.labels(topic)
         self.records_read = Counter("virality_kafka_records_read", "Records taken from the input topics, "
                                     "whatever became of them (accepted, rejected, forwarded, skipped as "
-                                    "re-read), by topic: the rate the consumer lag is worked off at.",
-                                    ["topic"], registry=registry)
-        for topic in inputs:
-            self.records_read.labels(topic)
+                                    "re-read), by topic and partition: the rate the consumer lag is worked "
+                                    "off at. At 0 for each partition assigned to the worker.",
+                                    ["topic", "partition"], registry=registry)
         self.states_unreadable = Counter("virality_states_unreadable", "Stored states (a cascade, the brand "
                                          "windows) this release could not read, moved to the dead-letter "
                                          "topic as state_unreadable, by table changelog topic.",

@@ -269,8 +269,9 @@ class SyntheticWorker:
         for p in range(3):
             g.add_metric(["posts", str(p)], 10 * p)
         yield g
-        c = CounterMetricFamily("virality_kafka_records_read", "records read", labels=["topic"])
-        c.add_metric(["posts"], 20 * k)
+        c = CounterMetricFamily("virality_kafka_records_read", "records read", labels=["topic", "partition"])
+        for p in range(3):
+            c.add_metric(["posts", str(p)], 20 * k)
         yield c
         g = GaugeMetricFamily("virality_last_event_timestamp_seconds", "last")
         g.add_metric([], time.time() - 1)
@@ -395,6 +396,7 @@ def test_the_metric_contract_is_what_the_worker_exposes():
     conditional = {m for m in WORKER_METRICS
                    if m.startswith(("virality_top_cascade_", "virality_alert_cascade_", "virality_alert_brand_"))}
     conditional |= {"virality_brand_sentiment", "virality_brand_complaint_share", "virality_open_alerts",
-                    "virality_kafka_consumer_lag_messages", "virality_brand_untracked_events_total"}
+                    "virality_kafka_consumer_lag_messages", "virality_brand_untracked_events_total",
+                    "virality_kafka_records_read_total"}   # (per assigned partition)
     assert names - WORKER_METRICS == set()
     assert WORKER_METRICS - conditional <= names, (WORKER_METRICS - conditional) - names

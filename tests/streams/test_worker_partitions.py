@@ -977,7 +977,8 @@ def test_records_read_counts_every_record_taken_by_topic_whatever_became_of_it()
     w, app = worker(Table())
 
     def read(topic):
-        return w.metrics.records_read.labels(topic)._value.get()
+        return sum(s.value for fam in w.metrics.records_read.collect() for s in fam.samples
+                   if s.name.endswith("_total") and s.labels["topic"] == topic)
 
     async def go():
         await w.ensure_processors()
@@ -991,6 +992,10 @@ def test_records_read_counts_every_record_taken_by_topic_whatever_became_of_it()
         assert (read("posts"), read("posts.by-root")) == (len(posts) + 1, 2 * len(forwarded))
     asyncio.run(go())
     assert w.metrics.reread._value.get() == len(events)
+    # and by partition: each forwarded record on the partition it was read from
+    by_part = {(s.labels["topic"], s.labels["partition"]): s.value for fam in w.metrics.records_read.collect()
+               for s in fam.samples if s.name.endswith("_total")}
+    assert by_part[("posts.by-root", str(partition_for("k", P)))] == 2 * len(events)
 
 
 def test_a_forwarded_event_dead_lettered_again_after_a_crash_carries_the_same_origin() -> None:
