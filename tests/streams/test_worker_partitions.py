@@ -1035,3 +1035,39 @@ def test_a_dead_letter_read_on_the_posts_topic_has_no_origin() -> None:
                                                     timestamp=None, generation_id=1)])
     letters = [orjson.loads(v) for t, k, v, p in app.producer.sent if t == "posts.deadletter"]
     assert [(d["reason"], d["offset"], "origin" in d) for d in letters] == [("malformed_json", 7, False)]
+
+
+class _PositionState:
+    def __init__(self, position):
+        self.position, self.has_valid_position = position, position is not None
+
+
+class _AioConsumer:
+    """What consumer_position reads of aiokafka: the position the consumer hands out next."""
+
+    def __init__(self, positions):
+        outer = self
+        self.positions = positions
+
+        class _Assignment:
+            def state_value(self, tp):
+                return _PositionState(outer.positions.get((tp.topic, tp.partition)))
+        self._subscription = types.SimpleNamespace(subscription=types.SimpleNamespace(assignment=_Assignment()))
+
+
+def test_records_past_the_consumers_position_are_not_unread_when_nothing_waits() -> None:
+    """Commit markers of a transactional producer (no record is delivered at their offsets), or a
+    partition whose records all expired before any was read: the last offset read stays short of
+    the end for ever, and the lag read 1 (or the whole end) for ever."""
+    w, app = worker(Table())
+    ends = {("posts", 0): 21, ("posts", 1): 500, ("posts", 2): 30}
+    app.consumer.highwater = lambda tp: ends.get((tp.topic, tp.partition))
+    app.consumer._read_offset = {TP("posts", 0): 19, TP("posts", 2): 9}   # 0: a marker at 20; 1: none read
+    positions = {("posts", 0): 21, ("posts", 1): 500, ("posts", 2): 10}   # 2: 20 records still to hand out
+    app.consumer._thread = types.SimpleNamespace(_ensure_consumer=lambda: _AioConsumer(positions))
+    assert [w.unread(TP("posts", p), in_flight=False) for p in range(3)] == [0, 0, 20]
+    # a batch waiting to be processed: the offsets say how many, the position nothing
+    assert [w.unread(TP("posts", p), in_flight=None) for p in range(3)] == [1, 500, 20]
+    # a client whose internals differ: nothing is assumed
+    app.consumer._thread = None
+    assert [w.unread(TP("posts", p), in_flight=False) for p in range(3)] == [1, 500, 20]
