@@ -746,11 +746,13 @@ def classify_line(n: int, raw: bytes, batch: list[dict[str, Any]]) -> str:
         if not isinstance(obj["text"], str):
             raise Rejected("wrong_type", f"'text' must be a string, got {type(obj['text']).__name__}")
         if isinstance(obj.get("id"), bool) or not isinstance(obj.get("id"), (str, int)) or obj["id"] == "":
-            raise ValueError("needs an 'id' (a non-empty string or an integer)")
+            raise Rejected("missing_field" if obj.get("id") in (None, "") else "wrong_type",
+                           "needs an 'id' (a non-empty string or an integer)")
         if obj.get("lang") is not None and not isinstance(obj["lang"], str):
-            raise ValueError("'lang' must be a string")
+            raise Rejected("wrong_type", f"'lang' must be a string, got {type(obj['lang']).__name__}")
         if len(obj["text"]) > MAX_TEXT_CHARS:  # the event contract's limit (text_too_long)
-            raise ValueError(f"'text' has {len(obj['text']):,} characters, the limit is {MAX_TEXT_CHARS:,}")
+            raise Rejected("text_too_long", f"'text' has {len(obj['text']):,} characters, the limit is "
+                                            f"{MAX_TEXT_CHARS:,}")
     except ValueError as exc:   # (Rejected is one: "reason: detail")
         print(f"classify: line {n}: {exc}", file=sys.stderr)
         return "bad"

@@ -156,7 +156,7 @@ def test_classify_names_lines_without_an_id() -> None:
     r = run("classify", "--input", "-", stdin=lines)
     assert r.returncode == 0, r.stderr
     assert [orjson.loads(line)["id"] for line in r.stdout.decode().splitlines()] == ["ok"]
-    assert b"line 1: needs an 'id'" in r.stderr and b"line 2: needs an 'id'" in r.stderr
+    assert b"line 1: missing_field: needs an 'id'" in r.stderr and b"line 2: wrong_type: needs an 'id'" in r.stderr
 
 
 def test_tail_formats_alerts_and_refuses_what_is_not_one() -> None:
@@ -303,7 +303,9 @@ def test_classify_applies_the_event_limits() -> None:
     r = run("classify", "--input", "-", stdin=lines + b"\n")
     assert r.returncode == 0, r.stderr
     assert [orjson.loads(line)["id"] for line in r.stdout.decode().splitlines()] == ["ok"]
-    assert b"line 1: needs an 'id'" in r.stderr and b"line 2: 'text' has 10,001 characters" in r.stderr
+    # each with its reason, as the other commands say it (the limit's had none)
+    assert b"line 1: missing_field: needs an 'id'" in r.stderr
+    assert b"line 2: text_too_long: 'text' has 10,001 characters" in r.stderr
 
 
 def test_a_reader_that_stops_early_is_not_an_error(tmp_path: Path) -> None:
