@@ -406,7 +406,10 @@ class BrandAggregator:
                           f"{_count(compl, 'complaint')} ({share:.0%} of {_count(texts, 'text')}, "
                           f"{_count(n, 'event')} in all) in the last "
                           f"{r.window_buckets * r.bucket_s // 60} min, expected about {expected:.1f}",
-                          n, texts, mean_sent, share, compl, "back to normal")
+                          n, texts, mean_sent, share, compl,
+                          # (not "back to normal": 11 complaints where 0 are expected is below the
+                          # line of 15, not normal)
+                          f"below the storm line of {storm_line:.0f} complaints")
 
         # baseline learns from windows that were not anomalous, so a storm does not become normal
         if not drop_level and not storm_level:
