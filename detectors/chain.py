@@ -41,6 +41,15 @@ class ChainConfig:
     cool_ratio: float = 0.1
     sweep_s: int = 60
     expire_s: int = 72 * 3600
+    #: A cascade that has ever alerted is kept at least this long after its last event (30 days,
+    #: the alerts topic's retention): should it come back, its next incident continues its
+    #: sequence, so an alert id never names two incidents on the topic. Before 2026-11-24 it was
+    #: forgotten after ``expire_s`` like any other, and its next incident reused ``...:1``.
+    alerted_expire_s: int = 30 * 24 * 3600
+
+    def expire_after_s(self, alerted: bool) -> int:
+        """How long a cascade is kept after its last event."""
+        return max(self.expire_s, self.alerted_expire_s) if alerted else self.expire_s
 
 
 def iso_ms(t_ms: int) -> str:
@@ -396,7 +405,9 @@ class PartitionProcessor:
     def expired(self, now_ms: int) -> list[str]:
         """Root ids of cascades idle for longer than ``expire_s`` at ``now_ms`` (not yet removed)."""
         horizon = now_ms - self.config.expire_s * 1000
-        return [k for k, c in self.store.items() if c.last_ms < horizon and not c.alert.active]
+        alerted = now_ms - self.config.expire_after_s(True) * 1000
+        return [k for k, c in self.store.items()
+                if c.last_ms < (alerted if c.alert.seq else horizon) and not c.alert.active]
 
 
 # -- offline ---------------------------------------------------------------------------------------

@@ -116,6 +116,20 @@ def stored_alert_open(value: bytes) -> bool:
     return b'"a":["open"' in value or b'"a":["escalated"' in value
 
 
+def stored_alerted(value: bytes) -> bool:
+    """True when a stored cascade state has ever alerted (its alert's sequence number is not 0; a
+    byte search).
+
+    >>> stored_alerted(b'{"a":["resolved",2,1,2,0.5]}'), stored_alerted(b'{"a":["none",0,0,0,0.0]}')
+    (True, False)
+    """
+    i = value.find(b'"a":[')
+    if i < 0:
+        return False
+    comma = value.find(b",", i)
+    return comma > 0 and value[comma + 1:comma + 2] not in (b"0", b"")
+
+
 def stored_version(value: bytes) -> int:
     """The format version of a stored state (its last key, ``"_v"``; 1 when it has none), read from
     the bytes' end; 0 when it is there but not a whole number (the full read then says why)."""
@@ -325,10 +339,14 @@ class TableCache(dict):
         c = dict.pop(self, root_id)
         self._add_cold(root_id.encode(), c.last_ms)
 
-    def expire_cold(self, horizon_ms: int) -> list[bytes]:
+    def expire_cold(self, horizon_ms: int, alerted_horizon_ms: int | None = None) -> list[bytes]:
         """Remove and return the keys of stored cascades whose last event is before the hour of
-        ``horizon_ms`` (:data:`COLD_BUCKET_MS`) and whose alert is not open (an open alert resolves
-        first, through the sweep)."""
+        ``horizon_ms`` (:data:`COLD_BUCKET_MS`), or of ``alerted_horizon_ms`` for one that has
+        alerted (None: the same), and whose alert is not open (an open alert resolves first,
+        through the sweep)."""
+        if alerted_horizon_ms is None:
+            alerted_horizon_ms = horizon_ms
+        extra = horizon_ms - alerted_horizon_ms       # how much longer an alerted cascade is kept
         expired: list[bytes] = []
         data = self.table.data
         # only buckets wholly before the horizon: each key is read about once (expiry may come up
@@ -345,11 +363,12 @@ class TableCache(dict):
                 last_ms = self._last_ms(key, raw)
                 if last_ms is None:
                     continue
-                if last_ms < horizon_ms and not stored_alert_open(raw):
+                keep = extra if extra and stored_alerted(raw) else 0
+                if last_ms + keep < horizon_ms and not stored_alert_open(raw):
                     self.cold.discard(key)
                     expired.append(key)
-                else:  # newer than its bucket said, or waiting for its alert to resolve: look again later
-                    self.buckets.setdefault(max(last_ms, horizon_ms) // COLD_BUCKET_MS, set()).add(key)
+                else:  # newer than its bucket said, alerted, or waiting for its alert to resolve: later
+                    self.buckets.setdefault(max(last_ms + keep, horizon_ms) // COLD_BUCKET_MS, set()).add(key)
         return expired
 
 
@@ -1143,7 +1162,7 @@ class CascadeWorker:
                 dict.pop(cache, root_id, None)
                 self.tombstone(root_id.encode(), cache.partition)
                 expired += 1
-            for key in cache.expire_cold(wm - expire_ms):
+            for key in cache.expire_cold(wm - expire_ms, wm - self.config.expire_after_s(True) * 1000):
                 self.tombstone(key, cache.partition)
                 expired += 1
             idle = wm - evict_ms

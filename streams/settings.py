@@ -38,7 +38,7 @@ VIRALITY_LATENESS_S                 300                         allowed lateness
 VIRALITY_MAX_FUTURE_S               300                         how far after arrival an event time may be
 VIRALITY_COOLDOWN_S                 3600                        no re-open within this after resolution
 VIRALITY_QUIET_S                    1800                        resolve an alert after this long without shares
-VIRALITY_EXPIRE_S                   259200 (72 h)               forget a cascade idle this long (>= QUIET + COOLDOWN)
+VIRALITY_EXPIRE_S                   259200 (72 h)               forget a cascade idle this long (>= QUIET + COOLDOWN; one that alerted: 30 days)
 VIRALITY_EVICT_IDLE_S               900                         keep only the stored form of a cascade idle this long
 VIRALITY_MAINTAIN_EVERY_S           60                          how often idle cascades are evicted and expired
 VIRALITY_BATCH_MAX                  2000                        most events processed in one batch

@@ -367,3 +367,32 @@ def test_a_brand_storm_already_at_the_escalation_level_when_it_opens_is_escalate
     storm = [(a.state, a.severity, a.t_ms) for a in out if a.type == "complaint_storm"]
     assert [s[:2] for s in storm] == [("open", "warning"), ("escalated", "critical")]
     assert storm[0][2] == storm[1][2]
+
+
+def test_an_alerted_cascade_outlives_the_ordinary_expiry_and_its_next_incident_continues_the_sequence() -> None:
+    """The stream forgot a cascade after expire_s of event time even when it had alerted: come back,
+    its next incident was ``...:1`` again, an id already on the alerts topic."""
+    from detectors.chain import PartitionProcessor
+
+    cfg = ChainConfig()
+    proc = PartitionProcessor(cfg, ANALYZER)
+    first = by_time(cascade("sjx", COMPLAINT_SV, "sv", 1500, brands=["sj"], seed=1))
+    quiet = by_time(cascade("q", "Fin morgon", "sv", 2, start_ms=first[0]["created_at"], seed=2, duration_s=60))
+    out = []
+    for offset, e in enumerate(by_time(first + quiet)):
+        out += proc.process(decode_event(orjson.dumps(e)), "p", offset)
+    t_end = max(e["created_at"] for e in first + quiet)
+    # let it resolve, then 80 hours of event time later (past expire_s, 72 h): forgotten is only the quiet one
+    later = t_end + 80 * 3600 * 1000
+    proc.sweep(later)   # (resolves its alert if the cascade's own events had not)
+    assert [a["state"] for a in out][:1] == ["open"]
+    assert not proc.store["sjx"].alert.active and proc.store["sjx"].alert.seq == 1
+    assert proc.expired(later) == ["q"]
+    assert sorted(proc.expired(t_end + (cfg.alerted_expire_s + 3600) * 1000)) == ["q", "sjx"]
+    assert cfg.expire_after_s(True) == 30 * 24 * 3600 and cfg.expire_after_s(False) == cfg.expire_s
+    # the same cascade, offline, comes back: detect never forgets, and numbers it 2
+    second = by_time(cascade("sjx", COMPLAINT_SV, "sv", 1500, brands=["sj"], seed=3, start_ms=later))
+    second = [e for e in second if e["kind"] != "post"]
+    alerts = alerts_for(first + second)
+    opens = [a["alert_id"] for a in alerts if a["state"] == "open"]
+    assert opens == ["viral_complaint:sjx:1", "viral_complaint:sjx:2"], opens

@@ -312,3 +312,25 @@ def test_a_cascade_evicted_and_loaded_again_and_again_is_indexed_once() -> None:
     cache.evict("c1")
     assert sum(len(keys) for keys in cache.buckets.values()) == 1
     assert cache.expire_cold(10 ** 15) == [b"c1"] and not cache.cold     # and it still expires
+
+
+def test_a_cold_cascade_that_alerted_is_kept_until_the_alerted_horizon() -> None:
+    """Forgotten after VIRALITY_EXPIRE_S like any other, it came back with its sequence at 1 and its
+    next incident reused the first one's alert id on the alerts topic."""
+    table = DictTable()
+    c = alerting("c1").store["c1"]
+    c.alert.resolve(c.last_ms + 1)
+    quiet = processed(cascade("q1", "Fin morgon", "sv", 2, start_ms=c.last_ms - 60_000, duration_s=60)).store["q1"]
+    for x in (c, quiet):
+        table.data[x.root_id.encode()] = dumps_kept(x.to_state())
+    cache = TableCache(table, 0)
+    for key, value in table.data.items():
+        cache.add_stored(key, value)
+    t = max(c.last_ms, quiet.last_ms) + 2 * COLD_BUCKET_MS
+    keep = 30 * 24 * HOUR
+    # past the ordinary horizon: the quiet one goes, the alerted one stays
+    assert cache.expire_cold(t, t - keep) == [b"q1"]
+    assert cache.expire_cold(t + 100 * HOUR, t + 100 * HOUR - keep) == []
+    assert cache.cold == {b"c1"}
+    late = t + keep + COLD_BUCKET_MS
+    assert cache.expire_cold(late, late - keep) == [b"c1"]
