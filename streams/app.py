@@ -18,7 +18,6 @@ remembers the highest offset it applied, so a re-read event changes nothing and 
 from __future__ import annotations
 
 import asyncio
-import base64
 import heapq
 import logging
 import os
@@ -44,6 +43,7 @@ from detectors.events import Event, Rejected, decode_event
 from detectors.state import NewerStateError, StateError
 from detectors.understanding import TextAnalysis, TextAnalyzer, analyze_each, load_analyzer
 from streams.batching import BatchingApp, BatchRoute, within
+from streams.deadletter import DEADLETTER_STATE_BYTES, DEADLETTER_VALUE_BYTES, value_fields
 from streams.kafka_auth import faust_credentials
 from streams.metrics import TOP_K, Metrics, Snapshot
 from streams.settings import Settings
@@ -51,12 +51,7 @@ from streams.topics import changelog_specs
 
 log = logging.getLogger("virality")
 
-#: The most of a rejected value a dead letter carries (a longer one is cut, and says so): even
-#: escaped into JSON at worst (6 bytes a byte) it stays under the producer's 1 MB request limit.
-DEADLETTER_VALUE_BYTES = 128 * 1024
 DEADLETTER_KEY_CHARS = 1024  # and bytes of the dead letter's own key
-#: ... and of an unreadable stored state (offset -1): 640 KB make 853 KB of base64
-DEADLETTER_STATE_BYTES = 640 * 1024
 JSON_OPTS = orjson.OPT_NON_STR_KEYS
 
 
@@ -923,21 +918,9 @@ class CascadeWorker:
             # crash has another by-root offset, and the same origin)
             record["origin"] = origin
         # A stored state is overwritten once its cascade starts again: it is kept whole up to a
-        # larger limit (the brand windows can take some hundreds of KB), in base64 when large.
-        limit = DEADLETTER_STATE_BYTES if offset < 0 else DEADLETTER_VALUE_BYTES
-        if len(value) > limit:
-            # A whole value this large, escaped into JSON, could pass the producer's request limit
-            # (1 MB) and fail the send: keep its start and its size; the original stays at
-            # topic/partition/offset for as long as the input topic retains it.
-            record.update(value=base64.b64encode(value[:limit]).decode(),
-                          value_encoding="base64", value_truncated=True, value_bytes=len(value))
-        elif len(value) > DEADLETTER_VALUE_BYTES:
-            record.update(value=base64.b64encode(value).decode(), value_encoding="base64")
-        else:
-            try:
-                record.update(value=value.decode("utf-8"), value_encoding="utf-8")
-            except UnicodeDecodeError:
-                record.update(value=base64.b64encode(value).decode(), value_encoding="base64")
+        # larger limit (the brand windows can take some hundreds of KB), in base64 when large. A
+        # value cut short still sits whole at topic/partition/offset while the input retains it.
+        record.update(value_fields(value, DEADLETTER_STATE_BYTES if offset < 0 else DEADLETTER_VALUE_BYTES))
         key = key[:DEADLETTER_KEY_CHARS] if key else key
         self.out.append((self.settings.deadletter_topic, key, dumps_kept(record), None))
 

@@ -14,7 +14,6 @@ topics     create the topics (the worker does this too)
 from __future__ import annotations
 
 import argparse
-import base64
 import errno
 import gc
 import asyncio
@@ -31,6 +30,7 @@ from typing import Any, Iterator, TextIO
 import orjson
 
 from detectors.events import MAX_TEXT_CHARS, Event, Rejected, decode_event, parse_json
+from streams.deadletter import DEADLETTER_VALUE_BYTES, value_fields
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -96,27 +96,19 @@ def _clean_line(n: int, line: bytes) -> bytes:
     return line.strip()
 
 
-REJECT_VALUE_BYTES = 128 * 1024
+#: (as the dead-letter topic: :func:`streams.deadletter.value_fields`)
+REJECT_VALUE_BYTES = DEADLETTER_VALUE_BYTES
 
 
 def _reject_value(raw: bytes) -> dict[str, Any]:
-    """The rejected line itself for ``detect --rejects``, as the dead-letter topic keeps it: UTF-8
-    text, else base64; over 128 KB only its start, in base64, with ``value_truncated`` and ``value_bytes``.
-    Nothing for an event rejected by its cascade (a duplicate, too late): that line was valid JSON,
-    and ``line`` finds it.
+    """The rejected line itself for ``detect --rejects``, as the dead-letter topic keeps it (see
+    :func:`streams.deadletter.value_fields`). Nothing for an event rejected by its cascade (a
+    duplicate, too late): that line was valid JSON, and ``line`` finds it.
 
-    >>> _reject_value(b'{"id": 1'), _reject_value(b"\\xff")["value_encoding"], _reject_value(b"")
-    ({'value': '{"id": 1', 'value_encoding': 'utf-8'}, 'base64', {})
+    >>> _reject_value(b'{"id": 1'), _reject_value(b"")
+    ({'value': '{"id": 1', 'value_encoding': 'utf-8'}, {})
     """
-    if not raw:
-        return {}
-    if len(raw) > REJECT_VALUE_BYTES:   # (its cut may split a character: base64, as dead letters)
-        return {"value": base64.b64encode(raw[:REJECT_VALUE_BYTES]).decode(), "value_encoding": "base64",
-                "value_truncated": True, "value_bytes": len(raw)}
-    try:
-        return {"value": raw.decode("utf-8"), "value_encoding": "utf-8"}
-    except UnicodeDecodeError:
-        return {"value": base64.b64encode(raw).decode(), "value_encoding": "base64"}
+    return value_fields(raw) if raw else {}
 
 
 def event_time_order(path: str, on_reject, keep_raw: bool = True, progress: bool | None = None,
