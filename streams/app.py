@@ -673,14 +673,9 @@ class CascadeWorker:
             # fetched for a partition revoked since: its new owner reads it (never acked here)
             self.stale += sum(m.partition not in assigned for m in messages)
             messages = [m for m in messages if m.partition in assigned]
-        if messages:
-            per_tp: dict[tuple[str, int], int] = {}
-            for m in messages:
-                k = (m.topic, m.partition)
-                per_tp[k] = per_tp.get(k, 0) + 1
-            read_counter = self.metrics.records_read
-            for (topic, part), n in per_tp.items():
-                read_counter.labels(topic, str(part)).inc(n)
+        read_counter = self.metrics.records_read
+        for (topic, part), n in Tally((m.topic, m.partition) for m in messages).items():
+            read_counter.labels(topic, str(part)).inc(n)
         mine: list[tuple[Any, Event]] = []
         forwards: dict[int, list[tuple[int, bytes, bytes, list]]] = {}
         for m in messages:
@@ -1093,25 +1088,31 @@ class CascadeWorker:
     def caught_up(self, partition: int) -> bool:
         """Nothing left to read for this partition right now (both input topics, no queued batch,
         none on its way to the queue and none taken by the agent and not processed yet)."""
-        if self.route is not None and (self.route.incoming or not self.route.queue.empty()):
-            return False
-        if self.in_hand is not None and any(m.partition == partition for m in self.in_hand):
+        if self.in_flight(partition):
             return False
         consumer = self.app.consumer
         try:
             for tp in consumer.assignment():
                 if tp.partition == partition and tp.topic in (self.settings.posts_topic,
                                                               self.settings.repartition_topic):
-                    if self.unread(tp, in_flight=False) != 0:
+                    if self.unread(tp, nothing_waits=True) != 0:
                         return False
         except Exception:
             return False
         return True
 
-    def unread(self, tp: Any, in_flight: bool | None = None) -> int | None:
+    def in_flight(self, partition: int) -> bool:
+        """Fetched records that may be this partition's wait to be processed: a queued batch, one
+        on its way to the queue, or one taken by the agent and not processed yet."""
+        route = self.route
+        if route is not None and (route.incoming or not route.queue.empty()):
+            return True
+        return self.in_hand is not None and any(m.partition == partition for m in self.in_hand)
+
+    def unread(self, tp: Any, nothing_waits: bool = False) -> int | None:
         """Records of ``tp`` not processed yet: from the last offset processed to the partition's
-        end (None when that end is not known yet). ``in_flight``: whether fetched batches wait to
-        be processed (None: not known).
+        end (None when that end is not known yet). ``nothing_waits``: no fetched record of the
+        partition waits to be processed (:meth:`in_flight` is false).
 
         A transactional producer ends each transaction with a commit marker, an offset no record
         is delivered at: the last offset processed stays one short of the end for ever. When the
@@ -1124,7 +1125,7 @@ class CascadeWorker:
             return None
         read = self.read_offset(tp)
         n = max(0, high - ((read + 1) if read is not None else 0))
-        if n and in_flight is False:   # (also before any record: a partition whose records expired)
+        if n and nothing_waits:   # (also before any record: a partition whose records expired)
             position = consumer_position(self.app.consumer, tp)
             if position is not None and position >= high:
                 return 0
@@ -1227,15 +1228,12 @@ class CascadeWorker:
         lag = {}
         consumer = self.app.consumer
         try:
-            route = self.route
-            held = {m.partition for m in self.in_hand} if self.in_hand is not None else set()
-            queued = route is not None and (route.incoming or not route.queue.empty())
             for tp in consumer.assignment():
                 if tp.topic in (self.settings.posts_topic, self.settings.repartition_topic):
                     # its read counter at 0 from the assignment on: a partition stuck from the start
                     # has a rate of 0 to alert on, not no series
                     self.metrics.records_read.labels(tp.topic, str(tp.partition))
-                    n = self.unread(tp, in_flight=None if queued or tp.partition in held else False)
+                    n = self.unread(tp, nothing_waits=not self.in_flight(tp.partition))
                     if n is not None:
                         lag[(tp.topic, tp.partition)] = n
         except Exception:  # the consumer is not started yet or is rebalancing

@@ -1065,9 +1065,9 @@ def test_records_past_the_consumers_position_are_not_unread_when_nothing_waits()
     app.consumer._read_offset = {TP("posts", 0): 19, TP("posts", 2): 9}   # 0: a marker at 20; 1: none read
     positions = {("posts", 0): 21, ("posts", 1): 500, ("posts", 2): 10}   # 2: 20 records still to hand out
     app.consumer._thread = types.SimpleNamespace(_ensure_consumer=lambda: _AioConsumer(positions))
-    assert [w.unread(TP("posts", p), in_flight=False) for p in range(3)] == [0, 0, 20]
+    assert [w.unread(TP("posts", p), nothing_waits=True) for p in range(3)] == [0, 0, 20]
     # a batch waiting to be processed: the offsets say how many, the position nothing
-    assert [w.unread(TP("posts", p), in_flight=None) for p in range(3)] == [1, 500, 20]
+    assert [w.unread(TP("posts", p), nothing_waits=False) for p in range(3)] == [1, 500, 20]
     # a client whose internals differ: nothing is assumed
     app.consumer._thread = None
-    assert [w.unread(TP("posts", p), in_flight=False) for p in range(3)] == [1, 500, 20]
+    assert [w.unread(TP("posts", p), nothing_waits=True) for p in range(3)] == [1, 500, 20]
