@@ -95,7 +95,7 @@ def run_demo(args: argparse.Namespace) -> int:
     children: list[subprocess.Popen] = []  # the worker, then the replay: stopped whatever ends the run
     # a kill (SIGTERM, as `timeout` sends) or a closed terminal (SIGHUP) stops what was started, as
     # Ctrl-C does; before, they ended the demo at once and left its broker running
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+    for sig in STOP_SIGNALS:
         signal.signal(sig, _interrupt)
     try:
         if _port_open(host, int(port)):
@@ -129,17 +129,12 @@ def run_demo(args: argparse.Namespace) -> int:
         print("\ndemo: interrupted; stopping what was started", file=sys.stderr)
         return 130
     finally:
-        # nothing interrupts the clean-up: a second Ctrl-C or kill would leave the broker running
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(sig, signal.SIG_IGN)
+        _ignore_stop_signals()   # nothing interrupts the clean-up: a second kill would leave the broker running
         try:
             _stop_children(children)
             if _port_open(host, int(port)):
                 asyncio.run(_delete_topics(base, run))
-            # the run's table data and scenario file go with its topics (the worker's log stays)
-            shutil.rmtree(ROOT / ".run" / run, ignore_errors=True)
-            (ROOT / ".run" / f"{run}.jsonl").unlink(missing_ok=True)
-            _pid_file(run).unlink(missing_ok=True)
+            _remove_run_files(run)
         finally:
             if started_broker:
                 _kafka_script("stop", port)
@@ -181,18 +176,32 @@ def _sweep_killed_runs(settings: Any) -> None:
         return
     asyncio.run(_delete_topics(settings, tuple(dead)))
     for run in dead:
-        shutil.rmtree(ROOT / ".run" / run, ignore_errors=True)
-        (ROOT / ".run" / f"{run}.jsonl").unlink(missing_ok=True)
-        _pid_file(run).unlink(missing_ok=True)
+        _remove_run_files(run)
     print(f"demo: removed the topics and files of {len(dead)} earlier run(s) that were killed "
           f"({', '.join(sorted(dead))}); their worker logs stay in .run/", flush=True)
+
+
+def _remove_run_files(run: str) -> None:
+    """A run's table data, scenario file and pid file go with its topics (its worker's log stays)."""
+    shutil.rmtree(ROOT / ".run" / run, ignore_errors=True)
+    (ROOT / ".run" / f"{run}.jsonl").unlink(missing_ok=True)
+    _pid_file(run).unlink(missing_ok=True)
+
+
+#: What stops the demo and its clean-up: Ctrl-C, a kill (SIGTERM, as `timeout` sends) and a
+#: closed terminal (SIGHUP).
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _ignore_stop_signals() -> None:
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
 
 
 def _interrupt(signum: int, frame: Any) -> None:
     # the first signal starts the clean-up; more of them (a second Ctrl-C, kill after kill) must not
     # interrupt it
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, signal.SIG_IGN)
+    _ignore_stop_signals()
     raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
