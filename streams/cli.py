@@ -30,7 +30,7 @@ from typing import Any, Iterator, TextIO
 import orjson
 
 from detectors.events import MAX_TEXT_CHARS, Event, Rejected, decode_event, parse_json
-from streams.deadletter import DEADLETTER_VALUE_BYTES, value_fields
+from streams.deadletter import value_fields
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -94,10 +94,6 @@ def _clean_line(n: int, line: bytes) -> bytes:
     if n == 1 and line.startswith(b"\xef\xbb\xbf"):
         line = line[3:]
     return line.strip()
-
-
-#: (as the dead-letter topic: :func:`streams.deadletter.value_fields`)
-REJECT_VALUE_BYTES = DEADLETTER_VALUE_BYTES
 
 
 def _reject_value(raw: bytes) -> dict[str, Any]:
@@ -605,11 +601,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
     if settings.metrics_port:
         try:
             start_http_server(settings.metrics_port, addr=settings.metrics_host, registry=registry)
-        except socket.gaierror as exc:
-            raise SettingsError(f"VIRALITY_METRICS_HOST={settings.metrics_host!r} is not an address of this "
-                                f"host ({exc.strerror or exc})") from None
         except OSError as exc:
-            if exc.errno == errno.EADDRNOTAVAIL:
+            # a name that does not resolve, or an address that is not this host's
+            if isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL:
                 raise SettingsError(f"VIRALITY_METRICS_HOST={settings.metrics_host!r} is not an address of "
                                     f"this host ({exc.strerror or exc})") from None
             raise SettingsError(f"cannot serve metrics on {settings.metrics_host}:{settings.metrics_port} "

@@ -566,7 +566,8 @@ def test_a_rejected_line_over_128_kb_is_kept_as_its_start_in_base64() -> None:
     """As the dead-letter topic keeps it: a cut through a character is no UTF-8 text."""
     import base64
 
-    from streams.cli import REJECT_VALUE_BYTES, _reject_value
+    from streams.cli import _reject_value
+    from streams.deadletter import DEADLETTER_VALUE_BYTES as REJECT_VALUE_BYTES
 
     raw = ("å" * REJECT_VALUE_BYTES).encode()        # 2 bytes a character: the cut is inside the text
     kept = _reject_value(raw)
