@@ -652,13 +652,7 @@ def test_forwarded_events_go_out_in_event_time_order_across_partitions() -> None
                                            offset=offsets[p], timestamp=None, generation_id=1))
         offsets[p] += 1
     fetched = sorted(posts, key=lambda m: m.partition)       # as the drain hands them over
-    w, app = worker(Table())
-
-    async def go():
-        await w.ensure_processors()
-        w.process_batch(fetched)
-        await w.send_out()
-    asyncio.run(go())
+    w, app = processed_alone(fetched)
     times = [orjson.loads(v)["created_at"] for t, k, v, p in app.producer.sent if t == "posts.by-root"]
     assert len(times) == len(events) and times == sorted(times)
 
