@@ -310,18 +310,33 @@ def test_kafka_unreachable_holds_back_what_follows_from_it(alertmanager):
         _alert(alertname="DeadLetterRateHigh", severity="warning"),
         _alert(alertname="ViralityWorkerRestarting", severity="critical", page="true", job="virality", instance="worker-1:9108"),
         _alert(alertname="ViralityWorkerRestarting", severity="critical", page="true", job="virality", instance="worker-4:9108"),
+        _alert(alertname="ConsumerLagGrowing", severity="warning", topic="posts"),
+        _alert(alertname="ConsumerLagHigh", severity="warning", instance="worker-1:9108", topic="posts"),
+        _alert(alertname="ConsumerLagHigh", severity="warning", instance="worker-4:9108", topic="posts"),
+        _alert(alertname="ConsumerNotReading", severity="critical", page="true", instance="worker-1:9108",
+               topic="posts", partition="0"),
+        _alert(alertname="ConsumerNotReading", severity="critical", page="true", instance="worker-4:9108",
+               topic="posts", partition="1"),
     ])
+
+    per_instance = {"ViralityWorkerRestarting", "ConsumerLagHigh", "ConsumerNotReading"}
 
     def states() -> dict:
         return _states(url, lambda labels: (labels["alertname"], labels.get("instance"))
-                       if labels["alertname"] == "ViralityWorkerRestarting" else labels["alertname"])
+                       if labels["alertname"] in per_instance else labels["alertname"])
 
     # a brand's storm may be seen by the workers that still read: it is not held back (and goes
     # quiet by itself where nothing is read); neither are rejects. The restarts of the worker that
     # cannot reach Kafka follow from it (one page); another worker's restarts page.
     expected = {"KafkaUnreachable": "active", "NoEventsIngested": "suppressed", "ComplaintStorm": "active",
                 "DeadLetterRateHigh": "active", ("ViralityWorkerRestarting", "worker-1:9108"): "suppressed",
-                ("ViralityWorkerRestarting", "worker-4:9108"): "active"}
+                ("ViralityWorkerRestarting", "worker-4:9108"): "active",
+                # the fleet-wide lag follows from it; a worker's own lag alerts only from its own
+                # KafkaUnreachable: worker-4 reaches Kafka, so its lag and stall still show
+                "ConsumerLagGrowing": "suppressed",
+                ("ConsumerLagHigh", "worker-1:9108"): "suppressed", ("ConsumerLagHigh", "worker-4:9108"): "active",
+                ("ConsumerNotReading", "worker-1:9108"): "suppressed",
+                ("ConsumerNotReading", "worker-4:9108"): "active"}
     promstack.wait_for(lambda: states() == expected, timeout=10, what=f"inhibition {expected}")
 
 
