@@ -232,6 +232,19 @@ def start_worker(env: dict[str, str], log: str, profile: str | None = None) -> s
                             stdout=subprocess.DEVNULL, stderr=open(log, "w"))
 
 
+def wait_ready(w: subprocess.Popen, log: str, timeout: float) -> float:
+    """Monotonic time at which worker ``w`` logged ``worker: ready`` (its tables recovered)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with open(log) as f:
+            if "worker: ready" in f.read():
+                return time.monotonic()
+        if w.poll() is not None:
+            raise SystemExit(f"worker exited with {w.returncode}; see {log}")
+        time.sleep(0.1)
+    raise SystemExit(f"worker not ready after {timeout}s; see {log}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, default=200_000)

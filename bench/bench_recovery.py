@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from aiokafka import AIOKafkaConsumer  # noqa: E402
 
 from bench_pipeline import (count, preload, rss_mb, run_env, scrape, start_worker,  # noqa: E402
-                            stop_workers)
+                            stop_workers, wait_ready)
 from streams.topics import delete_topics  # noqa: E402
 
 T0 = 1_795_000_000_000
@@ -64,18 +64,6 @@ async def distinct_keys(bootstrap: str, topic: str) -> int:
                 keys.update(r.key for r in recs)
     finally:
         await c.stop()
-
-
-def wait_ready(w: subprocess.Popen, log: str, timeout: float) -> float:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with open(log) as f:
-            if "worker: ready" in f.read():
-                return time.monotonic()
-        if w.poll() is not None:
-            raise SystemExit(f"worker exited with {w.returncode}; see {log}")
-        time.sleep(0.1)
-    raise SystemExit(f"worker not ready after {timeout}s; see {log}")
 
 
 def main() -> int:

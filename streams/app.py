@@ -1469,10 +1469,11 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None,
         "deadletter": raw_topic(s.deadletter_topic, s.partitions),
         "brand": raw_topic(s.brand_topic, 1),
     }
+    logs = s.changelog_topic_configs()
     cascades_table = app.Table("cascades", partitions=s.partitions, key_type=bytes,
-                               value_type=bytes, use_partitioner=True)
+                               value_type=bytes, use_partitioner=True, extra_topic_configs=logs)
     brand_table = app.Table("brand-state", partitions=1, key_type=bytes, value_type=bytes,
-                            use_partitioner=True)
+                            use_partitioner=True, extra_topic_configs=logs)
 
     worker = CascadeWorker(app, s, analyzer, metrics, cascades_table, topics)
     brands = BrandWorker(s, brand_table, metrics, worker.unreadable_state)

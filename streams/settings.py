@@ -49,6 +49,7 @@ VIRALITY_HEARTBEAT_S                3                           consumer heartbe
 VIRALITY_REBALANCE_TIMEOUT_S        60                          consumer rebalance timeout
 VIRALITY_SHUTDOWN_TIMEOUT_S         20                          bound on a graceful stop (up to 3600)
 VIRALITY_STORE                      memory://                   Faust table store: only ``memory://`` (rebuilt from the changelog)
+VIRALITY_CHANGELOG_COMPACT_S        3600                        longest a changelog record waits to be compacted (>= 10): bounds a restart
 VIRALITY_DATA_DIR                   ./.run/worker               Faust data directory (no table state with memory://)
 VIRALITY_LOG_LEVEL                  info                        worker log level: debug, info, warning, error, critical
 VIRALITY_GC_GEN0                    50000                       allocations between young GC passes (0: Python's 700)
@@ -82,6 +83,7 @@ MAX_SESSION_TIMEOUT_S = 90.0
 MAX_SHUTDOWN_TIMEOUT_S = 3600.0
 MAX_GC_GEN0 = 10_000_000
 MAX_ANALYSIS_PROCESSES = 64
+MIN_CHANGELOG_COMPACT_S = 10
 TOPIC_NAME_MAX = 249
 _TOPIC_NAME = re.compile(r"[A-Za-z0-9._-]+")
 
@@ -201,6 +203,7 @@ class Settings:
     rebalance_timeout_s: float = 60.0
     shutdown_timeout_s: float = 20.0
     store: str = "memory://"
+    changelog_compact_s: int = 3600
     data_dir: str = "./.run/worker"
     log_level: str = "info"
     # The worker allocates short-lived objects for every event and keeps many long-lived ones (the
@@ -367,6 +370,20 @@ class Settings:
             out.append((host, port) if sep else (server, None))
         return out
 
+    def changelog_topic_configs(self) -> dict[str, str]:
+        """Configs of the tables' changelog topics (given to Faust, which creates them).
+
+        A worker reads its changelogs back from the start at every start (``memory://`` store), and
+        Kafka compacts only closed segments: with its defaults (a segment closes at 1 GB or after 7
+        days) a quiet cluster kept up to a week of every state write uncompacted, and every restart
+        read it all. ``max.compaction.lag.ms`` also closes the segment (Kafka 2.3+), so a restart
+        reads about one record per cascade plus at most this long of writes; tombstones of
+        forgotten cascades are kept as long (``delete.retention.ms``, a day by default), since
+        only a recovering worker reads them, within seconds of their writing.
+        """
+        ms = str(self.changelog_compact_s * 1000)
+        return {"max.compaction.lag.ms": ms, "delete.retention.ms": ms}
+
     def chain_config(self) -> ChainConfig:
         return ChainConfig(
             thresholds=ViralityThresholds(viral_final=self.viral_final, escalate_final=self.escalate_final,
@@ -465,6 +482,9 @@ class Settings:
         if self.log_level.lower() not in LOG_LEVELS:
             raise SettingsError(f"VIRALITY_LOG_LEVEL={self.log_level!r} is not one of {', '.join(LOG_LEVELS)}")
         self._validate_kafka_auth()
+        if self.changelog_compact_s < MIN_CHANGELOG_COMPACT_S:
+            raise SettingsError(f"VIRALITY_CHANGELOG_COMPACT_S ({self.changelog_compact_s}) must be at least "
+                                f"{MIN_CHANGELOG_COMPACT_S}: Kafka starts a new changelog segment that often")
         if self.store != "memory://":
             raise SettingsError(f"VIRALITY_STORE={self.store!r}: only memory:// is supported (the worker "
                                 "rebuilds its tables from the changelog topics when it starts)")

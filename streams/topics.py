@@ -201,10 +201,32 @@ async def _check_changelogs(admin: AIOKafkaAdminClient, s: Settings, existing: s
                 f"less than VIRALITY_EXPIRE_S ({s.expire_s} s): the state of a cascade quiet that long would "
                 f"be deleted before the worker forgets it. Raise it: {fix.replace('NAME', name)} "
                 f"--add-config retention.ms={s.expire_s * 1000} (or set cleanup.policy=compact)")
+        # (topics made before the worker gave Faust these configs keep Kafka's defaults: a segment is
+        # compacted once it closes, at 1 GB or after 7 days, and every start reads it all back)
+        lag = conf.get("max.compaction.lag.ms")
+        if lag is not None and lag.isdigit() and int(lag) > s.changelog_compact_s * 1000:
+            want = s.changelog_topic_configs()
+            seconds = int(lag) / 1000
+            how = ("until their segment closes (at segment.bytes or segment.ms, 1 GB or 7 days by default)"
+                   if seconds >= 10 * 365 * 86400 else f"for up to {_span(seconds)}")
+            print(f"virality: changelog topic {name!r} leaves records uncompacted {how} "
+                  f"(max.compaction.lag.ms={lag}), and a worker reads all of them "
+                  f"at every start; VIRALITY_CHANGELOG_COMPACT_S is {s.changelog_compact_s} s. Topics the "
+                  f"worker creates get it; for this one: {fix.replace('NAME', name)} --add-config "
+                  + ",".join(f"{k}={v}" for k, v in want.items()), file=sys.stderr, flush=True)
+
+
+def _span(seconds: float) -> str:
+    """``seconds`` for a person: '7 days', '5 h', '10 min'."""
+    if seconds >= 2 * 86400:
+        return f"{seconds / 86400:.0f} days"
+    if seconds >= 2 * 3600:
+        return f"{seconds / 3600:.0f} h"
+    return f"{seconds / 60:.0f} min"
 
 
 async def _topic_configs(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, dict[str, str]]:
-    """``cleanup.policy`` and ``retention.ms`` of each topic that answers (a topic whose configs
+    """``cleanup.policy``, ``retention.ms`` and ``max.compaction.lag.ms`` of each topic that answers (a topic whose configs
     cannot be read is left out: the check is a safeguard, not a reason to refuse a start)."""
     from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
@@ -212,7 +234,8 @@ async def _topic_configs(admin: AIOKafkaAdminClient, names: list[str]) -> dict[s
         return {}
     try:
         responses = await admin.describe_configs(
-            [ConfigResource(ConfigResourceType.TOPIC, name, configs={"cleanup.policy": None, "retention.ms": None})
+            [ConfigResource(ConfigResourceType.TOPIC, name,
+                            configs={"cleanup.policy": None, "retention.ms": None, "max.compaction.lag.ms": None})
              for name in names])
     except Exception:   # an older broker or no DescribeConfigs permission (an ACL)
         return {}

@@ -5,6 +5,7 @@ import asyncio
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -141,3 +142,112 @@ def test_replay_to_a_missing_topic_and_a_worker_without_a_usable_data_dir_are_cl
                        env=dict(names.environ(), VIRALITY_DATA_DIR=str(not_a_dir)), capture_output=True,
                        text=True, timeout=120)
     assert r.returncode == 2 and "VIRALITY_DATA_DIR" in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+def _changelog_configs(names: Names) -> dict[str, dict[str, str]]:
+    from aiokafka.admin import AIOKafkaAdminClient
+    from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+
+    async def run() -> dict[str, dict[str, str]]:
+        admin = AIOKafkaAdminClient(bootstrap_servers=_settings(names).bootstrap_servers)
+        await admin.start()
+        try:
+            logs = [f"{names.run}-cascades-changelog", f"{names.run}-brand-state-changelog"]
+            responses = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, n) for n in logs])
+        finally:
+            await admin.close()
+        return {r[3]: {e[0]: e[1] for e in r[4]} for resp in responses for r in resp.resources}
+    return asyncio.run(run())
+
+
+def _records(topic: str, partitions: int) -> list[tuple[bytes | None, bytes | None]]:
+    """Every record in ``topic`` now, read from its start to its end offsets."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    from tests.integration.conftest import BROKER
+
+    async def run() -> list[tuple[bytes | None, bytes | None]]:
+        c = AIOKafkaConsumer(bootstrap_servers=BROKER, enable_auto_commit=False, group_id=None)
+        await c.start()
+        try:
+            tps = [TopicPartition(topic, p) for p in range(partitions)]
+            ends = await c.end_offsets(tps)
+            c.assign(tps)
+            await c.seek_to_beginning(*tps)
+            out: list[tuple[bytes | None, bytes | None]] = []
+            while [tp for tp in tps if await c.position(tp) < ends[tp]]:
+                for recs in (await c.getmany(timeout_ms=500)).values():
+                    out.extend((r.key, r.value) for r in recs)
+            return out
+        finally:
+            await c.stop()
+    return asyncio.run(run())
+
+
+def test_the_changelogs_are_compacted_within_changelog_compact_s(start_worker) -> None:
+    """Kafka compacts only closed segments, and by default closes one at 1 GB or after 7 days: a
+    worker read back up to a week of every state write at each start. The worker now creates its
+    changelogs with max.compaction.lag.ms (and delete.retention.ms) of VIRALITY_CHANGELOG_COMPACT_S,
+    and the broker's cleaner leaves about one record per cascade."""
+    from tests.factories import by_time, cascade
+    from tests.integration.conftest import create_topics, keyed, produce
+
+    names = Names(partitions=1, VIRALITY_CHANGELOG_COMPACT_S="10")
+    create_topics(names)
+    worker = start_worker(names)
+    for configs in _changelog_configs(names).values():
+        assert configs["max.compaction.lag.ms"] == "10000" and configs["delete.retention.ms"] == "10000"
+    changelog = f"{names.run}-cascades-changelog"
+    events = by_time(cascade("cmp1", "Fin morgon", "sv", 30, duration_s=600)
+                     + cascade("cmp2", "God kväll", "sv", 30, duration_s=600, seed=2))
+    sent = 0
+    for i in range(0, len(events), 8):   # one batch a flush: each cascade is written again and again
+        sent += produce(names.posts, keyed(events[i:i + 8]))
+        worker.wait_processed(sent)
+        time.sleep(1.2)
+    written = [k for k, _ in _records(changelog, names.partitions)]
+    assert len(written) >= 10 and set(written) == {b"cmp1", b"cmp2"}, written
+    time.sleep(10.5)   # past max.compaction.lag.ms: the next write closes the segment ...
+    later = by_time(cascade("cmp3", "Hej", "sv", 1, duration_s=60, seed=3))
+    produce(names.posts, keyed(later))
+    worker.wait_processed(sent + len(later))
+    deadline = time.monotonic() + 60   # ... and the cleaner compacts it
+    while True:
+        kept = [k for k, _ in _records(changelog, names.partitions)]
+        if len(kept) <= 4 or time.monotonic() > deadline:
+            break
+        time.sleep(1.0)
+    assert len(kept) <= 4 and {b"cmp1", b"cmp2"} <= set(kept), (len(written), kept)
+
+
+def test_a_changelog_made_with_kafkas_compaction_defaults_is_named_with_the_command_that_fixes_it(capsys) -> None:
+    """Changelogs created before the worker gave Faust max.compaction.lag.ms keep Kafka's default
+    (never forced): the worker starts, and says what a restart costs and how to change it."""
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+    from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+
+    names = Names(partitions=2)
+    changelog = f"{names.run}-cascades-changelog"
+
+    async def make(alter: dict[str, str] | None = None) -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=_settings(names).bootstrap_servers)
+        await admin.start()
+        try:
+            if alter is None:
+                await admin.create_topics([NewTopic(changelog, 2, 1, topic_configs={"cleanup.policy": "compact"})])
+            else:
+                await admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, changelog, configs=alter)])
+        finally:
+            await admin.close()
+
+    asyncio.run(make())
+    asyncio.run(ensure_topics(_settings(names), worker=True))
+    said = capsys.readouterr().err
+    assert (f"changelog topic '{changelog}' leaves records uncompacted until their segment closes" in said
+            and "--add-config max.compaction.lag.ms=3600000,delete.retention.ms=3600000" in said), said
+    asyncio.run(make({"cleanup.policy": "compact", "max.compaction.lag.ms": str(3 * 86400 * 1000)}))
+    asyncio.run(ensure_topics(_settings(names), worker=True))
+    assert "uncompacted for up to 3 days (max.compaction.lag.ms=259200000)" in capsys.readouterr().err
+    asyncio.run(make({"cleanup.policy": "compact", "max.compaction.lag.ms": "3600000"}))
+    asyncio.run(ensure_topics(_settings(names), worker=True))
+    assert "uncompacted" not in capsys.readouterr().err

@@ -168,6 +168,8 @@ def test_a_misspelt_variable_is_warned_about_once_with_the_likely_setting(caplog
     # overflowed in gc.set_threshold / the process pool, with a traceback
     ({"VIRALITY_GC_GEN0": "99999999999"}, "VIRALITY_GC_GEN0 must be at most"),
     ({"VIRALITY_ANALYSIS_PROCESSES": "99999999999999999999"}, "VIRALITY_ANALYSIS_PROCESSES at most 64"),
+    # a new changelog segment every few milliseconds
+    ({"VIRALITY_CHANGELOG_COMPACT_S": "9"}, "VIRALITY_CHANGELOG_COMPACT_S \\(9\\) must be at least 10"),
 ])
 def test_settings_that_failed_late_or_looped_are_refused_at_once(env, words) -> None:
     with pytest.raises(SettingsError, match=words):
@@ -177,8 +179,11 @@ def test_settings_that_failed_late_or_looped_are_refused_at_once(env, words) -> 
 def test_the_bounds_themselves_are_accepted() -> None:
     s = Settings.from_env({"VIRALITY_SESSION_TIMEOUT_S": "90", "VIRALITY_FLUSH_INTERVAL_S": "0.01",
                            "VIRALITY_SHUTDOWN_TIMEOUT_S": "3600", "VIRALITY_GC_GEN0": "10000000",
-                           "VIRALITY_ANALYSIS_PROCESSES": "64", "VIRALITY_POSTS_TOPIC": "Posts_v2.eu-1"})
+                           "VIRALITY_ANALYSIS_PROCESSES": "64", "VIRALITY_POSTS_TOPIC": "Posts_v2.eu-1",
+                           "VIRALITY_CHANGELOG_COMPACT_S": "10"})
     assert (s.session_timeout_s, s.posts_topic) == (90.0, "Posts_v2.eu-1")
+    assert s.changelog_topic_configs() == {"max.compaction.lag.ms": "10000", "delete.retention.ms": "10000"}
+    assert Settings().changelog_topic_configs()["max.compaction.lag.ms"] == "3600000"   # an hour by default
 
 
 def test_faust_is_given_no_environment_of_its_own(monkeypatch, caplog) -> None:
