@@ -74,6 +74,8 @@ def main() -> int:
                     help="event time between cascades (20: 100,000 span 33 min; 120: 3.3 h, most idle)")
     ap.add_argument("--broker", default=os.environ.get("VIRALITY_BROKER", "kafka://127.0.0.1:9092"))
     ap.add_argument("--timeout", type=float, default=600)
+    ap.add_argument("--profile", default=None,
+                    help="run the restarted worker under cProfile and write its stats here (slows it down)")
     args = ap.parse_args()
     bootstrap = args.broker.split("://", 1)[-1]
     run = f"recov{uuid.uuid4().hex[:6]}"
@@ -114,7 +116,7 @@ def main() -> int:
               f"{gauges.get('virality_active_cascades', float('nan')):,.0f} cascades, "
               f"{gauges.get('virality_live_cascades', float('nan')):,.0f} of them in memory", flush=True)
         started = time.monotonic()
-        w = start_worker(env, f".run/{run}-2.log")
+        w = start_worker(env, f".run/{run}-2.log", args.profile)
         try:
             ready = wait_ready(w, f".run/{run}-2.log", args.timeout)
             time.sleep(3.0)

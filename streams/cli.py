@@ -634,6 +634,11 @@ def _bounded_worker_class():
             super().__init__(*args, **kwargs)
             self._shutdown_timeout = shutdown_timeout
             self._limiter = limiter
+            # No terminal spinner: at a log level of WARNING or above Faust's spinner sets the root
+            # logger to DEBUG and spins on every record, so every debug call of Faust, mode and
+            # aiokafka (two per changelog record in a table recovery) built a log record that no
+            # handler printed.
+            self.spinner = None
 
         def on_setup_root_logger(self, logger: Any, level: int) -> None:
             super().on_setup_root_logger(logger, level)

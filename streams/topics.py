@@ -226,8 +226,9 @@ def _span(seconds: float) -> str:
 
 
 async def _topic_configs(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, dict[str, str]]:
-    """``cleanup.policy``, ``retention.ms`` and ``max.compaction.lag.ms`` of each topic that answers (a topic whose configs
-    cannot be read is left out: the check is a safeguard, not a reason to refuse a start)."""
+    """``cleanup.policy``, ``retention.ms`` and ``max.compaction.lag.ms`` of each topic that answers
+    (a topic whose configs cannot be read is left out: the check is a safeguard, not a reason to
+    refuse a start)."""
     from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
     if not names:

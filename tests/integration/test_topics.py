@@ -244,10 +244,10 @@ def test_a_changelog_made_with_kafkas_compaction_defaults_is_named_with_the_comm
     asyncio.run(ensure_topics(_settings(names), worker=True))
     said = capsys.readouterr().err
     assert (f"changelog topic '{changelog}' leaves records uncompacted until their segment closes" in said
-            and "--add-config max.compaction.lag.ms=3600000,delete.retention.ms=3600000" in said), said
+            and "--add-config max.compaction.lag.ms=600000,delete.retention.ms=600000" in said), said
     asyncio.run(make({"cleanup.policy": "compact", "max.compaction.lag.ms": str(3 * 86400 * 1000)}))
     asyncio.run(ensure_topics(_settings(names), worker=True))
     assert "uncompacted for up to 3 days (max.compaction.lag.ms=259200000)" in capsys.readouterr().err
-    asyncio.run(make({"cleanup.policy": "compact", "max.compaction.lag.ms": "3600000"}))
+    asyncio.run(make({"cleanup.policy": "compact", "max.compaction.lag.ms": "600000"}))
     asyncio.run(ensure_topics(_settings(names), worker=True))
     assert "uncompacted" not in capsys.readouterr().err

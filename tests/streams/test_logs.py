@@ -122,3 +122,26 @@ def test_a_logger_with_two_handlers_writes_the_first_of_a_flood_to_both():
     finally:
         for h in handlers:
             logger.removeHandler(h)
+
+
+def test_a_worker_at_warning_level_does_not_turn_on_debug_records():
+    """Faust's terminal spinner set the root logger to DEBUG for log levels of WARNING and above, so
+    every debug call of Faust and aiokafka built a record nobody printed (two per changelog record in
+    a recovery, 101,000 in a profile of one restart)."""
+    from streams.app import create_app
+    from streams.cli import BoundedWorker
+    from streams.settings import Settings
+
+    app = create_app(Settings(metrics_port=0))
+    root = logging.getLogger()
+    saved = root.level, list(root.handlers)
+    root.handlers = [logging.StreamHandler(io.StringIO())]
+    root.setLevel(logging.WARNING)   # as the worker's logging set-up leaves it
+    try:
+        worker = BoundedWorker(app, loglevel="WARNING", quiet=True, redirect_stdouts=False)
+        worker.on_setup_root_logger(root, logging.WARNING)
+        assert worker.spinner is None
+        assert not logging.getLogger("faust.tables.recovery").isEnabledFor(logging.DEBUG)
+    finally:
+        root.setLevel(saved[0])
+        root.handlers = saved[1]

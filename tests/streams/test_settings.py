@@ -183,7 +183,7 @@ def test_the_bounds_themselves_are_accepted() -> None:
                            "VIRALITY_CHANGELOG_COMPACT_S": "10"})
     assert (s.session_timeout_s, s.posts_topic) == (90.0, "Posts_v2.eu-1")
     assert s.changelog_topic_configs() == {"max.compaction.lag.ms": "10000", "delete.retention.ms": "10000"}
-    assert Settings().changelog_topic_configs()["max.compaction.lag.ms"] == "3600000"   # an hour by default
+    assert Settings().changelog_topic_configs()["max.compaction.lag.ms"] == "600000"   # 10 minutes by default
 
 
 def test_faust_is_given_no_environment_of_its_own(monkeypatch, caplog) -> None:
