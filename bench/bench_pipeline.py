@@ -152,12 +152,18 @@ async def dump(bootstrap: str, topic: str, path: str) -> None:
         await c.stop()
 
 
-def scrape(port: int) -> dict[str, float]:
-    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2).read().decode()
+#: The worker's series :func:`scrape` reads by default.
+SCRAPED = ("virality_events_consumed_total", "virality_events_rejected_total", "virality_alerts_total",
+           "virality_active_cascades", "virality_live_cascades")
+
+
+def scrape(port: int, names: tuple[str, ...] = SCRAPED, timeout: float = 2.0) -> dict[str, float]:
+    """The worker's ``names`` series on ``port``, each summed over its labels."""
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=timeout).read().decode()
+    line_re = re.compile(r"^(" + "|".join(names) + r")(?:\{.*\})? (\S+)$")
     out: dict[str, float] = {}
     for line in text.splitlines():
-        m = re.match(r"^(virality_events_consumed_total|virality_events_rejected_total|virality_alerts_total"
-                     r"|virality_active_cascades|virality_live_cascades)(?:\{.*\})? (\S+)$", line)
+        m = line_re.match(line)
         if m:
             out[m.group(1)] = out.get(m.group(1), 0.0) + float(m.group(2))
     return out

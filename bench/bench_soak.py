@@ -33,18 +33,16 @@ import heapq
 import math
 import os
 import random
-import re
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from bench.bench_pipeline import (TEXTS, descendants, real_texts, rss_mb, run_env, start_worker,
-                                  stop_workers, wait_ready)
+from bench.bench_pipeline import (SCRAPED, TEXTS, count, descendants, real_texts, rss_mb, run_env,
+                                  scrape, start_worker, stop_workers, wait_ready)
 from streams.topics import delete_topics
 
 BRANDS = ("acme", "sj", "ikea", "orlen", "dsb")
@@ -130,22 +128,9 @@ def _poisson(rng: random.Random, lam: float) -> int:
     return n
 
 
-METRICS = ("virality_events_consumed_total", "virality_events_rejected_total", "virality_alerts_total",
-           "virality_active_cascades", "virality_live_cascades", "virality_cascades_expired_total",
-           "virality_cascades_evicted_total", "virality_kafka_consumer_lag_messages",
-           "virality_brand_events_late_total")
-_LINE = re.compile(r"^(" + "|".join(METRICS) + r")(?:\{.*\})? (\S+)$")
-
-
-def scrape(port: int) -> dict[str, float]:
-    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
-    out: dict[str, float] = {}
-    for line in text.splitlines():
-        m = _LINE.match(line)
-        if m:
-            out[m.group(1)] = out.get(m.group(1), 0.0) + float(m.group(2))
-    return out
-
+#: The worker's series each sample reads.
+METRICS = SCRAPED + ("virality_cascades_expired_total", "virality_cascades_evicted_total",
+                     "virality_kafka_consumer_lag_messages", "virality_brand_events_late_total")
 
 async def records(consumer: AIOKafkaConsumer, topic: str) -> int:
     """Records in ``topic`` (end minus start offsets; 0 while it does not exist yet)."""
@@ -265,7 +250,7 @@ def main() -> int:
             if wall >= nxt:
                 nxt += args.sample_s
                 try:
-                    m = scrape(port)
+                    m = scrape(port, METRICS, timeout=5.0)
                 except OSError:
                     m = {}
                 if worker.poll() is not None:
@@ -326,15 +311,7 @@ def main() -> int:
 def restart(env: dict[str, str], run: str, bootstrap: str, last: dict, kafka_data: str) -> None:
     """Start a second worker on the soaked topics and say how long it takes to recover its tables
     from the changelog (the worker's ``ready``), and whether it processes anything again."""
-    async def changelog() -> int:
-        c = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
-        await c.start()
-        try:
-            return await records(c, f"{run}-cascades-changelog")
-        finally:
-            await c.stop()
-
-    log_records = asyncio.run(changelog())
+    log_records = asyncio.run(count(bootstrap, f"{run}-cascades-changelog"))
     mb = disk_mb(kafka_data, f"{run}-cascades-changelog")
     log = f".run/{run}-restart.log"
     started = time.monotonic()
@@ -342,7 +319,7 @@ def restart(env: dict[str, str], run: str, bootstrap: str, last: dict, kafka_dat
     try:
         ready = wait_ready(w, log, timeout=1800)
         time.sleep(6.0)  # a publication of the state gauges (every 5 s)
-        m = scrape(int(env["VIRALITY_METRICS_PORT"]))
+        m = scrape(int(env["VIRALITY_METRICS_PORT"]), METRICS, timeout=5.0)
         print(f"restart           ready {ready - started:.1f} s after start, recovering a changelog of "
               f"{mb:,.1f} MB ({log_records:,} records written to it) for {m.get('virality_active_cascades', float('nan')):,.0f} cascades "
               f"(the first worker tracked {last.get('virality_active_cascades', float('nan')):,.0f}); "

@@ -11,7 +11,8 @@ import pytest
 
 from streams.settings import Settings
 from streams.topics import TopicMismatch, ensure_topics
-from tests.integration.conftest import ROOT, Names
+from tests.factories import by_time, cascade
+from tests.integration.conftest import BROKER, ROOT, Names, create_topics, keyed, produce
 
 pytestmark = pytest.mark.integration
 
@@ -88,40 +89,46 @@ def test_a_changelog_left_with_another_partition_count_is_refused_at_start() -> 
         asyncio.run(ensure_topics(_settings(names)))
 
 
-def test_a_changelog_whose_records_kafka_would_delete_is_refused_at_a_worker_start() -> None:
-    """An operator's kafka-configs --alter cleanup.policy=delete on a changelog went unnoticed: the
-    oldest states went with retention.ms, and a restart restored only part of them. Compacted is
-    fine, and compact,delete kept at least VIRALITY_EXPIRE_S; replay and topics never read the
-    changelogs and are not refused (a review found replay refused)."""
+def _set_changelog(names: Names, **configs: str) -> None:
+    """The run's 2-partition cascades changelog: created with ``cleanup.policy=compact`` alone (as
+    Faust creates it, Kafka's defaults for the rest), or else its configs altered to ``configs``."""
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
     from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-    names = Names(partitions=2)
     changelog = f"{names.run}-cascades-changelog"
-    expire_s = _settings(names).expire_s
 
-    async def make(**configs: str) -> None:
+    async def run() -> None:
         admin = AIOKafkaAdminClient(bootstrap_servers=_settings(names).bootstrap_servers)
         await admin.start()
         try:
-            if configs.get("cleanup.policy") == "compact" and len(configs) == 1:
+            if configs == {"cleanup.policy": "compact"}:
                 await admin.create_topics([NewTopic(changelog, 2, 1, topic_configs=configs)])
             else:
                 await admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, changelog, configs=configs)])
         finally:
             await admin.close()
+    asyncio.run(run())
+
+
+def test_a_changelog_whose_records_kafka_would_delete_is_refused_at_a_worker_start() -> None:
+    """An operator's kafka-configs --alter cleanup.policy=delete on a changelog went unnoticed: the
+    oldest states went with retention.ms, and a restart restored only part of them. Compacted is
+    fine, and compact,delete kept at least VIRALITY_EXPIRE_S; replay and topics never read the
+    changelogs and are not refused (a review found replay refused)."""
+    names = Names(partitions=2)
+    expire_s = _settings(names).expire_s
 
     def worker_start() -> None:
         asyncio.run(ensure_topics(_settings(names), worker=True))
 
-    asyncio.run(make(**{"cleanup.policy": "compact"}))
+    _set_changelog(names, **{"cleanup.policy": "compact"})
     worker_start()                                                   # as Faust creates it: fine
-    asyncio.run(make(**{"cleanup.policy": "compact,delete", "retention.ms": str(expire_s * 1000)}))
+    _set_changelog(names, **{"cleanup.policy": "compact,delete", "retention.ms": str(expire_s * 1000)})
     worker_start()
-    asyncio.run(make(**{"cleanup.policy": "compact,delete", "retention.ms": "60000"}))
+    _set_changelog(names, **{"cleanup.policy": "compact,delete", "retention.ms": "60000"})
     with pytest.raises(TopicMismatch, match=r"compact,delete with retention.ms=60000, less than VIRALITY_EXPIRE_S"):
         worker_start()
-    asyncio.run(make(**{"cleanup.policy": "delete", "retention.ms": "60000"}))
+    _set_changelog(names, **{"cleanup.policy": "delete", "retention.ms": "60000"})
     with pytest.raises(TopicMismatch, match=r"changelog topic .*-cascades-changelog' has cleanup.policy=delete.*"
                                             r"--add-config cleanup.policy=compact"):
         worker_start()
@@ -165,8 +172,6 @@ def _records(topic: str, partitions: int) -> tuple[list[tuple[bytes | None, byte
     ever written to it (the end offsets: compaction does not lower them)."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
-    from tests.integration.conftest import BROKER
-
     async def run() -> tuple[list[tuple[bytes | None, bytes | None]], int]:
         c = AIOKafkaConsumer(bootstrap_servers=BROKER, enable_auto_commit=False, group_id=None)
         await c.start()
@@ -190,9 +195,6 @@ def test_the_changelogs_are_compacted_within_changelog_compact_s(start_worker) -
     worker read back up to a week of every state write at each start. The worker now creates its
     changelogs with max.compaction.lag.ms (and delete.retention.ms) of VIRALITY_CHANGELOG_COMPACT_S,
     and the broker's cleaner leaves about one record per cascade."""
-    from tests.factories import by_time, cascade
-    from tests.integration.conftest import create_topics, keyed, produce
-
     names = Names(partitions=1, VIRALITY_CHANGELOG_COMPACT_S="10")
     create_topics(names)
     worker = start_worker(names)
@@ -225,31 +227,16 @@ def test_the_changelogs_are_compacted_within_changelog_compact_s(start_worker) -
 def test_a_changelog_made_with_kafkas_compaction_defaults_is_named_with_the_command_that_fixes_it(capsys) -> None:
     """Changelogs created before the worker gave Faust max.compaction.lag.ms keep Kafka's default
     (never forced): the worker starts, and says what a restart costs and how to change it."""
-    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-    from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
-
     names = Names(partitions=2)
     changelog = f"{names.run}-cascades-changelog"
-
-    async def make(alter: dict[str, str] | None = None) -> None:
-        admin = AIOKafkaAdminClient(bootstrap_servers=_settings(names).bootstrap_servers)
-        await admin.start()
-        try:
-            if alter is None:
-                await admin.create_topics([NewTopic(changelog, 2, 1, topic_configs={"cleanup.policy": "compact"})])
-            else:
-                await admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, changelog, configs=alter)])
-        finally:
-            await admin.close()
-
-    asyncio.run(make())
+    _set_changelog(names, **{"cleanup.policy": "compact"})
     asyncio.run(ensure_topics(_settings(names), worker=True))
     said = capsys.readouterr().err
     assert (f"changelog topic '{changelog}' leaves records uncompacted until their segment closes" in said
             and "--add-config max.compaction.lag.ms=600000,delete.retention.ms=600000" in said), said
-    asyncio.run(make({"cleanup.policy": "compact", "max.compaction.lag.ms": str(3 * 86400 * 1000)}))
+    _set_changelog(names, **{"cleanup.policy": "compact", "max.compaction.lag.ms": str(3 * 86400 * 1000)})
     asyncio.run(ensure_topics(_settings(names), worker=True))
     assert "uncompacted for up to 3 days (max.compaction.lag.ms=259200000)" in capsys.readouterr().err
-    asyncio.run(make({"cleanup.policy": "compact", "max.compaction.lag.ms": "600000"}))
+    _set_changelog(names, **{"cleanup.policy": "compact", "max.compaction.lag.ms": "600000"})
     asyncio.run(ensure_topics(_settings(names), worker=True))
     assert "uncompacted" not in capsys.readouterr().err
