@@ -198,3 +198,83 @@ def test_a_stop_that_comes_as_a_batch_arrives_is_not_lost() -> None:
         assert await route.get(0.01) is None  # and the timeout still answers None
 
     asyncio.run(run())
+
+
+def _changelog_drain(callback, fetches):
+    """A drain loop over one changelog partition (no batch route, so Faust's conductor path):
+    ``fetches`` are the record lists the fetcher hands over, one per turn; mode's real
+    ``wait_first`` races each delivery against a rebalance. Returns the fake consumer: its
+    ``races`` (wait_first calls), ``rewound`` (what was given back) and ``_read_offset``."""
+    from mode import Service
+
+    tp = TP("app-cascades-changelog", 0)
+    stopped, turns = asyncio.Event(), list(fetches)
+
+    async def wait_next_records(timeout):
+        if not turns:
+            stopped.set()
+            return {}, None
+        return {tp: turns.pop(0)}, None
+
+    async def sleep(s):
+        await asyncio.sleep(0)
+
+    app = types.SimpleNamespace(batch_routes={}, rebalancing=False, consumer_generation_id=1,
+                                topics=types.SimpleNamespace(acks_enabled_for=lambda topic: False),
+                                monitor=types.SimpleNamespace(track_tp_end_offset=lambda *a: None))
+    self_ = types.SimpleNamespace(
+        app=app, callback=callback, _stopped=stopped, _crashed=asyncio.Event(), loop=asyncio.get_running_loop(),
+        _read_offset={}, suspend_flow=asyncio.Event(), _to_message=lambda t, r: r,
+        diag=types.SimpleNamespace(set_flag=lambda f: None, unset_flag=lambda f: None), sleep=sleep,
+        should_stop=False, _wait_next_records=wait_next_records, flow_active=True, _buffered_partitions=set(),
+        highwater=lambda t: 100, _commit_every=None, _n_acked=0, races=0, rewound=[])
+
+    async def wait_first(*coros):
+        self_.races += 1
+        return await Service.wait_first(self_, *coros)
+
+    async def rewind(undelivered):
+        self_.rewound.append({t: [r.offset for r in recs] for t, recs in undelivered.items()})
+        return {}
+    self_.wait_first, self_.rewind = wait_first, rewind
+    return tp, self_, BatchingConsumer._drain_messages(self_, types.SimpleNamespace(_stopped=asyncio.Event()))
+
+
+def test_changelog_records_are_handed_over_in_order_with_one_race_per_fetch() -> None:
+    """A restart reads the tables back through this path: a race per record cost four tasks each
+    (bench_recovery, 100,000 cascades: ready in 10.7-11.2 s, 7.7-8.4 s with one race per fetch)."""
+    async def run() -> None:
+        got = []
+
+        async def callback(message):
+            await asyncio.sleep(0)   # the conductor's lock and queue
+            got.append(message.offset)
+        tp, self_, drain = _changelog_drain(callback, [[Rec(o) for o in range(5)], [Rec(o) for o in range(5, 8)]])
+        await drain
+        assert got == list(range(8))
+        assert self_._read_offset[tp] == 7
+        assert self_.races == 2 and self_.rewound == []
+
+    asyncio.run(run())
+
+
+def test_a_rebalance_while_a_changelog_record_waits_gives_back_that_record_and_the_rest() -> None:
+    """The recovery's queue is full at record 2 when a rebalance begins: records 0 and 1 were handed
+    over; 2, 3 and 4 are given back to be read again (and 2 is not half-delivered)."""
+    async def run() -> None:
+        got, queue_has_room = [], asyncio.Event()
+        holder = {}
+
+        async def callback(message):
+            if message.offset == 2:
+                holder["self"].suspend_flow.set()   # the rebalance begins while the queue is full
+                await queue_has_room.wait()
+            got.append(message.offset)
+        tp, self_, drain = _changelog_drain(callback, [[Rec(o) for o in range(5)]])
+        holder["self"] = self_
+        await drain
+        assert got == [0, 1]
+        assert self_._read_offset[tp] == 1
+        assert self_.rewound == [{tp: [2, 3, 4]}]
+
+    asyncio.run(run())
