@@ -106,6 +106,23 @@ def test_rewind_resets_the_read_offsets_as_a_seek_does() -> None:
     asyncio.run(run())
 
 
+def _drain_self(*, routes, rebalancing, acks, stopped, wait_next_records, read_offset, **fields):
+    """The attributes of a BatchingConsumer that ``_drain_messages`` reads, faked (no broker):
+    an app with ``routes`` as its batch routes, a fetcher answering ``wait_next_records``, and
+    ``fields`` for the rest (``wait_first``, ``rewind``, ...)."""
+    async def sleep(s):
+        await asyncio.sleep(0)
+
+    app = types.SimpleNamespace(batch_routes=routes, rebalancing=rebalancing, consumer_generation_id=1,
+                                topics=types.SimpleNamespace(acks_enabled_for=lambda topic: acks),
+                                monitor=types.SimpleNamespace(track_tp_end_offset=lambda *a: None))
+    return types.SimpleNamespace(
+        app=app, _stopped=stopped, _read_offset=read_offset, suspend_flow=asyncio.Event(),
+        diag=types.SimpleNamespace(set_flag=lambda f: None, unset_flag=lambda f: None), sleep=sleep,
+        should_stop=False, _wait_next_records=wait_next_records, flow_active=True, _buffered_partitions=set(),
+        highwater=lambda t: 100, _commit_every=None, _n_acked=0, **fields)
+
+
 def test_stream_records_fetched_before_the_recovery_seeks_are_not_delivered_twice() -> None:
     """Faust's recovery resumes the stream partitions and only then seeks them to the committed
     offsets: a fetch in between must not be delivered, or the same records come again after the seek
@@ -123,10 +140,6 @@ def test_stream_records_fetched_before_the_recovery_seeks_are_not_delivered_twic
             async def deliver(self, batch):
                 delivered.extend(m.offset for m in batch)
         route = Route()
-
-        app = types.SimpleNamespace(batch_routes={"posts": route}, rebalancing=True, consumer_generation_id=1,
-                                    topics=types.SimpleNamespace(acks_enabled_for=lambda topic: True),
-                                    monitor=types.SimpleNamespace(track_tp_end_offset=lambda *a: None))
         stopped = asyncio.Event()
 
         class Thread:
@@ -143,7 +156,7 @@ def test_stream_records_fetched_before_the_recovery_seeks_are_not_delivered_twic
             if len(calls) == 2:   # meanwhile the recovery sought to the committed offset, and ended
                 sub.seek(tp, 5)
                 self_._read_offset[TP("posts", 0)] = 5
-                app.rebalancing = False
+                self_.app.rebalancing = False
             elif len(calls) == 3:
                 stopped.set()
                 return {}, None
@@ -156,15 +169,10 @@ def test_stream_records_fetched_before_the_recovery_seeks_are_not_delivered_twic
             await coro
             return types.SimpleNamespace(done={coro})
 
-        async def sleep(s):
-            await asyncio.sleep(0)
-
-        self_ = types.SimpleNamespace(
-            app=app, callback=None, _stopped=stopped, _read_offset={TP("posts", 0): 5}, suspend_flow=asyncio.Event(),
-            _to_message=lambda t, r: types.SimpleNamespace(offset=r.offset), diag=types.SimpleNamespace(
-                set_flag=lambda f: None, unset_flag=lambda f: None), sleep=sleep, should_stop=False,
-            _wait_next_records=wait_next_records, flow_active=True, _buffered_partitions=set(),
-            highwater=lambda t: 100, wait_first=wait_first, _commit_every=None, _n_acked=0,
+        self_ = _drain_self(
+            routes={"posts": route}, rebalancing=True, acks=True, stopped=stopped,
+            wait_next_records=wait_next_records, read_offset={TP("posts", 0): 5}, callback=None,
+            _to_message=lambda t, r: types.SimpleNamespace(offset=r.offset), wait_first=wait_first,
             _thread=Thread(), log=logging.getLogger("test"))
         self_.rewind = lambda undelivered: BatchingConsumer.rewind(self_, undelivered)
         sub.seek(tp, 5)
@@ -216,18 +224,10 @@ def _changelog_drain(callback, fetches):
             return {}, None
         return {tp: turns.pop(0)}, None
 
-    async def sleep(s):
-        await asyncio.sleep(0)
-
-    app = types.SimpleNamespace(batch_routes={}, rebalancing=False, consumer_generation_id=1,
-                                topics=types.SimpleNamespace(acks_enabled_for=lambda topic: False),
-                                monitor=types.SimpleNamespace(track_tp_end_offset=lambda *a: None))
-    self_ = types.SimpleNamespace(
-        app=app, callback=callback, _stopped=stopped, _crashed=asyncio.Event(), loop=asyncio.get_running_loop(),
-        _read_offset={}, suspend_flow=asyncio.Event(), _to_message=lambda t, r: r,
-        diag=types.SimpleNamespace(set_flag=lambda f: None, unset_flag=lambda f: None), sleep=sleep,
-        should_stop=False, _wait_next_records=wait_next_records, flow_active=True, _buffered_partitions=set(),
-        highwater=lambda t: 100, _commit_every=None, _n_acked=0, races=0, rewound=[])
+    self_ = _drain_self(
+        routes={}, rebalancing=False, acks=False, stopped=stopped, wait_next_records=wait_next_records,
+        read_offset={}, callback=callback, _crashed=asyncio.Event(), loop=asyncio.get_running_loop(),
+        _to_message=lambda t, r: r, races=0, rewound=[])
 
     async def wait_first(*coros):
         self_.races += 1
@@ -263,15 +263,13 @@ def test_a_rebalance_while_a_changelog_record_waits_gives_back_that_record_and_t
     over; 2, 3 and 4 are given back to be read again (and 2 is not half-delivered)."""
     async def run() -> None:
         got, queue_has_room = [], asyncio.Event()
-        holder = {}
 
         async def callback(message):
             if message.offset == 2:
-                holder["self"].suspend_flow.set()   # the rebalance begins while the queue is full
+                self_.suspend_flow.set()   # the rebalance begins while the queue is full
                 await queue_has_room.wait()
             got.append(message.offset)
         tp, self_, drain = _changelog_drain(callback, [[Rec(o) for o in range(5)]])
-        holder["self"] = self_
         await drain
         assert got == [0, 1]
         assert self_._read_offset[tp] == 1
