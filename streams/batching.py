@@ -11,7 +11,7 @@ commits, flow control, recovery) and changes only the drain loop: messages of to
 ``app.batch_routes`` are collected per fetch and delivered to their :class:`BatchRoute` with one
 await per batch; messages of every other topic (changelogs, the low-volume brand topic) still go
 through Faust's conductor, a partition's records of one fetch in one coroutine
-(:func:`_deliver_each`). The agent acks each message with ``consumer.ack(message)`` after its
+(:func:`_deliver_each`), changelog records into a :class:`RecoveryQueue`. The agent acks each message with ``consumer.ack(message)`` after its
 effects were written, so Faust commits only offsets whose state is in the changelog.
 """
 from __future__ import annotations
@@ -24,6 +24,7 @@ from faust.transport.consumer import CONSUMER_FETCHING
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import Message
 from mode import Service
+from mode.utils.queues import ThrowableQueue
 
 
 async def within(aw: Any, timeout: float) -> Any:
@@ -80,9 +81,12 @@ class BatchRoute:
 
 
 async def _deliver_each(callback: Any, to_message: Any, tp: Any, recs: list[Any],
-                        read_offset: dict[Any, Any], delivered: list[int]) -> None:
+                        read_offset: dict[Any, Any], delivered: list[int],
+                        queue: "RecoveryQueue | None" = None) -> None:
     """Hand ``recs`` of one partition to Faust's conductor one by one, in order, counting in
-    ``delivered[0]`` those it took and moving the read offset past each.
+    ``delivered[0]`` those it took and moving the read offset past each. ``queue``: the
+    :class:`RecoveryQueue` the conductor puts ``recs`` into (a changelog partition's), whose room
+    is awaited here while it is full.
 
     One coroutine for a fetch's records of a partition, raced once against a rebalance, instead of
     a race per record: each race costs four tasks (mode's ``wait_first``), most of a changelog
@@ -90,6 +94,8 @@ async def _deliver_each(callback: Any, to_message: Any, tp: Any, recs: list[Any]
     first), it stops at the record being handed over; the caller reads that one and the rest again.
     """
     for rec in recs:
+        if queue is not None and queue.full():
+            await queue.wait_room()   # the conductor would put this one through a task of its own
         await callback(to_message(tp, rec))
         read_offset[tp] = rec.offset
         delivered[0] += 1
@@ -122,6 +128,9 @@ class BatchingConsumer(faust_aiokafka.Consumer):
         acks_enabled_for = app.topics.acks_enabled_for
         suspend_wait = self.suspend_flow.wait
         to_message = self._to_message
+        changelog_queue = app.tables.changelog_queue
+        if not isinstance(changelog_queue, RecoveryQueue):
+            changelog_queue = None
         try:
             while not (consumer_stopped() or fetcher_stopped()):
                 self.diag.set_flag(CONSUMER_FETCHING)
@@ -137,6 +146,7 @@ class BatchingConsumer(faust_aiokafka.Consumer):
                     await self.perform_seek()  # as Faust does: stream partitions re-read from commits
                     continue
                 generation = app.consumer_generation_id
+                changelogs = app.tables.changelog_topics
                 batches: dict[BatchRoute, list[Message]] = {}
                 batch_records: dict[BatchRoute, dict[Any, list[Any]]] = {}
                 undelivered: dict[Any, list[Any]] = {}
@@ -171,7 +181,8 @@ class BatchingConsumer(faust_aiokafka.Consumer):
                                 await self._add_gap(tp, r_offset + 1, recs[0].offset)
                         if route is None:
                             delivered = [0]
-                            delivery = _deliver_each(callback, to_message, tp, recs, read_offset, delivered)
+                            delivery = _deliver_each(callback, to_message, tp, recs, read_offset, delivered,
+                                                     changelog_queue if tp.topic in changelogs else None)
                             if delivery not in (await self.wait_first(delivery, suspend_wait())).done:
                                 undelivered[tp] = recs[delivered[0]:]  # suspended by a rebalance first
                             continue
@@ -252,12 +263,70 @@ class BatchingTransport(faust_aiokafka.Transport):
     Consumer = BatchingConsumer
 
 
+class RecoveryQueue(ThrowableQueue):
+    """The queue between the changelog partitions and Faust's recovery, made cheaper at both ends.
+
+    Faust's recovery takes each changelog record with ``asyncio.wait_for(queue.get(), 5.0)``: a
+    task for the ``get`` coroutine and three event-loop turns per record. Here ``get`` returns an
+    already resolved future when a record is waiting (``wait_for`` then needs one turn and no task)
+    and the coroutine otherwise, so that the wait and its timeout are unchanged.
+
+    On the other end, Faust's conductor puts each record with ``put_nowait``, or, when the queue is
+    full, through a task and ``asyncio.wait``: on a restart the queue is nearly always full, so
+    that was a task per record too. :func:`_deliver_each` instead waits with :meth:`wait_room`
+    until the recovery has taken half of the queue, then hands over records while there is room.
+
+    Measured (``bench_recovery.py``, 100,000 cascades, alternating runs): ready in 5.7 and 5.8 s,
+    against 7.6 and 8.0 s with Faust's queue; about 2 s of that is the start itself.
+    """
+
+    _room: asyncio.Future | None = None
+
+    def get(self) -> Any:  # type: ignore[override]
+        if self._queue and not self._errors:  # type: ignore[attr-defined]
+            taken = asyncio.get_running_loop().create_future()
+            taken.set_result(self.get_nowait())
+            if len(self._queue) <= self.maxsize // 2:  # type: ignore[attr-defined]
+                self._release_room()
+            return taken
+        self._release_room()
+        return super().get()
+
+    def clear(self) -> None:
+        super().clear()
+        self._release_room()
+
+    async def wait_room(self) -> None:
+        """Return once the queue is at most half full (at once if it is)."""
+        if self.qsize() <= self.maxsize // 2:
+            return
+        room = self._room
+        if room is None or room.done():   # (a waiter cancelled by a rebalance cancels its future)
+            room = self._room = asyncio.get_running_loop().create_future()
+        await room
+
+    def _release_room(self) -> None:
+        room, self._room = self._room, None
+        if room is not None and not room.done():
+            room.set_result(None)
+
+
+def install_recovery_queue(app: Any) -> None:
+    """Give ``app``'s table manager a :class:`RecoveryQueue` before its changelog channels are
+    built (Faust creates its own on first use; a Faust without that attribute keeps its own)."""
+    tables = app.tables
+    if getattr(tables, "_changelog_queue", False) is None:
+        tables._changelog_queue = RecoveryQueue(maxsize=app.conf.stream_buffer_maxsize,
+                                                flow_control=app.flow_control, clear_on_resume=True)
+
+
 class BatchingApp(faust.App):
     """A Faust app whose consumer delivers batches to the routes in :attr:`batch_routes`."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.batch_routes: dict[str, BatchRoute] = {}
+        install_recovery_queue(self)
 
     def _new_transport(self) -> Any:
         return BatchingTransport(self.conf.broker_consumer, self)

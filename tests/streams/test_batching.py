@@ -106,14 +106,18 @@ def test_rewind_resets_the_read_offsets_as_a_seek_does() -> None:
     asyncio.run(run())
 
 
-def _drain_self(*, routes, rebalancing, acks, stopped, wait_next_records, read_offset, **fields):
+def _drain_self(*, routes, rebalancing, acks, stopped, wait_next_records, read_offset,
+                changelog_queue=None, changelogs=(), **fields):
     """The attributes of a BatchingConsumer that ``_drain_messages`` reads, faked (no broker):
-    an app with ``routes`` as its batch routes, a fetcher answering ``wait_next_records``, and
-    ``fields`` for the rest (``wait_first``, ``rewind``, ...)."""
+    an app with ``routes`` as its batch routes, ``changelogs`` as its tables' changelog topics and
+    ``changelog_queue`` as their queue, a fetcher answering ``wait_next_records``, and ``fields``
+    for the rest (``wait_first``, ``rewind``, ...)."""
     async def sleep(s):
         await asyncio.sleep(0)
 
     app = types.SimpleNamespace(batch_routes=routes, rebalancing=rebalancing, consumer_generation_id=1,
+                                tables=types.SimpleNamespace(changelog_queue=changelog_queue,
+                                                             changelog_topics=set(changelogs)),
                                 topics=types.SimpleNamespace(acks_enabled_for=lambda topic: acks),
                                 monitor=types.SimpleNamespace(track_tp_end_offset=lambda *a: None))
     return types.SimpleNamespace(
@@ -208,11 +212,12 @@ def test_a_stop_that_comes_as_a_batch_arrives_is_not_lost() -> None:
     asyncio.run(run())
 
 
-def _changelog_drain(callback, fetches):
+def _changelog_drain(callback, fetches, queue=None):
     """A drain loop over one changelog partition (no batch route, so Faust's conductor path):
     ``fetches`` are the record lists the fetcher hands over, one per turn; mode's real
-    ``wait_first`` races each delivery against a rebalance. Returns the fake consumer: its
-    ``races`` (wait_first calls), ``rewound`` (what was given back) and ``_read_offset``."""
+    ``wait_first`` races each delivery against a rebalance; ``queue``: the changelogs' queue.
+    Returns the fake consumer: its ``races`` (wait_first calls), ``rewound`` (what was given back)
+    and ``_read_offset``."""
     from mode import Service
 
     tp = TP("app-cascades-changelog", 0)
@@ -227,7 +232,7 @@ def _changelog_drain(callback, fetches):
     self_ = _drain_self(
         routes={}, rebalancing=False, acks=False, stopped=stopped, wait_next_records=wait_next_records,
         read_offset={}, callback=callback, _crashed=asyncio.Event(), loop=asyncio.get_running_loop(),
-        _to_message=lambda t, r: r, races=0, rewound=[])
+        _to_message=lambda t, r: r, races=0, rewound=[], changelog_queue=queue, changelogs=[tp.topic])
 
     async def wait_first(*coros):
         self_.races += 1
@@ -274,5 +279,103 @@ def test_a_rebalance_while_a_changelog_record_waits_gives_back_that_record_and_t
         assert got == [0, 1]
         assert self_._read_offset[tp] == 1
         assert self_.rewound == [{tp: [2, 3, 4]}]
+
+    asyncio.run(run())
+
+
+def _recovery_queue(maxsize):
+    from mode.utils.queues import FlowControlEvent
+
+    from streams.batching import RecoveryQueue
+    return RecoveryQueue(maxsize=maxsize, flow_control=FlowControlEvent(initially_suspended=False),
+                         clear_on_resume=True)
+
+
+def test_the_recovery_queue_answers_a_waiting_record_without_a_task_and_waits_as_before() -> None:
+    """Faust's recovery takes every changelog record with ``wait_for(queue.get(), 5.0)``: a waiting
+    record comes as a resolved future (no task), an empty queue still waits, times out, and
+    raises what was thrown into it."""
+    async def run() -> None:
+        q = _recovery_queue(8)
+        for i in range(3):
+            q.put_nowait(i)
+        first = q.get()
+        assert asyncio.isfuture(first) and first.done() and first.result() == 0
+        assert await asyncio.wait_for(q.get(), 5.0) == 1
+        assert await asyncio.wait_for(q.get(), 5.0) == 2
+        try:
+            await asyncio.wait_for(q.get(), 0.01)
+            raise AssertionError("an empty queue answered")
+        except asyncio.TimeoutError:
+            pass
+        later = asyncio.ensure_future(asyncio.wait_for(q.get(), 5.0))
+        await asyncio.sleep(0)
+        q.put_nowait("late")
+        assert await later == "late"
+        await q.throw(KeyError("boom"))
+        try:
+            await asyncio.wait_for(q.get(), 5.0)
+            raise AssertionError("the thrown error was not raised")
+        except KeyError:
+            pass
+
+    asyncio.run(run())
+
+
+def test_room_in_the_recovery_queue_comes_when_half_of_it_was_taken_or_it_was_cleared() -> None:
+    async def run() -> None:
+        q = _recovery_queue(4)
+        await q.wait_room()   # empty: at once
+        for i in range(4):
+            q.put_nowait(i)
+        room = asyncio.ensure_future(q.wait_room())
+        await asyncio.sleep(0)
+        q.get()
+        await asyncio.sleep(0)
+        assert not room.done()   # 3 left
+        q.get()
+        await asyncio.sleep(0)
+        assert room.done()       # 2 left: half
+        q.put_nowait("x"), q.put_nowait("y")
+        cancelled = asyncio.ensure_future(q.wait_room())
+        await asyncio.sleep(0)
+        cancelled.cancel()       # a rebalance won the race: the next wait must still work
+        await asyncio.sleep(0)
+        again = asyncio.ensure_future(q.wait_room())
+        await asyncio.sleep(0)
+        assert not again.done()
+        q.clear()                # Faust's flow control clears the queue on resume
+        await asyncio.sleep(0)
+        assert again.done() and q.qsize() == 0
+
+    asyncio.run(run())
+
+
+def test_changelog_records_wait_for_room_instead_of_going_through_the_conductors_slow_path() -> None:
+    """With the queue full, Faust's conductor puts a record through a task and ``asyncio.wait``
+    (a task per record on a restart, when the queue is nearly always full). The drain loop waits
+    for room instead: the conductor (faked) never meets a full queue, and every record reaches
+    the recovery (faked: it takes records as Faust's does) once, in order."""
+    async def run() -> None:
+        q, taken, full_puts = _recovery_queue(4), [], []
+
+        async def conductor(message):
+            if q.full():
+                full_puts.append(message.offset)   # (Faust would put it through a task and wait)
+            q.force_put_nowait(message)
+
+        async def recovery():
+            while len(taken) < 23:
+                taken.append((await asyncio.wait_for(q.get(), 5.0)).offset)
+                await asyncio.sleep(0)   # applying it
+
+        reader = asyncio.ensure_future(recovery())
+        tp, self_, drain = _changelog_drain(conductor, [[Rec(o) for o in range(10)],
+                                                        [Rec(o) for o in range(10, 23)]], queue=q)
+        await drain
+        await asyncio.wait_for(reader, 5.0)
+        assert taken == list(range(23))
+        assert full_puts == []
+        assert self_._read_offset[tp] == 22 and self_.rewound == []
 
     asyncio.run(run())
