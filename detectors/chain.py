@@ -2,7 +2,8 @@
 
 :class:`PartitionProcessor` owns the cascades of one input partition and folds in that partition's
 events in order: understand the text, update the cascade, decide, and return alerts. Time is the
-events' time only; the watermark of a partition is its newest event time. Every
+events' time only; the watermark of a partition is its newest event time (an event dated after its
+arrival in Kafka moves it only as far as that arrival). Every
 ``sweep_s`` of watermark it resolves alerts of cascades that cooled down and forgets cascades idle
 for longer than ``expire_s``.
 
@@ -50,6 +51,19 @@ class ChainConfig:
     def expire_after_s(self, alerted: bool) -> int:
         """How long a cascade is kept after its last event."""
         return max(self.expire_s, self.alerted_expire_s) if alerted else self.expire_s
+
+    def clock_cap_ms(self, now_ms: int) -> int:
+        """The latest arrival an event may claim when the wall clock of whoever processes it (the
+        worker, an offline command) reads ``now_ms``: an event more than ``max_future_s`` after
+        that, so more than ``max(CLOCK_SLACK_S, max_future_s)`` after the clock, is from the future."""
+        return now_ms + (max(CLOCK_SLACK_S, self.max_future_s) - self.max_future_s) * 1000
+
+
+#: An event dated more than this after the clock of whoever processes it is rejected as
+#: ``from_the_future``, whatever its record's timestamp says (seconds; at least ``max_future_s``).
+#: Large enough that a worker whose own clock is a few minutes slow goes on, and well under the
+#: quiet time that resolves alerts (an hour's slack let a producer 35 minutes ahead resolve them).
+CLOCK_SLACK_S = 600
 
 
 def iso_ms(t_ms: int) -> str:
@@ -319,7 +333,12 @@ class PartitionProcessor:
         self.last_lang = (analysis.lang if analysis is not None
                           else c.root_lang if c.root_lang != "und" else normalise_hint(event.lang) or "und")
 
-        self._brand(t_ms, c, analysis)
+        # The partition's clock moves on to the event's time, but not past its arrival: an event
+        # dated a few minutes ahead (accepted, within VIRALITY_MAX_FUTURE_S) moved it that far, and
+        # the brand mentions that came after it on time were then late by as much (a reviewer: one
+        # post 299 s ahead, then 60 posts 5 s old, all 60 left out of the brand windows).
+        wm_t = t_ms if arrival_ms is None or t_ms <= arrival_ms else arrival_ms
+        self._brand(t_ms, c, analysis, wm_t)
         alerts: list[dict[str, Any]] = []
         if not is_root or c.velocity.shares:
             d = c.decide(t_ms, cfg.thresholds, cfg.cooldown_s)
@@ -331,11 +350,11 @@ class PartitionProcessor:
                 if c.alert.active:
                     self.active_alerts.add(c.root_id)
         wm = self.watermark_ms
-        if wm is None or t_ms > wm:
-            alerts.extend(self._advance(t_ms))
+        if wm is None or wm_t > wm:
+            alerts.extend(self._advance(wm_t))
         return alerts
 
-    def _brand(self, t_ms: int, c: CascadeState, analysis: TextAnalysis | None) -> None:
+    def _brand(self, t_ms: int, c: CascadeState, analysis: TextAnalysis | None, wm_t: int) -> None:
         wm = self.watermark_ms
         if wm is not None and t_ms < wm - self.config.lateness_s * 1000:
             self.brand_late += 1
@@ -345,7 +364,7 @@ class PartitionProcessor:
         else:
             brands = list(dict.fromkeys(list(c.brands) + list(analysis.brands)))
             lang, sentiment, complaint = analysis.lang, analysis.sentiment, analysis.kind == "complaint"
-        self.brands.observe(t_ms)   # any accepted event moves the partition's watermark
+        self.brands.observe(wm_t)   # any accepted event moves the partition's watermark
         if not brands:
             return
         counts = self.brand_counts
@@ -456,10 +475,15 @@ def partition_for(root_id: str, partitions: int) -> int:
 class OfflineDetector:
     """The whole chain without Kafka: ``partitions`` processors plus the brand aggregator."""
 
-    def __init__(self, config: ChainConfig, analyzer: TextAnalyzer, partitions: int = 1):
+    def __init__(self, config: ChainConfig, analyzer: TextAnalyzer, partitions: int = 1,
+                 now_ms: int | None = None):
         self.config = config
         self.analyzer = analyzer
         self.partitions = partitions
+        #: the command's clock: events dated after it by more than the worker's slack are rejected as
+        #: the worker would (``None``: no clock, nothing is from the future)
+        self.now_ms = now_ms
+        self._arrival_ms = config.clock_cap_ms(now_ms) if now_ms is not None else None
         self.processors = [PartitionProcessor(config, analyzer) for _ in range(partitions)]
         # offline, events come in global time order: every partition is always caught up
         self.brands = BrandAggregator(config.brand_rules, sources=[str(p) for p in range(partitions)])
@@ -472,7 +496,12 @@ class OfflineDetector:
         p = partition_for(event.root_id, self.partitions) if self.partitions > 1 else 0
         proc = self.processors[p]
         try:
-            alerts = proc.process(event, analysis=analysis)
+            arrival = self._arrival_ms
+            if arrival is not None and event.t_ms > arrival + self.config.max_future_s * 1000:
+                raise Rejected("from_the_future", f"created_at {iso_ms(event.t_ms)} is more than "
+                                                  f"{(arrival - self.now_ms) // 1000 + self.config.max_future_s}s "
+                                                  f"after this command's clock {iso_ms(self.now_ms)}")
+            alerts = proc.process(event, arrival_ms=arrival, analysis=analysis)
         except Rejected as r:
             self.rejected[r.reason] = self.rejected.get(r.reason, 0) + 1
             raise

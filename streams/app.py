@@ -37,7 +37,7 @@ from prometheus_client import CollectorRegistry
 from detectors.brand import BrandAggregator
 from detectors.cascade import STATE_VERSION as CASCADE_STATE_VERSION
 from detectors.cascade import CascadeState
-from detectors.chain import (PartitionProcessor, brand_alert, partition_for, partition_of_key, precomputed,
+from detectors.chain import (CLOCK_SLACK_S, PartitionProcessor, brand_alert, partition_for, partition_of_key, precomputed,
                              severity)
 from detectors.events import Event, Rejected, decode_event
 from detectors.state import NewerStateError, StateError
@@ -169,7 +169,13 @@ ORIGIN_HEADER = "virality-origin"
 
 #: An event dated more than this after the worker's own clock is rejected as ``from_the_future``,
 #: whatever its record's timestamp says (seconds; at least VIRALITY_MAX_FUTURE_S is used).
-WORKER_CLOCK_SLACK_S = 600
+WORKER_CLOCK_SLACK_S = CLOCK_SLACK_S
+
+#: A record timestamp before this (1973-03-03 in epoch ms) is no arrival time: a producer that
+#: stamps 0, 1 or epoch seconds did not mean one. The worker's clock stands in for it.
+MIN_RECORD_MS = 100_000_000_000
+#: Kafka's timestamp type of a record stamped by the broker as it was appended (its arrival).
+LOG_APPEND_TIME = 1
 
 
 def origin_header(topic: str, partition: int, offset: int, end: int | None) -> bytes:
@@ -659,7 +665,7 @@ class CascadeWorker:
         now = time.time()
         now_ms = int(now * 1000)
         # (from_the_future: created_at > arrival + VIRALITY_MAX_FUTURE_S; see below)
-        clock_cap_ms = now_ms + (max(WORKER_CLOCK_SLACK_S, s.max_future_s) - s.max_future_s) * 1000
+        clock_cap_ms = self.config.clock_cap_ms(now_ms)
         by_root = s.repartition_topic
         generation = self.app.consumer_generation_id
         stale = [m for m in messages if m.generation_id != generation]
@@ -747,13 +753,24 @@ class CascadeWorker:
             # a few minutes behind go on (capped at its clock itself, it rejected everything), and is
             # well under the quiet time that resolves alerts (an hour's slack let a producer 35
             # minutes ahead resolve them).
-            arrival_ms = int(m.timestamp * 1000) if m.timestamp else None
-            if arrival_ms is None or arrival_ms > clock_cap_ms:
+            # The record's timestamp is the broker's when the topic appends with LogAppendTime (the
+            # worker creates its topics so); with CreateTime it is the producer's clock, and a
+            # producer clock that is slow makes on-time events look ahead of their arrival: the
+            # rejection then says whose clock it read (a reviewer's producer an hour slow had every
+            # event dead-lettered, with a detail that blamed the events).
+            arrival_ms = int(m.timestamp * 1000) if m.timestamp else 0
+            if arrival_ms < MIN_RECORD_MS or arrival_ms > clock_cap_ms:
                 arrival_ms = clock_cap_ms
             reapplied = proc.reapplied
             try:
                 alerts = proc.process(event, source, offset, arrival_ms, analysis)
             except Rejected as r:
+                if (r.reason == "from_the_future" and arrival_ms != clock_cap_ms
+                        and getattr(m, "timestamp_type", None) != LOG_APPEND_TIME):
+                    r = Rejected(r.reason, f"{r.detail} (arrival: the record's CreateTime, from the "
+                                           "producer's clock; a producer clock running slow does "
+                                           "this: see docs/operations.md, Events rejected as "
+                                           "from_the_future)")
                 if r.reason == "internal_error":
                     log.error("event %s (%s[%d]@%d) dead-lettered: processing it failed", event.id[:80],
                               m.topic, m.partition, m.offset, exc_info=r.__cause__)

@@ -261,7 +261,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
         rows = event_time_order(args.input, on_reject, keep_raw=False, progress=args.progress, command="detect")
         partitions = args.partitions if args.partitions is not None else settings.partitions
         detector = OfflineDetector(settings.chain_config(), load_analyzer(settings.analyzer, dict(settings.brands)),
-                                   partitions=partitions)
+                                   partitions=partitions, now_ms=int(time.time() * 1000))
     finally:
         gc.freeze()
         gc.enable()
@@ -759,6 +759,7 @@ MAX_AT_S = 365 * 24 * 3600
 
 
 def cmd_forecast(args: argparse.Namespace) -> int:
+    from detectors.chain import ChainConfig, iso_ms
     from detectors.forecast import CascadeForecast
 
     at: list[float] = args.at
@@ -766,9 +767,17 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     ids: dict[str, set[str]] = {}
     by_reason: dict[str, int] = {}
     n_events = 0
+    # as the worker and detect: an event dated after this command's clock by more than the
+    # worker's slack is from the future (forecast reads no setting: the default VIRALITY_MAX_FUTURE_S)
+    now_ms = int(time.time() * 1000)
+    chain = ChainConfig()
+    future_ms = chain.clock_cap_ms(now_ms) + chain.max_future_s * 1000
     for n, raw in read_jsonl(args.input):
         try:
             e = decode_event(raw)
+            if e.t_ms > future_ms:
+                raise Rejected("from_the_future", f"created_at {iso_ms(e.t_ms)} is more than "
+                                                  f"{(future_ms - now_ms) // 1000}s after this command's clock {iso_ms(now_ms)}")
             seen = ids.setdefault(e.root_id, set())
             if e.id in seen:  # as the stream does: a producer's repeat is not a second share
                 raise Rejected("duplicate", f"event {e.id[:80]!r} was already seen in cascade {e.root_id[:80]!r}")

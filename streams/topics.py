@@ -55,10 +55,12 @@ def output_topics(s: Settings) -> set[str]:
 
 def topic_specs(s: Settings) -> dict[str, tuple[int, dict[str, str]]]:
     """name -> (partitions, config). Co-partitioned topics share ``s.partitions``."""
-    keep_week = {"retention.ms": str(7 * 24 * 3600 * 1000)}
+    # Input topics: the broker stamps each record with its arrival (LogAppendTime), which the worker
+    # compares created_at with (from_the_future): with CreateTime that is the producer's clock
+    input_topic = {"retention.ms": str(7 * 24 * 3600 * 1000), "message.timestamp.type": "LogAppendTime"}
     return {
-        s.posts_topic: (s.partitions, keep_week),
-        s.repartition_topic: (s.partitions, keep_week),
+        s.posts_topic: (s.partitions, input_topic),
+        s.repartition_topic: (s.partitions, input_topic),
         s.alerts_topic: (s.partitions, {"retention.ms": str(30 * 24 * 3600 * 1000)}),
         s.deadletter_topic: (s.partitions, {"retention.ms": str(30 * 24 * 3600 * 1000)}),
         # all partitions report to one brand aggregator, so one partition keeps their order

@@ -396,3 +396,29 @@ def test_an_alerted_cascade_outlives_the_ordinary_expiry_and_its_next_incident_c
     alerts = alerts_for(first + second)
     opens = [a["alert_id"] for a in alerts if a["state"] == "open"]
     assert opens == ["viral_complaint:sjx:1", "viral_complaint:sjx:2"], opens
+
+
+def test_an_event_dated_ahead_of_its_arrival_moves_the_partitions_clock_only_to_that_arrival() -> None:
+    """One post 299 s ahead of its arrival (accepted: VIRALITY_MAX_FUTURE_S is 300), then 60 brand
+    posts 5 s old: the partition's clock had moved 299 s on, and all 60 were left out of the brand
+    windows as late (a reviewer's run against the worker)."""
+    from detectors.chain import PartitionProcessor
+    from tests.factories import BASE_MS
+
+    proc = PartitionProcessor(ChainConfig(), ANALYZER)
+    arrival = BASE_MS
+    ahead = {"id": "ahead", "kind": "post", "created_at": arrival + 299_000, "author": {"id": "a"},
+             "text": "Tåget är inställt igen, SJ", "lang": "sv", "brands": ["sj"]}
+    proc.process(decode_event(ahead), "p", 0, arrival)
+    assert proc.watermark_ms == arrival
+    for i in range(60):
+        post = {"id": f"m{i}", "kind": "post", "created_at": arrival + 1000 + i * 100 - 5000,
+                "author": {"id": f"u{i}"}, "text": "SJ är försenat igen", "lang": "sv", "brands": ["sj"]}
+        proc.process(decode_event(post), "p", 1 + i, arrival + 1000 + i * 100)
+    assert proc.brand_late == 0
+    assert sum(n for (brand, _), n in proc.brand_counts.items() if brand == "sj") == 61
+    # an event on time moves the clock to its own time, as before
+    later = {"id": "later", "kind": "post", "created_at": arrival + 20_000, "author": {"id": "b"},
+             "text": "ok", "lang": "sv"}
+    proc.process(decode_event(later), "p", 100, arrival + 21_000)
+    assert proc.watermark_ms == arrival + 20_000

@@ -240,3 +240,41 @@ def test_a_changelog_made_with_kafkas_compaction_defaults_is_named_with_the_comm
     _set_changelog(names, **{"cleanup.policy": "compact", "max.compaction.lag.ms": "600000"})
     asyncio.run(ensure_topics(_settings(names), worker=True))
     assert "uncompacted" not in capsys.readouterr().err
+
+
+def test_the_input_topics_are_stamped_by_the_broker_not_by_the_producers_clock() -> None:
+    """The worker compares created_at with the record's timestamp (from_the_future). With Kafka's
+    default CreateTime that is the producer's clock: one an hour slow had every on-time event
+    rejected. Created by the app, the input topics carry the broker's append time instead."""
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+    names = Names(partitions=1)
+    s = _settings(names)
+    asyncio.run(ensure_topics(s))
+
+    async def run() -> list:
+        p = AIOKafkaProducer(bootstrap_servers=BROKER)
+        await p.start()
+        try:
+            for topic in (s.posts_topic, s.repartition_topic):
+                await p.send_and_wait(topic, b"{}", key=b"k", timestamp_ms=int(time.time() * 1000) - 3_600_000)
+        finally:
+            await p.stop()
+        out = []
+        for topic in (s.posts_topic, s.repartition_topic):
+            c = AIOKafkaConsumer(topic, bootstrap_servers=BROKER, auto_offset_reset="earliest",
+                                 enable_auto_commit=False, group_id=None)
+            await c.start()
+            try:
+                batch = await c.getmany(timeout_ms=10_000)
+                out += [r for recs in batch.values() for r in recs]
+            finally:
+                await c.stop()
+        return out
+
+    sent_at = time.time() * 1000
+    records = asyncio.run(run())
+    assert len(records) == 2
+    for r in records:
+        assert r.timestamp_type == 1                      # LogAppendTime
+        assert abs(r.timestamp - sent_at) < 60_000        # the broker's now, not an hour back

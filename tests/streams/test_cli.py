@@ -573,3 +573,28 @@ def test_a_rejected_line_over_128_kb_is_kept_as_its_start_in_base64() -> None:
     kept = _reject_value(raw)
     assert (kept["value_encoding"], kept["value_truncated"], kept["value_bytes"]) == ("base64", True, len(raw))
     assert base64.b64decode(kept["value"]) == raw[:REJECT_VALUE_BYTES]
+
+
+def test_detect_and_forecast_reject_events_from_the_future_as_the_worker_does(tmp_path: Path) -> None:
+    """One share dated 2999 (a valid timestamp) after a viral cascade: detect took it, and its time
+    resolved the alert as cooled down in 2999, which the worker, rejecting it, never does."""
+    import time as _time
+
+    events = by_time(cascade("c", COMPLAINT_SV, "sv", 400))
+    ahead = {"id": "zz", "kind": "share", "root_id": "c", "created_at": "2999-12-31T00:00:00Z",
+             "author": {"id": "u"}}
+    soon = {"id": "zy", "kind": "share", "root_id": "c", "created_at": int(_time.time() * 1000) + 60_000,
+            "author": {"id": "v"}}   # a minute ahead of this clock: within the worker's slack
+    src, out, rej = tmp_path / "in.jsonl", tmp_path / "alerts.jsonl", tmp_path / "rejects.jsonl"
+    write(src, events + [soon, ahead])
+    r = run("detect", "--input", str(src), "--output", str(out), "--rejects", str(rej))
+    assert r.returncode == 0, r.stderr
+    rejects = [orjson.loads(line) for line in rej.read_text().splitlines()]
+    assert [(d["reason"], d["line"]) for d in rejects] == [("from_the_future", len(events) + 2)]
+    assert "after this command's clock" in rejects[0]["detail"]
+    alerts = [orjson.loads(line) for line in out.read_text().splitlines()]
+    assert alerts and not any(a["detected_at"].startswith("2999") for a in alerts)
+    f = run("forecast", "--input", str(src), "--at", "60,600")
+    assert f.returncode == 0, f.stderr
+    assert f"line {len(events) + 2}: from_the_future: ".encode() in f.stderr
+    assert b"1 lines rejected" in f.stderr

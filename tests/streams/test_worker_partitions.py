@@ -672,6 +672,41 @@ def test_an_event_from_a_producer_whose_clock_runs_ahead_is_rejected_by_the_work
         assert w.processors[m.partition].watermark_ms is None
 
 
+def test_a_record_timestamp_that_is_no_time_is_replaced_by_the_workers_clock() -> None:
+    """0 was already taken for none; 1, or epoch seconds by mistake, made every event look ages
+    ahead of its arrival (from_the_future)."""
+    import time as _time
+
+    now = int(_time.time() * 1000)
+    for stamp in (1, now // 1000, 99_999_999_999):
+        m = post_record(f"s{stamp}", now - 60_000, stamp)
+        w, app = processed_alone([m])
+        assert dead_letter_reasons(app) == [], stamp
+        assert f"s{stamp}" in w.processors[m.partition].store
+
+
+def test_a_rejection_against_the_producers_clock_says_so() -> None:
+    """With CreateTime the record's timestamp is the producer's clock: an hour slow, every event looked
+    an hour ahead of its arrival, and the detail blamed the events. It still rejects them (it cannot
+    tell a slow clock from an event dated ahead), but names the clock; a broker's LogAppendTime
+    (the worker's own topics) says nothing more."""
+    import time as _time
+
+    now = int(_time.time() * 1000)
+    m = post_record("slowclock", now - 60_000, now - 3_600_000)
+    m.timestamp_type = 0
+    w, app = processed_alone([m])
+    letters = [orjson.loads(v) for t, k, v, p in app.producer.sent if t == "posts.deadletter"]
+    assert [d["reason"] for d in letters] == ["from_the_future"]
+    assert "CreateTime, from the producer's clock" in letters[0]["detail"]
+    m = post_record("ahead", now + 3_600_000, now)
+    m.timestamp_type = 1
+    w, app = processed_alone([m])
+    letters = [orjson.loads(v) for t, k, v, p in app.producer.sent if t == "posts.deadletter"]
+    assert [d["reason"] for d in letters] == ["from_the_future"]
+    assert "producer" not in letters[0]["detail"]
+
+
 def test_a_worker_whose_own_clock_is_some_minutes_behind_goes_on() -> None:
     """Capped at the worker's clock itself, every event of a worker 8 minutes slow (producer and
     broker right) was dead-lettered as from_the_future: one node's NTP fault, a whole outage."""
