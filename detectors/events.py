@@ -23,6 +23,7 @@ missing_field
 from __future__ import annotations
 
 import orjson
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -131,8 +132,9 @@ def _str(obj: dict, name: str, required: bool, max_chars: int = MAX_ID_CHARS,
         return None
     if not isinstance(value, str):
         raise Rejected("wrong_type", f"'{name}' must be a string, got {type(value).__name__}")
-    if required and not value.strip():
-        raise Rejected("bad_value", f"'{name}' must not be empty")
+    if required and not _visible(value).strip():
+        raise Rejected("bad_value", f"'{name}' must not be empty" + ("" if not value.strip() else
+                                                                  " (it has only invisible characters)"))
     if len(value) > max_chars:
         raise Rejected("bad_value", f"'{name}' is longer than {max_chars} characters")
     return value
@@ -170,16 +172,24 @@ def parse_time_ms(value: Any) -> int:
     raise Rejected("wrong_type", "'created_at' must be an ISO-8601 string or epoch milliseconds")
 
 
-def _opt_str(obj: dict, name: str, max_chars: int = MAX_ID_CHARS) -> str | None:
+def _visible(value: str) -> str:
+    """``value`` without control and format characters (NUL, zero-width space, direction marks...):
+    an id or a brand made of them only looks empty to a person, and is taken as empty."""
+    if value.isprintable():   # (the common case, in C: none of them is there)
+        return value
+    return "".join(ch for ch in value if unicodedata.category(ch) not in ("Cc", "Cf"))
+
+
+def _opt_str(obj: dict, name: str, max_chars: int = MAX_ID_CHARS, label: str | None = None) -> str | None:
     value = obj.get(name)
     if value is None or (type(value) is str and len(value) <= max_chars):
         return value
-    return _str(obj, name, False, max_chars)
+    return _str(obj, name, False, max_chars, label=label)
 
 
 def _req_str(obj: dict, name: str, label: str | None = None) -> str:
     value = obj.get(name)
-    if type(value) is str and 0 < len(value) <= MAX_ID_CHARS and not value.isspace():
+    if type(value) is str and 0 < len(value) <= MAX_ID_CHARS and value.isprintable() and not value.isspace():
         return value
     return _str(obj, name, True, label=label)  # raises with the precise reason
 
@@ -199,6 +209,8 @@ def parse_json(raw: bytes | str) -> Any:
     try:
         return orjson.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
+        if raw[:3] == b"\xef\xbb\xbf" or raw[:1] == "\ufeff":   # a byte order mark: the offline
+            return parse_json(raw[3:] if isinstance(raw, (bytes, bytearray)) else raw[1:])  # readers skip it too
         if isinstance(raw, (bytes, bytearray)):
             try:
                 raw.decode("utf-8")
@@ -236,7 +248,7 @@ def decode_event(raw: bytes | str | dict) -> Event:
         if root_id == event_id:
             raise Rejected("bad_value", f"a {kind} cannot be its own root")
     parent_id = _opt_str(obj, "parent_id")
-    if parent_id is not None and (parent_id == event_id or not parent_id.strip()):
+    if parent_id is not None and (parent_id == event_id or not _visible(parent_id).strip()):
         raise Rejected("bad_value", "'parent_id' must name another event" if parent_id == event_id
                        else "'parent_id' must not be empty")
     created = obj.get("created_at")
@@ -255,12 +267,14 @@ def decode_event(raw: bytes | str | dict) -> Event:
     if followers is not None and (type(followers) is not int or not 0 <= followers <= MAX_FOLLOWERS):
         if type(followers) is float and followers > MAX_FOLLOWERS:  # an integer too large for JSON's ints
             raise Rejected("bad_value", f"'author.followers' is above {MAX_FOLLOWERS:,}")
+        if type(followers) is float and followers < -MAX_FOLLOWERS:  # (and one too small)
+            raise Rejected("bad_value", "'author.followers' must not be negative")
         if isinstance(followers, bool) or not isinstance(followers, int):
             raise Rejected("wrong_type", "'author.followers' must be an integer")
         if followers < 0:
             raise Rejected("bad_value", "'author.followers' must not be negative")
         raise Rejected("bad_value", f"'author.followers' is above {MAX_FOLLOWERS:,}")
-    handle = _opt_str(author, "handle")
+    handle = _opt_str(author, "handle", label="author.handle")
 
     text = obj.get("text")
     if text is not None:
@@ -283,7 +297,8 @@ def decode_event(raw: bytes | str | dict) -> Event:
             raise Rejected("bad_value", f"'brands' has more than {MAX_BRANDS} entries")
         if any(len(b) > MAX_BRAND_CHARS for b in brands_raw):  # as the schema's maxLength counts
             raise Rejected("bad_value", f"a brand in 'brands' is longer than {MAX_BRAND_CHARS} characters")
-        brands = tuple(dict.fromkeys(b.strip().lower() for b in brands_raw if b.strip()))
+        cleaned = (_visible(b).strip().lower() for b in brands_raw)
+        brands = tuple(dict.fromkeys(b for b in cleaned if b))
     platform = _opt_str(obj, "platform")
     if kind == "post" and (not text or text.isspace()):
         raise Rejected("bad_value", "a post needs a non-empty 'text'")

@@ -43,7 +43,7 @@ from detectors.events import Event, Rejected, decode_event
 from detectors.state import NewerStateError, StateError
 from detectors.understanding import TextAnalysis, TextAnalyzer, analyze_each, load_analyzer
 from streams.batching import BatchingApp, BatchRoute, within
-from streams.deadletter import DEADLETTER_STATE_BYTES, DEADLETTER_VALUE_BYTES, value_fields
+from streams.deadletter import DEADLETTER_STATE_BYTES, DEADLETTER_VALUE_BYTES, key_fields, value_fields
 from streams.kafka_auth import faust_credentials
 from streams.metrics import TOP_K, Metrics, Snapshot
 from streams.settings import Settings
@@ -923,8 +923,7 @@ class CascadeWorker:
                      origin: dict[str, Any] | None = None) -> None:
         record = {"reason": reason, "detail": detail, "topic": topic, "partition": partition,
                   "offset": offset, "timestamp_ms": timestamp_ms,
-                  "key": key.decode("utf-8", "replace")[:DEADLETTER_KEY_CHARS] if key else None,
-                  "rejected_at_ms": int(time.time() * 1000)}
+                  **key_fields(key, DEADLETTER_KEY_CHARS), "rejected_at_ms": int(time.time() * 1000)}
         if origin is not None:
             # a forwarded event: where it was first read (the same event forwarded again after a
             # crash has another by-root offset, and the same origin)

@@ -31,3 +31,22 @@ def value_fields(value: bytes, limit: int = DEADLETTER_VALUE_BYTES) -> dict[str,
         return {"value": value.decode("utf-8"), "value_encoding": "utf-8"}
     except UnicodeDecodeError:
         return {"value": base64.b64encode(value).decode(), "value_encoding": "base64"}
+
+
+def key_fields(key: bytes | None, limit: int) -> dict[str, Any]:
+    """``key``: the message's key as text (its first ``limit`` characters), ``""`` for an empty
+    key and None for none; a key that is not UTF-8 in base64 (its first ``limit`` bytes) with
+    ``key_encoding``. (Before 2026-11-24 such a key was kept with its bytes replaced by U+FFFD, and
+    an empty one as None.)
+
+    >>> key_fields(b"c1", 8), key_fields(b"", 8), key_fields(None, 8)
+    ({'key': 'c1'}, {'key': ''}, {'key': None})
+    >>> key_fields(b"\\xff\\xfeabc", 8)
+    {'key': '//5hYmM=', 'key_encoding': 'base64'}
+    """
+    if key is None:
+        return {"key": None}
+    try:
+        return {"key": key.decode("utf-8")[:limit]}
+    except UnicodeDecodeError:
+        return {"key": base64.b64encode(key[:limit]).decode(), "key_encoding": "base64"}

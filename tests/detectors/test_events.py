@@ -72,6 +72,37 @@ def test_rejections_name_the_field() -> None:
     assert info.value.reason == "bad_value"
 
 
+def test_details_name_the_field_and_the_sign_of_a_number_too_large_for_an_int() -> None:
+    with pytest.raises(Rejected, match="'author.handle' must be a string"):
+        decode_event({**GOOD, "author": {"id": "u", "handle": 5}})
+    with pytest.raises(Rejected, match="must not be negative") as info:
+        decode_event(b'{"id":"s1","kind":"share","root_id":"p1","created_at":0,'
+                     b'"author":{"id":"u","followers":-99999999999999999999999}}')   # parsed as a float
+    assert info.value.reason == "bad_value"
+
+
+def test_an_id_of_invisible_characters_is_empty_and_brand_tags_lose_them() -> None:
+    """A zero-width space or a NUL looks like nothing to a person: taken as an id, it named a cascade
+    no one could find; as a brand tag, it became a tracked brand (a metrics label of its own)."""
+    for blank in ("\u200b", "\u0000", "\u200e\u00a0", "\ufeff "):
+        with pytest.raises(Rejected, match="only invisible characters") as info:
+            decode_event({**GOOD, "id": blank})
+        assert info.value.reason == "bad_value"
+        assert reason({**GOOD, "root_id": blank}) == "bad_value"
+        assert reason({**GOOD, "author": {"id": blank}}) == "bad_value"
+        assert reason({**GOOD, "parent_id": blank}) == "bad_value"
+    e = decode_event({**GOOD, "id": "a\u200bb", "brands": ["\u200b", "\u0000SJ", "sj", "Ica\u200d"]})
+    assert e.id == "a\u200bb"                     # visible characters around them: kept as sent
+    assert e.brands == ("sj", "ica")
+
+
+def test_a_byte_order_mark_before_an_event_is_skipped_as_the_offline_readers_do() -> None:
+    e = decode_event(b"\xef\xbb\xbf" + orjson.dumps(GOOD))
+    assert e.id == "s1"
+    assert decode_event("\ufeff" + orjson.dumps(GOOD).decode()).id == "s1"
+    assert reason(b"\xef\xbb\xbfnot json") == "malformed_json"
+
+
 def test_bad_messages_are_rejected_with_their_reason() -> None:
     assert reason(b'{"id": ') == "malformed_json"
     assert reason(b"\xff\xfe") == "malformed_json"
@@ -81,7 +112,8 @@ def test_bad_messages_are_rejected_with_their_reason() -> None:
     assert reason({"id": "p", "kind": "post", "root_id": "q", "created_at": 0, "author": {"id": "u"}, "text": "a"}) == "bad_value"
 
 
-ids = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=20).filter(lambda s: s.strip())
+ids = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=20).filter(
+    lambda s: "".join(ch for ch in s if ch.isprintable() or ch.isspace()).strip())
 
 
 @given(eid=ids, root=ids, t=st.integers(0, 4_000_000_000_000), followers=st.none() | st.integers(0, 10**9),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import types
+from pathlib import Path
 from typing import NamedTuple
 
 import orjson
@@ -1100,3 +1101,24 @@ def test_records_past_the_consumers_position_are_not_unread_when_nothing_waits()
     # a client whose internals differ: nothing is assumed
     app.consumer._thread = None
     assert [w.unread(TP("posts", p), nothing_waits=True) for p in range(3)] == [1, 500, 20]
+
+
+def test_a_dead_letter_keeps_a_key_that_is_not_text_and_tells_an_empty_key_from_none() -> None:
+    """A binary key was kept with its bytes replaced by U+FFFD, and an empty one as null."""
+    import base64
+
+    import jsonschema
+
+    schema = orjson.loads((Path(__file__).resolve().parents[2] / "schemas" / "deadletter.schema.json").read_bytes())
+    recs = [types.SimpleNamespace(topic="posts", key=key, value=b"{not json", partition=0, offset=i,
+                                  timestamp=None, generation_id=1)
+            for i, key in enumerate((b"\xff\xfe\x80abc", b"", None, "brödtext".encode()))]
+    w, app = processed_alone(recs)
+    letters = [orjson.loads(v) for t, k, v, p in app.producer.sent if t == "posts.deadletter"]
+    assert [d["reason"] for d in letters] == ["malformed_json"] * 4
+    for d in letters:
+        jsonschema.validate(d, schema)
+    assert base64.b64decode(letters[0]["key"]) == b"\xff\xfe\x80abc" and letters[0]["key_encoding"] == "base64"
+    assert letters[1]["key"] == "" and "key_encoding" not in letters[1]
+    assert letters[2]["key"] is None
+    assert letters[3]["key"] == "brödtext"
