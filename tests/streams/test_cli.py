@@ -598,3 +598,29 @@ def test_detect_and_forecast_reject_events_from_the_future_as_the_worker_does(tm
     assert f.returncode == 0, f.stderr
     assert f"line {len(events) + 2}: from_the_future: ".encode() in f.stderr
     assert b"1 lines rejected" in f.stderr
+
+
+def test_a_line_too_long_to_hold_is_skipped_as_too_large_by_every_reader(tmp_path: Path) -> None:
+    """A file with a 3 MB line (read whole, 300 MB of it took 675 MB in detect): rejected by its
+    number and length, and the lines around it are read as usual, from a file and from a pipe."""
+    events = by_time(cascade("c", COMPLAINT_SV, "sv", 30))
+    long_line = b'{"id": "x", "text": "' + b"a" * 3_000_000 + b'"}'
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(orjson.dumps(events[0]) + b"\n" + long_line + b"\n"
+                    + b"".join(orjson.dumps(e) + b"\n" for e in events[1:]) + long_line)   # the last without \n
+    n_lines = len(events) + 2
+    r = run("detect", "--input", str(src), "--output", str(tmp_path / "a.jsonl"), "--rejects", "-")
+    assert r.returncode == 0, r.stderr
+    rejects = [orjson.loads(line) for line in r.stdout.splitlines()]
+    assert [(d["line"], d["reason"]) for d in rejects] == [(2, "too_large"), (n_lines, "too_large")]
+    assert f"{len(long_line):,} bytes".encode() in r.stdout
+    f = run("forecast", "--input", str(src), "--at", "259200")
+    said = f": too_large: the line has {len(long_line):,} bytes".encode()
+    assert f.returncode == 0 and f.stderr.count(said) == 2, f.stderr
+    assert orjson.loads(f.stdout.splitlines()[0])["shares_seen"] == len(events) - 1
+    texts = tmp_path / "texts.jsonl"
+    texts.write_bytes(b'{"id": 1, "text": "SJ ar sent igen"}\n' + long_line + b'\n{"id": 2, "text": "tack"}\n')
+    for c in (run("classify", "--input", str(texts)), run("classify", "--input", "-", stdin=texts.read_bytes())):
+        assert c.returncode == 0, c.stderr
+        assert [orjson.loads(line)["id"] for line in c.stdout.splitlines()] == [1, 2]
+        assert b"line 2" + said in c.stderr
