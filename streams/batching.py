@@ -34,10 +34,8 @@ async def within(aw: Any, timeout: float) -> Any:
     is cancelled just as ``aw`` completes (fixed in 3.12). The cascades agent waited so for its next
     batch: a stop that came as a batch arrived was lost, the agent went on, and the worker sat out
     its whole shutdown timeout (seen once in 15 SIGTERM runs: 20 s instead of 1.3 s).
-    ``asyncio.timeout`` (3.11+) lets the cancellation through; 3.10 keeps ``wait_for``.
+    ``asyncio.timeout`` lets the cancellation through.
     """
-    if not hasattr(asyncio, "timeout"):  # pragma: no cover (Python 3.10)
-        return await asyncio.wait_for(aw, timeout)
     async with asyncio.timeout(timeout):
         return await aw
 
