@@ -37,7 +37,7 @@ from prometheus_client import CollectorRegistry
 from detectors.brand import BrandAggregator
 from detectors.cascade import STATE_VERSION as CASCADE_STATE_VERSION
 from detectors.cascade import CascadeState
-from detectors.chain import (CLOCK_SLACK_S, PartitionProcessor, brand_alert, partition_for, partition_of_key, precomputed,
+from detectors.chain import (PartitionProcessor, brand_alert, partition_for, partition_of_key, precomputed,
                              severity)
 from detectors.events import Event, Rejected, decode_event
 from detectors.state import NewerStateError, StateError
@@ -166,10 +166,6 @@ def source_id(topic: str, partition: int) -> str:
 #: what was applied) from the event of a posts topic deleted and recreated (a new log, shorter), as
 #: the consumer's own high-water mark does for events read directly.
 ORIGIN_HEADER = "virality-origin"
-
-#: An event dated more than this after the worker's own clock is rejected as ``from_the_future``,
-#: whatever its record's timestamp says (seconds; at least VIRALITY_MAX_FUTURE_S is used).
-WORKER_CLOCK_SLACK_S = CLOCK_SLACK_S
 
 #: A record timestamp before this (1973-03-03 in epoch ms) is no arrival time: a producer that
 #: stamps 0, 1 or epoch seconds did not mean one. The worker's clock stands in for it.
@@ -745,19 +741,19 @@ class CascadeWorker:
                     continue
             else:
                 source = own
-            # Arrival: the record's timestamp, but an event may not be ahead of this worker's clock
-            # by more than WORKER_CLOCK_SLACK_S either. A producer whose clock runs ahead stamps both
-            # created_at and the record (CreateTime) ahead, and one such event moved its partition's
-            # watermark hours on: open alerts of cascades still spreading resolved as quiet, and
-            # later brand mentions were dropped as late. The slack lets a worker whose own clock is
-            # a few minutes behind go on (capped at its clock itself, it rejected everything), and is
-            # well under the quiet time that resolves alerts (an hour's slack let a producer 35
-            # minutes ahead resolve them).
-            # The record's timestamp is the broker's when the topic appends with LogAppendTime (the
-            # worker creates its topics so); with CreateTime it is the producer's clock, and a
-            # producer clock that is slow makes on-time events look ahead of their arrival: the
-            # rejection then says whose clock it read (a reviewer's producer an hour slow had every
-            # event dead-lettered, with a detail that blamed the events).
+            # Arrival: the record's timestamp, the broker's own when the topic appends with
+            # LogAppendTime (the worker creates its input topics so). With CreateTime it is the
+            # producer's clock: one that is slow makes on-time events look ahead of their arrival,
+            # and the rejection then says whose clock it read (a reviewer's producer an hour slow
+            # had every event dead-lettered, with a detail that blamed the events). A timestamp
+            # before 1973 is none. And an event may not be ahead of this worker's clock by more than
+            # CLOCK_SLACK_S (detectors.chain) either: a producer whose clock runs ahead stamps both
+            # created_at and a CreateTime ahead, and one such event moved its partition's watermark
+            # hours on (open alerts of cascades still spreading resolved as quiet, later brand
+            # mentions dropped as late). The slack lets a worker whose own clock is a few minutes
+            # behind go on (capped at its clock itself, it rejected everything), and is well under
+            # the quiet time that resolves alerts (an hour's slack let a producer 35 minutes ahead
+            # resolve them).
             arrival_ms = int(m.timestamp * 1000) if m.timestamp else 0
             if arrival_ms < MIN_RECORD_MS or arrival_ms > clock_cap_ms:
                 arrival_ms = clock_cap_ms
