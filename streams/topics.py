@@ -148,6 +148,8 @@ async def ensure_topics(s: Settings, timeout: float = 30.0, worker: bool = False
                      if found.get(name) != n and not (name in anyway and found.get(name))}
             if not wrong:
                 await _check_changelogs(admin, s, existing, retention=worker)
+                if worker:
+                    await _check_input_timestamps(admin, s)
                 return found
             settled = [n for n, got in wrong.items() if n in existing and got is not None]
             if settled or loop.time() > deadline:  # (an old topic will not change)
@@ -218,6 +220,22 @@ async def _check_changelogs(admin: AIOKafkaAdminClient, s: Settings, existing: s
                   + ",".join(f"{k}={v}" for k, v in want.items()), file=sys.stderr, flush=True)
 
 
+async def _check_input_timestamps(admin: AIOKafkaAdminClient, s: Settings) -> None:
+    """Say so when an input topic is stamped by its producers (CreateTime, Kafka's default) rather
+    than by the broker: from_the_future then reads the producers' clocks (a topic made before the
+    worker created its topics with LogAppendTime, or made by hand)."""
+    inputs = [s.posts_topic, s.repartition_topic]
+    fix = (f"kafka-configs.sh --bootstrap-server {s.bootstrap_servers.split(',')[0]} --alter --entity-type "
+           f"topics --entity-name NAME --add-config message.timestamp.type=LogAppendTime")
+    for name, conf in (await _topic_configs(admin, inputs, ("message.timestamp.type",))).items():
+        if conf.get("message.timestamp.type", "LogAppendTime") != "LogAppendTime":
+            print(f"virality: input topic {name!r} is stamped by its producers "
+                  f"(message.timestamp.type={conf['message.timestamp.type']}): an event more than "
+                  f"VIRALITY_MAX_FUTURE_S ({s.max_future_s} s) after its record's timestamp is rejected as "
+                  f"from_the_future, so a producer whose clock is slow has on-time events rejected. Let the "
+                  f"broker stamp it: {fix.replace('NAME', name)}", file=sys.stderr, flush=True)
+
+
 def _span(seconds: float) -> str:
     """``seconds`` for a person: '7 days', '5 h', '10 min'."""
     if seconds >= 2 * 86400:
@@ -227,18 +245,18 @@ def _span(seconds: float) -> str:
     return f"{seconds / 60:.0f} min"
 
 
-async def _topic_configs(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, dict[str, str]]:
-    """``cleanup.policy``, ``retention.ms`` and ``max.compaction.lag.ms`` of each topic that answers
-    (a topic whose configs cannot be read is left out: the check is a safeguard, not a reason to
-    refuse a start)."""
+async def _topic_configs(admin: AIOKafkaAdminClient, names: list[str],
+                         keys: tuple[str, ...] = ("cleanup.policy", "retention.ms", "max.compaction.lag.ms"),
+                         ) -> dict[str, dict[str, str]]:
+    """The configs ``keys`` of each topic that answers (a topic whose configs cannot be read is
+    left out: the check is a safeguard, not a reason to refuse a start)."""
     from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
     if not names:
         return {}
     try:
         responses = await admin.describe_configs(
-            [ConfigResource(ConfigResourceType.TOPIC, name,
-                            configs={"cleanup.policy": None, "retention.ms": None, "max.compaction.lag.ms": None})
+            [ConfigResource(ConfigResourceType.TOPIC, name, configs=dict.fromkeys(keys))
              for name in names])
     except Exception:   # an older broker or no DescribeConfigs permission (an ACL)
         return {}

@@ -278,3 +278,28 @@ def test_the_input_topics_are_stamped_by_the_broker_not_by_the_producers_clock()
     for r in records:
         assert r.timestamp_type == 1                      # LogAppendTime
         assert abs(r.timestamp - sent_at) < 60_000        # the broker's now, not an hour back
+
+
+def test_an_input_topic_stamped_by_its_producers_is_named_with_the_command_that_fixes_it(capsys) -> None:
+    """A posts topic made before the worker created it with LogAppendTime (or by hand) keeps
+    CreateTime: the worker starts, and says what that means for from_the_future and how to change it."""
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    names = Names(partitions=1)
+    s = _settings(names)
+
+    async def make() -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=BROKER)
+        await admin.start()
+        try:
+            await admin.create_topics([NewTopic(s.posts_topic, 1, 1)])   # Kafka's defaults
+        finally:
+            await admin.close()
+    asyncio.run(make())
+    asyncio.run(ensure_topics(s, worker=True))
+    said = capsys.readouterr().err
+    assert (f"input topic '{s.posts_topic}' is stamped by its producers (message.timestamp.type=CreateTime)" in said
+            and f"--entity-name {s.posts_topic} --add-config message.timestamp.type=LogAppendTime" in said), said
+    assert f"'{s.repartition_topic}'" not in said        # created by the worker: stamped by the broker
+    asyncio.run(ensure_topics(s))                          # (not a worker: nothing said)
+    assert "stamped by its producers" not in capsys.readouterr().err
