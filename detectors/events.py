@@ -218,6 +218,8 @@ def parse_json(raw: bytes | str) -> Any:
                 raise Rejected("malformed_json", f"the line is not valid UTF-8 (byte 0x{raw[bad.start]:02x} at "
                                                  f"{bad.start})") from None
         text = raw.decode("utf-8", "replace") if isinstance(raw, (bytes, bytearray)) else raw
+        if not text.strip():
+            raise Rejected("malformed_json", "the value is empty" if not text else "the value is only white space") from None
         if text.lstrip()[:1] not in ("{", "["):
             raise Rejected("malformed_json", f"not JSON: {text.strip()[:40]!r} (one JSON object per line)") from None
         raise Rejected("malformed_json", str(exc)[:200]) from None

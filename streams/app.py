@@ -682,7 +682,9 @@ class CascadeWorker:
         forwards: dict[int, list[tuple[int, bytes, bytes, list]]] = {}
         for m in messages:
             try:
-                event = decode_event(m.value if m.value is not None else b"")
+                if m.value is None:   # (a tombstone: a record with no value at all)
+                    raise Rejected("malformed_json", "the record has no value (null, a tombstone): no event")
+                event = decode_event(m.value)
             except Rejected as r:
                 self.dead_letter(m, r)
                 rejected[r.reason] += 1
@@ -850,7 +852,7 @@ class CascadeWorker:
 
     def dead_letter(self, m: Any, r: Rejected) -> None:
         self._dead_letter(r.reason, r.detail, m.topic, m.partition, m.offset,
-                          int(m.timestamp * 1000) if m.timestamp else None, m.key, m.value or b"",
+                          int(m.timestamp * 1000) if m.timestamp else None, m.key, m.value,
                           origin_fields(getattr(m, "headers", None)) if m.topic == self.settings.repartition_topic
                           else None)
 
@@ -915,7 +917,7 @@ class CascadeWorker:
         self._dead_letter("state_unreadable", detail, topic, partition, -1, None, key, raw)
 
     def _dead_letter(self, reason: str, detail: str, topic: str, partition: int, offset: int,
-                     timestamp_ms: int | None, key: bytes | None, value: bytes,
+                     timestamp_ms: int | None, key: bytes | None, value: bytes | None,
                      origin: dict[str, Any] | None = None) -> None:
         record = {"reason": reason, "detail": detail, "topic": topic, "partition": partition,
                   "offset": offset, "timestamp_ms": timestamp_ms,
@@ -927,7 +929,9 @@ class CascadeWorker:
         # A stored state is overwritten once its cascade starts again: it is kept whole up to a
         # larger limit (the brand windows can take some hundreds of KB), in base64 when large. A
         # value cut short still sits whole at topic/partition/offset while the input retains it.
-        record.update(value_fields(value, DEADLETTER_STATE_BYTES if offset < 0 else DEADLETTER_VALUE_BYTES))
+        record.update(value_fields(value or b"", DEADLETTER_STATE_BYTES if offset < 0 else DEADLETTER_VALUE_BYTES))
+        if value is None:
+            record["value_null"] = True   # ("" is an empty value; this record had none)
         key = key[:DEADLETTER_KEY_CHARS] if key else key
         self.out.append((self.settings.deadletter_topic, key, dumps_kept(record), None))
 

@@ -1122,3 +1122,16 @@ def test_a_dead_letter_keeps_a_key_that_is_not_text_and_tells_an_empty_key_from_
     assert letters[1]["key"] == "" and "key_encoding" not in letters[1]
     assert letters[2]["key"] is None
     assert letters[3]["key"] == "brödtext"
+
+
+def test_a_dead_letter_tells_a_record_without_a_value_from_an_empty_one() -> None:
+    """Both were dead-lettered alike ("not JSON: ''", value "")."""
+    recs = [types.SimpleNamespace(topic="posts", key=b"k", value=value, partition=0, offset=i,
+                                  timestamp=None, generation_id=1)
+            for i, value in enumerate((None, b"", b"  \n"))]
+    w, app = processed_alone(recs)
+    letters = [orjson.loads(v) for t, k, v, p in app.producer.sent if t == "posts.deadletter"]
+    assert [(d["reason"], d["value"], d.get("value_null")) for d in letters] == [
+        ("malformed_json", "", True), ("malformed_json", "", None), ("malformed_json", "  \n", None)]
+    assert [d["detail"] for d in letters] == ["the record has no value (null, a tombstone): no event",
+                                              "the value is empty", "the value is only white space"]
