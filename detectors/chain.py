@@ -58,6 +58,15 @@ class ChainConfig:
         that, so more than ``max(CLOCK_SLACK_S, max_future_s)`` after the clock, is from the future."""
         return now_ms + (max(CLOCK_SLACK_S, self.max_future_s) - self.max_future_s) * 1000
 
+    def reject_after_clock(self, t_ms: int, now_ms: int) -> None:
+        """Raise ``from_the_future`` for an event dated after an offline command's clock ``now_ms``
+        by more than the worker lets one be after its own: ``clock_cap_ms(now_ms)`` plus
+        ``max_future_s``, so ``max(CLOCK_SLACK_S, max_future_s)``."""
+        slack_s = max(CLOCK_SLACK_S, self.max_future_s)
+        if t_ms > now_ms + slack_s * 1000:
+            raise Rejected("from_the_future", f"created_at {iso_ms(t_ms)} is more than {slack_s}s "
+                                              f"after this command's clock {iso_ms(now_ms)}")
+
 
 #: An event dated more than this after the clock of whoever processes it is rejected as
 #: ``from_the_future``, whatever its record's timestamp says (seconds; at least ``max_future_s``).
@@ -496,12 +505,9 @@ class OfflineDetector:
         p = partition_for(event.root_id, self.partitions) if self.partitions > 1 else 0
         proc = self.processors[p]
         try:
-            arrival = self._arrival_ms
-            if arrival is not None and event.t_ms > arrival + self.config.max_future_s * 1000:
-                raise Rejected("from_the_future", f"created_at {iso_ms(event.t_ms)} is more than "
-                                                  f"{(arrival - self.now_ms) // 1000 + self.config.max_future_s}s "
-                                                  f"after this command's clock {iso_ms(self.now_ms)}")
-            alerts = proc.process(event, arrival_ms=arrival, analysis=analysis)
+            if self.now_ms is not None:
+                self.config.reject_after_clock(event.t_ms, self.now_ms)
+            alerts = proc.process(event, arrival_ms=self._arrival_ms, analysis=analysis)
         except Rejected as r:
             self.rejected[r.reason] = self.rejected.get(r.reason, 0) + 1
             raise
