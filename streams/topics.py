@@ -185,8 +185,6 @@ async def _check_changelogs(admin: AIOKafkaAdminClient, s: Settings, existing: s
                 f"group: it reads the input from its beginning and sends the alerts in it again)")
     if not retention:
         return
-    fix = (f"kafka-configs.sh --bootstrap-server {s.bootstrap_servers.split(',')[0]} --alter --entity-type "
-           f"topics --entity-name NAME")
     for name, conf in (await _topic_configs(admin, list(logs))).items():
         policy = conf.get("cleanup.policy", "compact").split(",")
         # (Faust creates them compacted; an operator's kafka-configs --alter can change that, and
@@ -197,13 +195,13 @@ async def _check_changelogs(admin: AIOKafkaAdminClient, s: Settings, existing: s
                 f"changelog topic {name!r} has cleanup.policy={','.join(policy)}: Kafka deletes its records "
                 f"after retention.ms, and with them the state of every cascade quiet that long, so a restart "
                 f"would restore only part of it. Make it compacted again: "
-                f"{fix.replace('NAME', name)} --add-config cleanup.policy=compact")
+                f"{_alter_command(s, name)} --add-config cleanup.policy=compact")
         kept_ms = int(conf.get("retention.ms", "-1") or -1)
         if "delete" in policy and 0 <= kept_ms < s.expire_s * 1000:
             raise TopicMismatch(
                 f"changelog topic {name!r} has cleanup.policy=compact,delete with retention.ms={kept_ms}, "
                 f"less than VIRALITY_EXPIRE_S ({s.expire_s} s): the state of a cascade quiet that long would "
-                f"be deleted before the worker forgets it. Raise it: {fix.replace('NAME', name)} "
+                f"be deleted before the worker forgets it. Raise it: {_alter_command(s, name)} "
                 f"--add-config retention.ms={s.expire_s * 1000} (or set cleanup.policy=compact)")
         # (topics made before the worker gave Faust these configs keep Kafka's defaults: a segment is
         # compacted once it closes, at 1 GB or after 7 days, and every start reads it all back)
@@ -216,7 +214,7 @@ async def _check_changelogs(admin: AIOKafkaAdminClient, s: Settings, existing: s
             print(f"virality: changelog topic {name!r} leaves records uncompacted {how} "
                   f"(max.compaction.lag.ms={lag}), and a worker reads all of them "
                   f"at every start; VIRALITY_CHANGELOG_COMPACT_S is {s.changelog_compact_s} s. Topics the "
-                  f"worker creates get it; for this one: {fix.replace('NAME', name)} --add-config "
+                  f"worker creates get it; for this one: {_alter_command(s, name)} --add-config "
                   + ",".join(f"{k}={v}" for k, v in want.items()), file=sys.stderr, flush=True)
 
 
@@ -225,15 +223,20 @@ async def _check_input_timestamps(admin: AIOKafkaAdminClient, s: Settings) -> No
     than by the broker: from_the_future then reads the producers' clocks (a topic made before the
     worker created its topics with LogAppendTime, or made by hand)."""
     inputs = [s.posts_topic, s.repartition_topic]
-    fix = (f"kafka-configs.sh --bootstrap-server {s.bootstrap_servers.split(',')[0]} --alter --entity-type "
-           f"topics --entity-name NAME --add-config message.timestamp.type=LogAppendTime")
     for name, conf in (await _topic_configs(admin, inputs, ("message.timestamp.type",))).items():
         if conf.get("message.timestamp.type", "LogAppendTime") != "LogAppendTime":
             print(f"virality: input topic {name!r} is stamped by its producers "
                   f"(message.timestamp.type={conf['message.timestamp.type']}): an event more than "
                   f"VIRALITY_MAX_FUTURE_S ({s.max_future_s} s) after its record's timestamp is rejected as "
                   f"from_the_future, so a producer whose clock is slow has on-time events rejected. Let the "
-                  f"broker stamp it: {fix.replace('NAME', name)}", file=sys.stderr, flush=True)
+                  f"broker stamp it: {_alter_command(s, name)} --add-config "
+                  f"message.timestamp.type=LogAppendTime", file=sys.stderr, flush=True)
+
+
+def _alter_command(s: Settings, name: str) -> str:
+    """The start of the ``kafka-configs.sh`` command that changes topic ``name``'s configs."""
+    return (f"kafka-configs.sh --bootstrap-server {s.bootstrap_servers.split(',')[0]} --alter --entity-type "
+            f"topics --entity-name {name}")
 
 
 def _span(seconds: float) -> str:
