@@ -120,11 +120,8 @@ def _pipe_lines(fd: int, idle: list[bool]) -> Iterator[tuple[int, bytes]]:
         waiting = bool(select.select([fd], [], [], 0)[0])
         for i, line in enumerate(lines):
             n += 1
-            if type(line) is LongLine:
-                idle[0] = i == len(lines) - 1 and not waiting
-                yield n, line
-                continue
-            line = _clean_line(n, line)
+            if type(line) is not LongLine:   # (one is never empty: it is yielded as it is)
+                line = _clean_line(n, line)
             idle[0] = i == len(lines) - 1 and not waiting
             if line:
                 yield n, line
