@@ -20,7 +20,7 @@ import asyncio
 from typing import Any, Callable, cast
 
 import faust
-from faust.transport.consumer import CONSUMER_FETCHING
+from faust.transport.consumer import CONSUMER_FETCHING, Fetcher
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import Message
 from mode import Service
@@ -257,8 +257,32 @@ async def _rewind_positions(consumer: Any, spans: dict[Any, tuple[int, int]]) ->
     return rewound
 
 
+class StoppableFetcher(Fetcher):
+    """Faust's fetcher, which does not crash the worker when it is stopped during a rebalance.
+
+    Faust's fetcher treats a cancellation that comes while the app is rebalancing as a crash to be
+    restarted by its supervisor; the worker's fetcher has no supervisor, so the restart raised
+    ``AttributeError: 'NoneType' object has no attribute 'wakeup'``, the crash reached the worker,
+    and a SIGTERM during a restart's table recovery (which counts as rebalancing) ended the worker
+    with exit code 1 and a CRITICAL "We experienced a crash!". Here a cancellation that comes
+    because the fetcher is being stopped ends it quietly, as Faust's does outside a rebalance; one
+    that comes while it should go on still crashes the worker, now without the AttributeError.
+    """
+
+    @Service.task
+    async def _fetcher(self) -> None:
+        try:
+            await cast(BatchingConsumer, self.app.consumer)._drain_messages(self)
+        except asyncio.CancelledError as exc:
+            if not self.should_stop and self.app.rebalancing:
+                await self.crash(exc)
+        finally:
+            self.set_shutdown()
+
+
 class BatchingTransport(faust_aiokafka.Transport):
     Consumer = BatchingConsumer
+    Fetcher = StoppableFetcher
 
 
 class RecoveryQueue(ThrowableQueue):

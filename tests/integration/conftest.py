@@ -120,10 +120,15 @@ class Worker:
         self.log_path = log_path
         self.proc: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 60.0) -> "Worker":
+    def launch(self) -> "Worker":
+        """Start the process and return at once (:meth:`start` also waits until it is ready)."""
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([sys.executable, "-m", "streams.cli", "worker"], cwd=ROOT,
                                      env=self.names.environ(), stdout=self.log, stderr=subprocess.STDOUT)
+        return self
+
+    def start(self, timeout: float = 60.0) -> "Worker":
+        self.launch()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

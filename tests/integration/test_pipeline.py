@@ -19,8 +19,8 @@ from detectors.events import decode_event
 from detectors.understanding import load_analyzer
 from streams.settings import Settings
 from tests.factories import BASE_MS, COMPLAINT_SV, PRAISE_EN, by_time, cascade, chatter
-from tests.integration.conftest import (ROOT, Names, consume, consume_records, create_topics, keyed, produce,
-                                       wait_processed)
+from tests.integration.conftest import (ROOT, Names, Worker, consume, consume_records, create_topics, keyed,
+                                       produce, wait_processed)
 
 pytestmark = pytest.mark.integration
 
@@ -338,6 +338,47 @@ def test_restart_mid_stream_loses_no_alert_and_duplicates_none(names: Names, sta
         for a in got:
             assert first_seen.setdefault(a["transition_id"], a) == a
     assert second.stop() == 0
+
+
+def test_a_stop_during_table_recovery_is_clean_and_loses_nothing(start_worker, tmp_path: Path) -> None:
+    """A SIGTERM while a restarted worker reads its tables back (a deploy during a long restart)
+    stops it with exit code 0 and no crash; the next worker recovers every cascade and repeats nothing.
+    Faust counted the fetcher's cancellation during recovery as a crash and ended with exit code 1
+    and an AttributeError from its missing supervisor."""
+    names = Names(partitions=2)
+    n = 20_000
+    events = []
+    for k in range(n):
+        t = BASE_MS + k * 10
+        events.append({"id": f"c{k}", "kind": "post", "created_at": t, "text": "Fin morgon", "lang": "sv",
+                       "author": {"id": f"a{k}", "followers": 10}})
+        events.append({"id": f"c{k}s", "kind": "share", "root_id": f"c{k}", "created_at": t + 5,
+                       "author": {"id": f"b{k}", "followers": 10}})
+    create_topics(names)
+    first = start_worker(names)
+    produce(names.posts, keyed(events))
+    first.wait_processed(len(events), timeout=120)
+    assert first.stop() == 0
+
+    recovering = Worker(names, tmp_path / "recovering.log").launch()
+    deadline = time.monotonic() + 60
+    while b"Restoring state from changelog topics" not in recovering.log_path.read_bytes():
+        assert time.monotonic() < deadline and recovering.proc.poll() is None, recovering.log_path.read_text()[-3000:]
+        time.sleep(0.01)
+    code = recovering.stop(signal.SIGTERM)
+    log = recovering.log_path.read_text()
+    assert "worker: ready" not in log, "recovery ended before the signal: the test needs more cascades"
+    assert code == 0, log[-3000:]
+    assert "AttributeError" not in log and "Crashed" not in log and "experienced a crash" not in log, log[-3000:]
+
+    third = start_worker(names)
+    deadline = time.monotonic() + 60
+    while third.metric("virality_active_cascades") < n and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert third.metric("virality_active_cascades") == n
+    time.sleep(1.0)
+    assert third.processed() == 0     # nothing read again: the offsets were committed before
+    assert third.stop() == 0
 
 
 def test_replay_and_detect_commands(names: Names, start_worker, tmp_path: Path) -> None:
