@@ -23,6 +23,7 @@ import logging
 import os
 import re
 import signal
+import sys
 import threading
 import time
 from collections import Counter as Tally
@@ -1688,6 +1689,21 @@ async def final_commit(consumer: Any) -> None:
     await consumer.commit()
 
 
+def final_flush_budget(shutdown_timeout_s: float) -> float:
+    """Seconds a stopping worker gives its last flush and commit: a quarter of the whole stop's
+    bound, at most 5 s (a reachable broker takes well under a second)."""
+    return min(5.0, shutdown_timeout_s / 4.0)
+
+
+def undelivered(producer: Any) -> int:
+    """Records waiting in the Kafka producer's buffer for the broker to take them (0 if unknown)."""
+    accumulator = getattr(getattr(producer, "_producer", None), "_message_accumulator", None)
+    if accumulator is None:
+        return 0
+    batches = [b for bs in accumulator._batches.values() for b in bs] + list(accumulator._pending_batches)
+    return sum(b.record_count for b in batches if not b.future.done())
+
+
 class ViralityApp(BatchingApp):
     """Flushes the cascades worker before Faust stops its consumer and commits."""
 
@@ -1697,14 +1713,37 @@ class ViralityApp(BatchingApp):
             log.critical("not committing on the way out: an agent or a send failed, what was in flight "
                          "is read again by the successor")
         elif worker is not None:
+            budget = final_flush_budget(worker.settings.shutdown_timeout_s)
             try:
-                await worker.flush(last=True)
-                await self.producer.flush()
-                # commit now, while the consumer is certainly able to: what was processed is acked
-                await final_commit(self.consumer)
+                async with asyncio.timeout(budget):
+                    await worker.flush(last=True)
+                    await self.producer.flush()
+                    # commit now, while the consumer is certainly able to: what was processed is acked
+                    await final_commit(self.consumer)
+            except TimeoutError:
+                # Kafka unreachable (or far too slow). The rest of Faust's stop would wait for it too
+                # (its commit, the producer's close, the consumer's last fetches) until the bounded
+                # stop ends the process (exit 3, 20 s). Nothing more can be made durable, and nothing
+                # is lost: no offset is committed past what Kafka has, so the next worker reads the
+                # uncommitted events again and sends what they produce (as after a kill).
+                log.warning("stopping: the last flush did not finish within %.1f s (is Kafka reachable?); "
+                            "%d record(s) not delivered and the last offsets not committed. The next worker reads "
+                            "the uncommitted events again and sends what they produce. Exiting now "
+                            "(exit code 0)", budget, undelivered(self.producer))
+                self.exit_now(0)
             except Exception:  # never block shutdown on this
                 log.exception("final flush failed; unflushed events will be read again")
         await super().on_stop()
+        self.close_text_helpers()
+
+    def close_text_helpers(self) -> None:
         helpers = getattr(self, "text_helpers", None)
         if helpers is not None:
             helpers.close()
+
+    def exit_now(self, code: int) -> None:
+        """End the process at once (its text helpers stopped, its log written out)."""
+        self.close_text_helpers()
+        logging.shutdown()
+        sys.stderr.flush()
+        os._exit(code)

@@ -20,6 +20,7 @@ import asyncio
 import os
 import socket
 import select
+import signal
 import stat
 import sys
 import threading
@@ -233,9 +234,9 @@ def _analyze_batch(items: list[tuple[str, str | None] | None]) -> list[Any]:
 
 
 def _ignore_sigint() -> None:
-    import signal
-
+    # and SIGTERM back to its default: the pool ends its helpers with it, quietly
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def detect_jobs(requested: int | None, analyzer: Any, n_events: int, helpers: int) -> int:
@@ -617,18 +618,47 @@ async def _tail(args: argparse.Namespace, stop: asyncio.Event | None = None) -> 
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    from streams.settings import Settings
+
+    settings = Settings.from_env()
+    if settings.gc_gen0:
+        gc.set_threshold(settings.gc_gen0, 20, 100)
+    # Until Faust's worker takes SIGTERM and SIGINT over, a stop ends the start-up here: with a
+    # message and exit code 0, its text helpers closed (not Python's silent death by the signal).
+    previous = {sig: signal.signal(sig, _stop_before_start) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        worker = _start_worker(settings)
+    except _StoppedBeforeStart as stop:
+        print(f"worker: stopped by {signal.Signals(stop.args[0]).name} during start-up, before it read "
+              "anything", file=sys.stderr, flush=True)
+        return 0
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    worker.execute_from_commandline()
+    return 0
+
+
+class _StoppedBeforeStart(BaseException):
+    """SIGTERM or SIGINT while the worker starts up, before Faust handles them."""
+
+
+def _stop_before_start(signum: int, frame: Any) -> None:
+    raise _StoppedBeforeStart(signum)
+
+
+def _start_worker(settings: Any) -> Any:
+    """Everything ``virality worker`` does before Faust runs: checks, metrics server, topics; returns
+    the Faust worker. Closes the app's text helpers if it is stopped on the way."""
     import logging
 
     from prometheus_client import CollectorRegistry, ProcessCollector, start_http_server
 
     from streams.app import create_app
     from streams.logs import RepeatLimiter
-    from streams.settings import Settings, SettingsError
+    from streams.settings import SettingsError
     from streams.topics import ensure_topics
 
-    settings = Settings.from_env()
-    if settings.gc_gen0:
-        gc.set_threshold(settings.gc_gen0, 20, 100)
     # what can be checked here first: a bad analyzer, data directory or metrics address must not
     # wait for Kafka (30 s when it is down) nor create topics before it fails
     try:
@@ -644,29 +674,34 @@ def cmd_worker(args: argparse.Namespace) -> int:
     # process_start_time_seconds (NoEventsIngested reads it), memory, CPU and open files
     ProcessCollector(registry=registry)
     app = create_app(settings, registry=registry)
-    if settings.metrics_port:
-        try:
-            start_http_server(settings.metrics_port, addr=settings.metrics_host, registry=registry)
-        except OSError as exc:
-            # a name that does not resolve, or an address that is not this host's
-            if isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL:
-                raise SettingsError(f"VIRALITY_METRICS_HOST={settings.metrics_host!r} is not an address of "
-                                    f"this host ({exc.strerror or exc})") from None
-            raise SettingsError(f"cannot serve metrics on {settings.metrics_host}:{settings.metrics_port} "
-                                f"({exc.strerror or exc}): another worker on this host? Give each its own "
-                                "VIRALITY_METRICS_PORT (0: no metrics server)") from None
-    asyncio.run(ensure_topics(settings, worker=True))
-    limiter = RepeatLimiter()
-    app.metrics.kafka_client_errors.read = lambda: limiter.errors
-    worker = BoundedWorker(app, loglevel=settings.log_level.upper(), quiet=True, redirect_stdouts=False,
-                           shutdown_timeout=settings.shutdown_timeout_s, limiter=limiter)
-    logging.getLogger("virality").setLevel(settings.log_level.upper())
-    print(f"worker: consuming {settings.posts_topic!r} from {settings.bootstrap_servers}, "
-          f"metrics on :{settings.metrics_port}", file=sys.stderr, flush=True)
-    # what this worker decides with, whatever the log level: workers of one group must agree
-    print(f"worker: settings: {settings.summary()}", file=sys.stderr, flush=True)
-    worker.execute_from_commandline()
-    return 0
+    try:
+        if settings.metrics_port:
+            try:
+                start_http_server(settings.metrics_port, addr=settings.metrics_host, registry=registry)
+            except OSError as exc:
+                # a name that does not resolve, or an address that is not this host's
+                if isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL:
+                    raise SettingsError(f"VIRALITY_METRICS_HOST={settings.metrics_host!r} is not an address of "
+                                        f"this host ({exc.strerror or exc})") from None
+                raise SettingsError(f"cannot serve metrics on {settings.metrics_host}:{settings.metrics_port} "
+                                    f"({exc.strerror or exc}): another worker on this host? Give each its own "
+                                    "VIRALITY_METRICS_PORT (0: no metrics server)") from None
+        asyncio.run(ensure_topics(settings, worker=True))
+        limiter = RepeatLimiter()
+        app.metrics.kafka_client_errors.read = lambda: limiter.errors
+        worker = BoundedWorker(app, loglevel=settings.log_level.upper(), quiet=True, redirect_stdouts=False,
+                               shutdown_timeout=settings.shutdown_timeout_s, limiter=limiter)
+        logging.getLogger("virality").setLevel(settings.log_level.upper())
+        print(f"worker: consuming {settings.posts_topic!r} from {settings.bootstrap_servers}, "
+              f"metrics on :{settings.metrics_port}", file=sys.stderr, flush=True)
+        # what this worker decides with, whatever the log level: workers of one group must agree
+        print(f"worker: settings: {settings.summary()}", file=sys.stderr, flush=True)
+    except BaseException:  # a stop or a failure before Faust runs: its helpers go too
+        helpers = getattr(app, "text_helpers", None)
+        if helpers is not None:
+            helpers.close()
+        raise
+    return worker
 
 
 def _bounded_worker_class():
@@ -701,15 +736,23 @@ def _bounded_worker_class():
 
         async def on_startup_finished(self) -> None:
             await super().on_startup_finished()
+            # Faust calls this also when a stop came before the tables were recovered (its recovery
+            # then never started, and counts as done): no "ready" then, it never had partitions
+            if self._signalled or self.should_stop or self.app.should_stop:
+                return
             # one line, whatever the log level: what scripts and tests wait for
             sys.stderr.write("worker: ready (tables recovered, partitions assigned)\n")
             sys.stderr.flush()
 
+        _signalled = False
+
         def _on_sigterm(self) -> None:
+            self._signalled = True
             self._arm()
             super()._on_sigterm()
 
         def _on_sigint(self) -> None:
+            self._signalled = True
             self._arm()
             super()._on_sigint()
 
@@ -1000,12 +1043,27 @@ def build_parser() -> argparse.ArgumentParser:
 _WRITES_STDOUT = frozenset({"detect", "forecast", "classify", "tail"})
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the command is, so that it stops as on Ctrl-C: its ``finally`` blocks
+    run (text helpers stopped, what ``replay`` sent reported, buffered output written)."""
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command != "worker":  # the worker's own stop handles SIGTERM (cmd_worker)
+        signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         return args.func(args)
-    except KeyboardInterrupt:
-        return 130
+    except KeyboardInterrupt as exc:
+        if args.command == "tail":  # following until stopped is what it does (Ctrl-C: _tail)
+            return 0
+        how = ("SIGTERM", 143) if isinstance(exc, Terminated) else ("Ctrl-C", 130)
+        print(f"virality {args.command}: stopped ({how[0]})", file=sys.stderr)
+        return how[1]
     except BrokenPipeError:
         if args.command not in _WRITES_STDOUT:
             print(f"virality {args.command}: broken pipe", file=sys.stderr)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import time
 from contextlib import contextmanager
@@ -118,6 +119,44 @@ def test_a_broker_crash_while_the_worker_is_busy_loses_no_alert(start_worker) ->
         assert worker.processed() < len(events), "the worker was done before the broker went down"
     worker.wait_processed(len(events), timeout=120)
     assert_came_through(worker, names, expected, errors)
+
+
+def test_a_stop_while_the_broker_is_down_is_quick_and_loses_nothing(start_worker) -> None:
+    """SIGTERM while Kafka is unreachable: the worker's last flush and commit cannot finish. It
+    waited for the broker until its own stop bound (VIRALITY_SHUTDOWN_TIMEOUT_S, 20 s) ended it
+    with exit code 3, and Docker's default 10 s grace killed it before that. Now it gives up after
+    5 s, says what it leaves, and exits 0; the next worker holds every cascade."""
+    require_restartable_broker()
+    names = Names(partitions=2)
+    n = 400
+    events = []
+    for k in range(n):
+        t = BASE_MS + k * 10
+        events.append({"id": f"c{k}", "kind": "post", "created_at": t, "text": "Fin morgon", "lang": "sv",
+                       "author": {"id": f"a{k}", "followers": 10}})
+        events.append({"id": f"c{k}s", "kind": "share", "root_id": f"c{k}", "created_at": t + 5,
+                       "author": {"id": f"b{k}", "followers": 10}})
+    create_topics(names)
+    worker = start_worker(names)
+    produce(names.posts, keyed(events))
+    worker.wait_processed(len(events))
+    try:
+        subprocess.run([KAFKA, "stop"], check=True, timeout=120)
+        time.sleep(3)
+        started = time.monotonic()
+        code = worker.stop(signal.SIGTERM, timeout=40)
+        took = time.monotonic() - started
+    finally:
+        subprocess.run([KAFKA, "start"], check=True, timeout=180)
+    log = worker.log_path.read_text()
+    assert code == 0 and took < 10, (code, took, log[-3000:])
+    assert "the last flush did not finish within 5.0 s" in log and "shutdown took more" not in log, log[-3000:]
+    fresh = start_worker(names)
+    deadline = time.monotonic() + 60
+    while fresh.metric("virality_active_cascades") < n and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert fresh.metric("virality_active_cascades") == n
+    assert fresh.stop() == 0
 
 
 def test_the_broker_is_found_without_its_pid_file() -> None:

@@ -381,6 +381,24 @@ def test_a_stop_during_table_recovery_is_clean_and_loses_nothing(start_worker, t
     assert third.stop() == 0
 
 
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_worker_stopped_as_it_starts_never_says_ready(tmp_path: Path, sig) -> None:
+    """A stop between Faust's start and its table recovery: Faust counts the recovery that never
+    began as done and finishes its start-up, and the worker printed "worker: ready (tables
+    recovered, partitions assigned)" after the signal (7 times in 8 with SIGTERM), which scripts
+    take for ready."""
+    names = Names(partitions=2)
+    create_topics(names)
+    w = Worker(names, tmp_path / "early.log").launch()
+    deadline = time.monotonic() + 60
+    while b"[^--Producer]: Starting" not in w.log_path.read_bytes():
+        assert time.monotonic() < deadline and w.proc.poll() is None, w.log_path.read_text()[-3000:]
+        time.sleep(0.005)
+    assert w.stop(sig) == 0
+    log = w.log_path.read_text()
+    assert "Signal received" in log and "worker: ready" not in log, log[-3000:]
+
+
 def test_replay_and_detect_commands(names: Names, start_worker, tmp_path: Path) -> None:
     events = by_time(cascade("sj5", COMPLAINT_SV, "sv", 1200, brands=["sj"], seed=10) + chatter(20, seed=11))
     path = tmp_path / "events.jsonl"

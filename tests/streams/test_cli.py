@@ -1,6 +1,7 @@
 """The offline commands, run as a user would."""
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -624,3 +625,57 @@ def test_a_line_too_long_to_hold_is_skipped_as_too_large_by_every_reader(tmp_pat
         assert c.returncode == 0, c.stderr
         assert [orjson.loads(line)["id"] for line in c.stdout.splitlines()] == [1, 2]
         assert b"line 2" + said in c.stderr
+
+
+@pytest.mark.parametrize("sig, code, said", [(signal.SIGTERM, 143, b"stopped (SIGTERM)"),
+                                             (signal.SIGINT, 130, b"stopped (Ctrl-C)")])
+def test_an_offline_command_stopped_by_a_signal_says_so(sig, code, said) -> None:
+    """SIGTERM (kill, timeout, systemd) ended a command by Python's default action: exit -15, no
+    word, and its ``finally`` blocks (text helpers, replay's count) never ran. Ctrl-C ended it
+    with 130 and no word either."""
+    p = subprocess.Popen([sys.executable, "-m", "streams.cli", "classify", "--input", "-"], cwd=ROOT,
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         env={"PATH": "/usr/bin:/bin"})
+    try:
+        p.stdin.write(b'{"id": "a", "text": "Tusen takk for hjelpen!"}\n')
+        p.stdin.flush()
+        assert orjson.loads(_readline_within(p.stdout, 60))["id"] == "a"  # running, waiting for more
+        p.send_signal(sig)
+        assert p.wait(timeout=30) == code
+        err = p.stderr.read()
+    finally:
+        p.kill()
+    assert said in err and b"Traceback" not in err, err
+
+
+def test_a_worker_stopped_while_it_starts_up_says_so_and_exits_0(tmp_path: Path) -> None:
+    """A stop before Faust's worker handles signals (here: while it waits for an unreachable broker
+    to create its topics) killed the worker by the signal with no word (exit -15)."""
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    p = subprocess.Popen([sys.executable, "-m", "streams.cli", "worker"], cwd=ROOT, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env={"PATH": "/usr/bin:/bin", "VIRALITY_BROKER": "kafka://127.0.0.1:1",
+                                                      "VIRALITY_DATA_DIR": str(tmp_path),
+                                                      "VIRALITY_METRICS_PORT": str(port)})
+    try:
+        deadline = time.monotonic() + 60
+        while True:   # its metrics are served just before it waits for the broker
+            assert time.monotonic() < deadline and p.poll() is None, p.stderr.read()
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        time.sleep(0.5)
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(timeout=10) == 0
+        err = p.stderr.read()
+    finally:
+        p.kill()
+    assert b"worker: stopped by SIGTERM during start-up, before it read anything" in err, err
+    assert b"Traceback" not in err and b"leaked semaphore" not in err, err

@@ -257,3 +257,14 @@ def test_the_image_healthcheck_asks_the_worker_s_own_metrics_port(tmp_path):
         server.shutdown()
         server.server_close()
     assert check(port) != 0                    # nothing answers there now
+
+
+def test_docker_waits_longer_for_a_stop_than_the_worker_takes(services):
+    """Docker's default grace of 10 s killed a worker whose stop takes longer: one waiting 5 s for
+    an unreachable broker and then writing out, or one whose VIRALITY_SHUTDOWN_TIMEOUT_S is raised."""
+    from streams.settings import Settings
+
+    grace = services["worker"].get("stop_grace_period", "10s")
+    m = re.fullmatch(r"(\d+)s", str(grace))
+    assert m, f"stop_grace_period {grace!r}: write it in seconds"
+    assert int(m.group(1)) > Settings().shutdown_timeout_s
