@@ -59,3 +59,15 @@ def chatter(n: int, start_ms: int = BASE_MS, seed: int = 2) -> list[dict[str, An
 
 def by_time(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(events, key=lambda e: (e["created_at"], e["id"]))
+
+
+def small_cascades(n: int, start_ms: int = BASE_MS) -> list[dict[str, Any]]:
+    """``n`` cascades of a post and one share each, 10 ms apart: many table keys, quickly made."""
+    events: list[dict[str, Any]] = []
+    for k in range(n):
+        t = start_ms + k * 10
+        events.append({"id": f"c{k}", "kind": "post", "created_at": t, "text": "Fin morgon", "lang": "sv",
+                       "author": {"id": f"a{k}", "followers": 10}})
+        events.append({"id": f"c{k}s", "kind": "share", "root_id": f"c{k}", "created_at": t + 5,
+                       "author": {"id": f"b{k}", "followers": 10}})
+    return events

@@ -267,3 +267,23 @@ def consume_records(topic: str, until, timeout: float = 60.0) -> list[tuple[byte
             await c.stop()
         return out
     return asyncio.run(run())
+
+
+def filled_worker(start_worker, names: Names, n: int) -> Worker:
+    """A worker (started with ``start_worker``) that has processed :func:`small_cascades` ``(n)``."""
+    from tests.factories import small_cascades
+
+    events = small_cascades(n)
+    create_topics(names)
+    worker = start_worker(names)
+    produce(names.posts, keyed(events))
+    worker.wait_processed(len(events), timeout=120)
+    return worker
+
+
+def wait_active(worker: Worker, n: int, timeout: float = 60.0) -> None:
+    """Wait until ``worker`` tracks ``n`` cascades (recovered ones count); fail if it does not."""
+    deadline = time.monotonic() + timeout
+    while worker.metric("virality_active_cascades") < n and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert worker.metric("virality_active_cascades") == n

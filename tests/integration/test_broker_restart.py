@@ -10,7 +10,8 @@ from contextlib import contextmanager
 import pytest
 
 from tests.factories import BASE_MS, COMPLAINT_SV, PRAISE_EN, by_time, cascade, chatter
-from tests.integration.conftest import BROKER, ROOT, Names, consume, create_topics, keyed, produce
+from tests.integration.conftest import (BROKER, ROOT, Names, consume, create_topics, filled_worker, keyed,
+                                       produce, wait_active)
 from tests.integration.test_pipeline import assert_none_lost, assert_none_repeated, offline_alerts
 
 pytestmark = pytest.mark.integration
@@ -127,19 +128,9 @@ def test_a_stop_while_the_broker_is_down_is_quick_and_loses_nothing(start_worker
     with exit code 3, and Docker's default 10 s grace killed it before that. Now it gives up after
     5 s, says what it leaves, and exits 0; the next worker holds every cascade."""
     require_restartable_broker()
-    names = Names(partitions=2)
     n = 400
-    events = []
-    for k in range(n):
-        t = BASE_MS + k * 10
-        events.append({"id": f"c{k}", "kind": "post", "created_at": t, "text": "Fin morgon", "lang": "sv",
-                       "author": {"id": f"a{k}", "followers": 10}})
-        events.append({"id": f"c{k}s", "kind": "share", "root_id": f"c{k}", "created_at": t + 5,
-                       "author": {"id": f"b{k}", "followers": 10}})
-    create_topics(names)
-    worker = start_worker(names)
-    produce(names.posts, keyed(events))
-    worker.wait_processed(len(events))
+    names = Names(partitions=2)
+    worker = filled_worker(start_worker, names, n)
     try:
         subprocess.run([KAFKA, "stop"], check=True, timeout=120)
         time.sleep(3)
@@ -152,10 +143,7 @@ def test_a_stop_while_the_broker_is_down_is_quick_and_loses_nothing(start_worker
     assert code == 0 and took < 10, (code, took, log[-3000:])
     assert "the last flush did not finish within 5.0 s" in log and "shutdown took more" not in log, log[-3000:]
     fresh = start_worker(names)
-    deadline = time.monotonic() + 60
-    while fresh.metric("virality_active_cascades") < n and time.monotonic() < deadline:
-        time.sleep(0.3)
-    assert fresh.metric("virality_active_cascades") == n
+    wait_active(fresh, n)
     assert fresh.stop() == 0
 
 

@@ -19,8 +19,8 @@ from detectors.events import decode_event
 from detectors.understanding import load_analyzer
 from streams.settings import Settings
 from tests.factories import BASE_MS, COMPLAINT_SV, PRAISE_EN, by_time, cascade, chatter
-from tests.integration.conftest import (ROOT, Names, Worker, consume, consume_records, create_topics, keyed,
-                                       produce, wait_processed)
+from tests.integration.conftest import (ROOT, Names, Worker, consume, consume_records, create_topics,
+                                       filled_worker, keyed, produce, wait_active, wait_processed)
 
 pytestmark = pytest.mark.integration
 
@@ -347,18 +347,7 @@ def test_a_stop_during_table_recovery_is_clean_and_loses_nothing(start_worker, t
     and an AttributeError from its missing supervisor."""
     names = Names(partitions=2)
     n = 20_000
-    events = []
-    for k in range(n):
-        t = BASE_MS + k * 10
-        events.append({"id": f"c{k}", "kind": "post", "created_at": t, "text": "Fin morgon", "lang": "sv",
-                       "author": {"id": f"a{k}", "followers": 10}})
-        events.append({"id": f"c{k}s", "kind": "share", "root_id": f"c{k}", "created_at": t + 5,
-                       "author": {"id": f"b{k}", "followers": 10}})
-    create_topics(names)
-    first = start_worker(names)
-    produce(names.posts, keyed(events))
-    first.wait_processed(len(events), timeout=120)
-    assert first.stop() == 0
+    assert filled_worker(start_worker, names, n).stop() == 0
 
     recovering = Worker(names, tmp_path / "recovering.log").launch()
     deadline = time.monotonic() + 60
@@ -372,10 +361,7 @@ def test_a_stop_during_table_recovery_is_clean_and_loses_nothing(start_worker, t
     assert "AttributeError" not in log and "Crashed" not in log and "experienced a crash" not in log, log[-3000:]
 
     third = start_worker(names)
-    deadline = time.monotonic() + 60
-    while third.metric("virality_active_cascades") < n and time.monotonic() < deadline:
-        time.sleep(0.3)
-    assert third.metric("virality_active_cascades") == n
+    wait_active(third, n)
     time.sleep(1.0)
     assert third.processed() == 0     # nothing read again: the offsets were committed before
     assert third.stop() == 0

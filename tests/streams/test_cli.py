@@ -396,12 +396,19 @@ def _readline_within(stream, seconds: float) -> bytes:
     return stream.readline() if ready else b""
 
 
+def classify_from_a_pipe() -> subprocess.Popen:
+    """``virality classify --input -`` with its three streams as pipes, and Ctrl-C as in a terminal
+    (under a shell's ``&``, as CI runs, SIGINT comes ignored, and Python then leaves it so)."""
+    return subprocess.Popen([sys.executable, "-m", "streams.cli", "classify", "--input", "-"], cwd=ROOT,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={"PATH": "/usr/bin:/bin"},
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
 def test_classify_from_a_pipe_answers_each_line_as_it_comes() -> None:
     # `tail -f posts.jsonl | virality classify --input -`: an answer must not wait for the next
     # 1,000 lines (or the end of the input) when nothing more has arrived
-    p = subprocess.Popen([sys.executable, "-m", "streams.cli", "classify", "--input", "-"], cwd=ROOT,
-                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         env={"PATH": "/usr/bin:/bin"})
+    p = classify_from_a_pipe()
     try:
         p.stdin.write(b'{"id": "a", "text": "T\xc3\xa5get \xc3\xa4r f\xc3\xb6rsenat igen, v\xc3\xa4rdel\xc3\xb6st!"}\n')
         p.stdin.flush()
@@ -633,9 +640,7 @@ def test_an_offline_command_stopped_by_a_signal_says_so(sig, code, said) -> None
     """SIGTERM (kill, timeout, systemd) ended a command by Python's default action: exit -15, no
     word, and its ``finally`` blocks (text helpers, replay's count) never ran. Ctrl-C ended it
     with 130 and no word either."""
-    p = subprocess.Popen([sys.executable, "-m", "streams.cli", "classify", "--input", "-"], cwd=ROOT,
-                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         env={"PATH": "/usr/bin:/bin"})
+    p = classify_from_a_pipe()
     try:
         p.stdin.write(b'{"id": "a", "text": "Tusen takk for hjelpen!"}\n')
         p.stdin.flush()
