@@ -52,17 +52,22 @@ class ChainConfig:
         """How long a cascade is kept after its last event."""
         return max(self.expire_s, self.alerted_expire_s) if alerted else self.expire_s
 
+    @property
+    def clock_slack_s(self) -> int:
+        """How far (s) an event may be dated after the clock of whoever processes it."""
+        return max(CLOCK_SLACK_S, self.max_future_s)
+
     def clock_cap_ms(self, now_ms: int) -> int:
         """The latest arrival an event may claim when the wall clock of whoever processes it (the
         worker, an offline command) reads ``now_ms``: an event more than ``max_future_s`` after
-        that, so more than ``max(CLOCK_SLACK_S, max_future_s)`` after the clock, is from the future."""
-        return now_ms + (max(CLOCK_SLACK_S, self.max_future_s) - self.max_future_s) * 1000
+        that, so more than :attr:`clock_slack_s` after the clock, is from the future."""
+        return now_ms + (self.clock_slack_s - self.max_future_s) * 1000
 
     def reject_after_clock(self, t_ms: int, now_ms: int) -> None:
         """Raise ``from_the_future`` for an event dated after an offline command's clock ``now_ms``
         by more than the worker lets one be after its own: ``clock_cap_ms(now_ms)`` plus
-        ``max_future_s``, so ``max(CLOCK_SLACK_S, max_future_s)``."""
-        slack_s = max(CLOCK_SLACK_S, self.max_future_s)
+        ``max_future_s``, so :attr:`clock_slack_s`."""
+        slack_s = self.clock_slack_s
         if t_ms > now_ms + slack_s * 1000:
             raise Rejected("from_the_future", f"created_at {iso_ms(t_ms)} is more than {slack_s}s "
                                               f"after this command's clock {iso_ms(now_ms)}")

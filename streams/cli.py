@@ -233,8 +233,9 @@ def _analyze_batch(items: list[tuple[str, str | None] | None]) -> list[Any]:
     return analyze_each(_FORKED_ANALYZER, items)
 
 
-def _ignore_sigint() -> None:
-    # and SIGTERM back to its default: the pool ends its helpers with it, quietly
+def _helper_signals() -> None:
+    # Ctrl-C is the main process's to handle; SIGTERM back to its default: the pool ends its
+    # helpers with it, quietly
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
@@ -265,7 +266,7 @@ def analyses_in_processes(analyzer: Any, events: list[Event], processes: int) ->
     batches = ([(e.text, e.lang) if e.has_text else None for e in events[i:i + BATCH_EVENTS]]
                for i in range(0, len(events), BATCH_EVENTS))
     # The helpers leave Ctrl-C to the main process, which stops them (no traceback from each).
-    with multiprocessing.get_context("fork").Pool(processes, initializer=_ignore_sigint) as pool:
+    with multiprocessing.get_context("fork").Pool(processes, initializer=_helper_signals) as pool:
         yield from pool.imap(_analyze_batch, batches)
 
 
@@ -697,9 +698,7 @@ def _start_worker(settings: Any) -> Any:
         # what this worker decides with, whatever the log level: workers of one group must agree
         print(f"worker: settings: {settings.summary()}", file=sys.stderr, flush=True)
     except BaseException:  # a stop or a failure before Faust runs: its helpers go too
-        helpers = getattr(app, "text_helpers", None)
-        if helpers is not None:
-            helpers.close()
+        app.close_text_helpers()
         raise
     return worker
 
