@@ -222,20 +222,48 @@ class Progress:
 
 # -- commands -----------------------------------------------------------------------------------------
 
-#: The analyzer the forked analysing processes use (set just before they are forked).
+#: What the forked analysing processes use (set just before they are forked): the analyzer and the
+#: events, which they read from the memory they share with the main process at the fork.
 _FORKED_ANALYZER: Any = None
+_FORKED_EVENTS: list[Event] = []
 
 
-def _analyze_batch(items: list[tuple[str, str | None] | None]) -> list[Any]:
-    """(in an analysing process) :func:`~detectors.understanding.analyze_each` by the forked analyzer."""
+def _batch_items(events: list[Event], k: int) -> list[tuple[str, str | None] | None]:
+    """``(text, lang hint)`` of each event of batch ``k`` (``chain.BATCH_EVENTS`` events), None
+    for one without a text."""
+    from detectors.chain import BATCH_EVENTS
+
+    return [(e.text, e.lang) if e.has_text else None for e in events[k * BATCH_EVENTS:(k + 1) * BATCH_EVENTS]]
+
+
+def _claim(claimed: Any, n_batches: int, only: int | None = None) -> int | None:
+    """Take the next batch nobody has taken (or only batch ``only``, if it is that one)."""
+    with claimed.get_lock():
+        k = claimed.value
+        if k >= n_batches or (only is not None and k != only):
+            return None
+        claimed.value = k + 1
+        return k
+
+
+def _analysing_process(claimed: Any, n_batches: int, conn: Any) -> None:
+    """(in an analysing process) Analyse batch after batch, each taken as the next nobody has, and
+    send ``(k, analyses)`` for each; end when every batch is taken or the main process is gone."""
     from detectors.understanding import analyze_each
 
-    return analyze_each(_FORKED_ANALYZER, items)
+    _helper_signals()
+    try:
+        while (k := _claim(claimed, n_batches)) is not None:
+            conn.send((k, analyze_each(_FORKED_ANALYZER, _batch_items(_FORKED_EVENTS, k))))
+    except (BrokenPipeError, EOFError, ConnectionError):
+        pass  # the main process stopped reading: nothing to do
+    finally:
+        conn.close()
 
 
 def _helper_signals() -> None:
-    # Ctrl-C is the main process's to handle; SIGTERM back to its default: the pool ends its
-    # helpers with it, quietly
+    # Ctrl-C is the main process's to handle; SIGTERM back to its default: the main process ends
+    # its helpers with it, quietly
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
@@ -254,20 +282,78 @@ def detect_jobs(requested: int | None, analyzer: Any, n_events: int, helpers: in
 
 
 def analyses_in_processes(analyzer: Any, events: list[Event], processes: int) -> Iterator[list[Any]]:
-    """The analyses of the events' texts, one list per batch of ``chain.BATCH_EVENTS`` events, made
-    by ``processes`` forked processes running ahead of the caller (text analysis is a pure function
-    of the text and the language hint, so the results are the ones the caller would make)."""
+    """The analyses of the events' texts, one list per batch of ``chain.BATCH_EVENTS`` events, in
+    order, made by ``processes`` forked processes and by the caller, whichever takes a batch first
+    (text analysis is a pure function of the text and the language hint, so the results are the
+    ones the caller would make alone).
+
+    The helpers read the events from the memory they share with the caller at the fork (no text is
+    sent to them) and take batches in order. The caller takes the batch it needs next when no helper
+    has taken it yet, and the next free one while it waits for a helper's, so that neither side
+    idles; it takes none before a helper has begun. A helper that dies costs only speed: the batch
+    it held is analysed by the caller once no helper is left to send it.
+    """
     import multiprocessing
+    from multiprocessing.connection import wait
 
     from detectors.chain import BATCH_EVENTS
+    from detectors.understanding import analyze_each
 
-    global _FORKED_ANALYZER
-    _FORKED_ANALYZER = analyzer
-    batches = ([(e.text, e.lang) if e.has_text else None for e in events[i:i + BATCH_EVENTS]]
-               for i in range(0, len(events), BATCH_EVENTS))
-    # The helpers leave Ctrl-C to the main process, which stops them (no traceback from each).
-    with multiprocessing.get_context("fork").Pool(processes, initializer=_helper_signals) as pool:
-        yield from pool.imap(_analyze_batch, batches)
+    global _FORKED_ANALYZER, _FORKED_EVENTS
+    n_batches = -(-len(events) // BATCH_EVENTS)
+    ctx = multiprocessing.get_context("fork")
+    claimed = ctx.Value("q", 0)   # the next batch nobody has taken
+    _FORKED_ANALYZER, _FORKED_EVENTS = analyzer, events
+    helpers: list[tuple[Any, Any]] = []
+    try:
+        for _ in range(processes):
+            receive, send = ctx.Pipe(duplex=False)
+            p = ctx.Process(target=_analysing_process, args=(claimed, n_batches, send), daemon=True)
+            p.start()
+            send.close()
+            helpers.append((p, receive))
+    finally:
+        _FORKED_ANALYZER, _FORKED_EVENTS = None, []
+    conns = [c for _, c in helpers]
+    ready: dict[int, list[Any]] = {}
+
+    def receive_from(ready_conns: list[Any]) -> None:
+        for c in ready_conns:
+            try:
+                k, analyses = c.recv()
+            except (EOFError, OSError):   # that helper is done, or dead
+                conns.remove(c)
+                continue
+            ready[k] = analyses
+
+    def analyse(k: int) -> None:
+        ready[k] = analyze_each(analyzer, _batch_items(events, k))
+
+    try:
+        for i in range(n_batches):
+            while i not in ready:
+                receive_from([c for c in conns if c.poll()])
+                if i in ready:
+                    break
+                if not conns:   # no helper left: what they held is ours
+                    analyse(i)
+                    break
+                if claimed.value > 0:   # a helper has begun: take batch i if it is free, else the next free one
+                    k = _claim(claimed, n_batches, only=i)
+                    if k is None:
+                        k = _claim(claimed, n_batches)
+                    if k is not None:
+                        analyse(k)
+                        continue
+                receive_from(wait(conns))
+            yield ready.pop(i)
+    finally:
+        for p, c in helpers:
+            if p.is_alive():
+                p.terminate()
+        for p, c in helpers:
+            p.join(5)
+            c.close()
 
 
 def cmd_detect(args: argparse.Namespace) -> int:

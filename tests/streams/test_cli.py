@@ -1,9 +1,12 @@
 """The offline commands, run as a user would."""
 from __future__ import annotations
 
+import multiprocessing
+import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import orjson
@@ -684,3 +687,93 @@ def test_a_worker_stopped_while_it_starts_up_says_so_and_exits_0(tmp_path: Path)
         p.kill()
     assert b"worker: stopped by SIGTERM during start-up, before it read anything" in err, err
     assert b"Traceback" not in err and b"leaked semaphore" not in err, err
+
+
+class PidAnalyzer:
+    """Answers each text with the id of the process that analysed it (in ``brands``), after
+    ``delay`` seconds, plus ``helper_delay`` in any process but ``main``; ``EXIT`` in a text ends a
+    helper on the spot (as a kill would)."""
+
+    def __init__(self, main: int, helper_delay: float = 0.0, delay: float = 0.0) -> None:
+        self.main, self.helper_delay, self.delay = main, helper_delay, delay
+
+    def analyze(self, text: str, lang_hint: str | None = None):
+        from detectors.understanding import TextAnalysis
+
+        if os.getpid() != self.main:
+            if "EXIT" in text:
+                os._exit(3)
+            time.sleep(self.helper_delay)
+        time.sleep(self.delay)
+        return TextAnalysis(lang_hint or "und", 0.0, "neutral", float(len(text)), "other", (str(os.getpid()),))
+
+
+def text_events(n: int, every: int = 3) -> list:
+    """``n`` events, every ``every``-th one with a text of its own (the rest are shares)."""
+    from detectors.events import Event
+
+    return [Event(f"e{i}", "reply" if i % every == 0 else "share", "c", None, i, "u", None, None,
+                  f"text {i}" if i % every == 0 else None, "en", (), None) for i in range(n)]
+
+
+def strip_pids(batches) -> list:
+    return [[a and a._replace(brands=()) for a in b] for b in batches]
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_texts_analysed_in_other_processes_are_the_ones_analysed_alone(processes) -> None:
+    from detectors.chain import BATCH_EVENTS
+    from detectors.understanding import analyze_each
+    from streams import cli
+
+    events = text_events(7 * BATCH_EVENTS + 321)
+    analyzer = PidAnalyzer(os.getpid())
+    alone = [analyze_each(analyzer, cli._batch_items(events, k)) for k in range(8)]
+    got = list(cli.analyses_in_processes(analyzer, events, processes))
+    assert strip_pids(got) == strip_pids(alone) and len(got) == 8
+    assert len(got[-1]) == 321 and got[0][1] is None and got[0][3].complaint == len("text 3")
+    helpers = {a.brands[0] for b in got for a in b if a} - {str(os.getpid())}
+    assert helpers, "no batch was analysed by a helper"
+    assert not multiprocessing.active_children()
+
+
+def test_the_caller_analyses_batches_itself_while_a_slow_helper_works() -> None:
+    # the helpers are slower than the caller here: the caller takes batches too, and no batch is
+    # analysed twice or left out
+    from detectors.chain import BATCH_EVENTS
+    from streams import cli
+
+    events = text_events(12 * BATCH_EVENTS, every=100)
+    got = list(cli.analyses_in_processes(PidAnalyzer(os.getpid(), helper_delay=0.002), events, 1))
+    by = [{a.brands[0] for a in b if a} for b in got]
+    assert all(len(s) == 1 for s in by)   # each batch by one process
+    mine = sum(s == {str(os.getpid())} for s in by)
+    assert 0 < mine < 12, by
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_a_helper_that_dies_costs_no_analysis(processes) -> None:
+    from detectors.chain import BATCH_EVENTS
+    from detectors.understanding import analyze_each
+    from streams import cli
+
+    events = text_events(6 * BATCH_EVENTS)
+    events[3].text = "EXIT now"   # batch 0 is always a helper's: it dies on it
+    analyzer = PidAnalyzer(os.getpid(), helper_delay=0.0005)
+    got = list(cli.analyses_in_processes(analyzer, events, processes))
+    alone = [analyze_each(analyzer, cli._batch_items(events, k)) for k in range(6)]
+    assert strip_pids(got) == strip_pids(alone)
+    assert got[0][3].brands == (str(os.getpid()),)   # the batch the helper held: analysed here
+    assert not multiprocessing.active_children()
+
+
+def test_a_caller_that_stops_reading_stops_the_helpers() -> None:
+    from detectors.chain import BATCH_EVENTS
+    from streams import cli
+
+    analyses = cli.analyses_in_processes(PidAnalyzer(os.getpid(), delay=0.001),
+                                         text_events(50 * BATCH_EVENTS), 2)
+    next(analyses)
+    assert len(multiprocessing.active_children()) == 2
+    analyses.close()
+    assert not multiprocessing.active_children()
