@@ -599,5 +599,10 @@ def identify(text: str, lang_hint: str | None = None) -> str:
 
 if __name__ == "__main__":  # python -m detectors.language build
     if sys.argv[1:] != ["build"]:
-        sys.exit("usage: python -m detectors.language build")
+        sys.exit("usage: python -m detectors.language build   (stores the language tables and the merged "
+                 "Polish lexicon for later starts)")
     print(f"language tables stored in {build_tables()}")
+    from detectors.lexicons import store_lexicons
+
+    for stored in store_lexicons():
+        print(f"lexicon stored in {stored}")

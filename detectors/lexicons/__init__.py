@@ -45,7 +45,7 @@ from functools import lru_cache
 from types import ModuleType
 
 from detectors.lexicons import da, en, no, pl, sv
-from detectors.lexicons.external import asent_lexicon, polvader_lexicon
+from detectors.lexicons.external import asent_lexicon, polvader_lexicon, store_polvader
 
 _PACKS: dict[str, ModuleType] = {"sv": sv, "no": no, "da": da, "pl": pl, "en": en}
 
@@ -223,6 +223,14 @@ class LanguagePack:
 # this keeps their added coverage without letting their weak entries outvote the hand-written words.
 _EXTERNAL_WEIGHT = 0.5
 _POLVADER_FLOOR = 1.5
+
+
+def store_lexicons() -> list[str]:
+    """Store the merged package lexicons that later starts then read instead of merging (the Polish
+    one: see :func:`~detectors.lexicons.external.polvader_lexicon`); returns the paths written.
+    Run by ``python -m detectors.language build`` (``scripts/setup``, the Dockerfile)."""
+    path = store_polvader(_POLVADER_FLOOR)
+    return [path] if path else []
 
 
 def _base_valence(lang: str, hand: dict[str, float] | None = None) -> dict[str, float]:

@@ -1,4 +1,6 @@
 """Sentiment rules on hand-made examples in the five supported languages."""
+import os
+
 import pytest
 
 from detectors.sentiment import TOKEN_RE, SentimentScorer, label_of, tokens
@@ -138,6 +140,43 @@ def test_polish_package_lexicon(s, text, label):
     assert s.score(text, "pl").label == label
     # A hand-written stem decides every form it covers, over the package's entry.
     assert language_pack("pl").valence.lookup("dobry") == 2.0
+
+
+def test_the_stored_polish_lexicon_is_the_merged_one_and_only_for_its_files_and_floor(tmp_path, monkeypatch, request):
+    import pickle
+
+    from detectors.lexicons import external
+
+    lemmas, forms = tmp_path / "lemmas.dat", tmp_path / "forms.dat"
+    lemmas.write_bytes(pickle.dumps({"dobry": 2.0, "zły": -2.5, "taki": 0.5}))
+    forms.write_bytes(pickle.dumps({"dobra": 2.0, "złego": -2.5, "dobry": 1.0}))
+    monkeypatch.setattr(external, "_polvader_paths", lambda: [str(lemmas), str(forms)])
+    monkeypatch.setattr(external, "_BUILT_DIR", str(tmp_path / "built"))
+    external.polvader_lexicon.cache_clear()
+    request.addfinalizer(external.polvader_lexicon.cache_clear)   # no test after this one sees these
+    merged = {"dobra": 2.0, "złego": -2.5, "dobry": 2.0, "zły": -2.5}   # lemmas win; |v| >= 1.5
+    assert external.polvader_lexicon(1.5) == merged
+    path = external.store_polvader(1.5)
+    with open(path, "rb") as f:
+        assert pickle.load(f) == merged
+    # what is read is the stored file: marked, the mark comes back
+    with open(path, "wb") as f:
+        pickle.dump({**merged, "stored": 9.0}, f)
+    external.polvader_lexicon.cache_clear()
+    assert external.polvader_lexicon(1.5)["stored"] == 9.0
+    # another floor, or a changed package file, has no stored copy: merged from the files
+    external.polvader_lexicon.cache_clear()
+    assert "stored" not in external.polvader_lexicon(0.0) and external.polvader_lexicon(0.0)["taki"] == 0.5
+    forms.write_bytes(pickle.dumps({"dobra": 2.0}))
+    external.polvader_lexicon.cache_clear()
+    assert external.polvader_lexicon(1.5) == {"dobra": 2.0, "dobry": 2.0, "zły": -2.5}
+    # storing again replaces the stale copy; a stored file that holds code is refused, not run
+    new = external.store_polvader(1.5)
+    assert os.listdir(tmp_path / "built") == [os.path.basename(new)]
+    with open(new, "wb") as f:
+        pickle.dump({"x": __import__("collections").OrderedDict()}, f)
+    external.polvader_lexicon.cache_clear()
+    assert external.polvader_lexicon(1.5) == {"dobra": 2.0, "dobry": 2.0, "zły": -2.5}
 
 
 def test_package_lexicon_reader_refuses_code(tmp_path):
