@@ -151,8 +151,9 @@ def store_polvader(floor: float) -> str | None:
     for old in os.listdir(_BUILT_DIR):
         if old.startswith("polvader-") and old != os.path.basename(path):
             os.remove(os.path.join(_BUILT_DIR, old))
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "wb") as f:
-        pickle.dump(_merged_polvader(paths, floor), f, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(tmp, path)
+    if not os.path.exists(path):
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "wb") as f:
+            pickle.dump(_merged_polvader(paths, floor), f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
     return path
