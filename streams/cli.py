@@ -222,12 +222,6 @@ class Progress:
 
 # -- commands -----------------------------------------------------------------------------------------
 
-#: What the forked analysing processes use (set just before they are forked): the analyzer and the
-#: events, which they read from the memory they share with the main process at the fork.
-_FORKED_ANALYZER: Any = None
-_FORKED_EVENTS: list[Event] = []
-
-
 def _batch_items(events: list[Event], k: int) -> list[tuple[str, str | None] | None]:
     """``(text, lang hint)`` of each event of batch ``k`` (``chain.BATCH_EVENTS`` events), None
     for one without a text."""
@@ -236,25 +230,47 @@ def _batch_items(events: list[Event], k: int) -> list[tuple[str, str | None] | N
     return [(e.text, e.lang) if e.has_text else None for e in events[k * BATCH_EVENTS:(k + 1) * BATCH_EVENTS]]
 
 
-def _claim(claimed: Any, n_batches: int, only: int | None = None) -> int | None:
-    """Take the next batch nobody has taken (or only batch ``only``, if it is that one)."""
-    with claimed.get_lock():
+class _CounterLost(Exception):
+    """The batch counter's lock stayed taken: a helper died holding it (a kill in that instant)."""
+
+
+def _claim(claimed: Any, n_batches: int, only: int | None = None, holder: tuple[Any, int] | None = None,
+           timeout: float | None = None) -> int | None:
+    """Take the next batch nobody has taken (or only batch ``only``, if it is that one), and note it
+    in ``holder`` (an array and an index) while the lock is held. :class:`_CounterLost` after
+    ``timeout`` s."""
+    lock = claimed.get_lock()
+    if not lock.acquire(True, timeout):
+        raise _CounterLost
+    try:
         k = claimed.value
         if k >= n_batches or (only is not None and k != only):
             return None
         claimed.value = k + 1
+        if holder is not None:
+            holder[0][holder[1]] = k
         return k
+    finally:
+        lock.release()
 
 
-def _analysing_process(claimed: Any, n_batches: int, conn: Any) -> None:
-    """(in an analysing process) Analyse batch after batch, each taken as the next nobody has, and
-    send ``(k, analyses)`` for each; end when every batch is taken or the main process is gone."""
+def _analysing_process(analyzer: Any, events: list[Event], claimed: Any, n_batches: int,
+                       holding: tuple[Any, int], conn: Any, not_mine: list[Any]) -> None:
+    """(in an analysing process) Analyse batch after batch, each taken as the next nobody has (noted
+    in ``holding``: the shared array and this helper's index in it), and send ``(k, analyses)`` for each;
+    end when every batch is taken or the main process is gone. ``analyzer`` and ``events`` are the
+    main process's, shared at the fork."""
     from detectors.understanding import analyze_each
 
+    # The read ends of the result pipes came with the fork: with one open here, a send would never
+    # learn that the main process is gone (it would wait on a full pipe for ever).
+    for c in not_mine:
+        c.close()
     _helper_signals()
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})   # see analyses_in_processes
     try:
-        while (k := _claim(claimed, n_batches)) is not None:
-            conn.send((k, analyze_each(_FORKED_ANALYZER, _batch_items(_FORKED_EVENTS, k))))
+        while (k := _claim(claimed, n_batches, holder=holding)) is not None:
+            conn.send((k, analyze_each(analyzer, _batch_items(events, k))))
     except (BrokenPipeError, EOFError, ConnectionError):
         pass  # the main process stopped reading: nothing to do
     finally:
@@ -288,10 +304,12 @@ def analyses_in_processes(analyzer: Any, events: list[Event], processes: int) ->
     ones the caller would make alone).
 
     The helpers read the events from the memory they share with the caller at the fork (no text is
-    sent to them) and take batches in order. The caller takes the batch it needs next when no helper
-    has taken it yet, and the next free one while it waits for a helper's, so that neither side
-    idles; it takes none before a helper has begun. A helper that dies costs only speed: the batch
-    it held is analysed by the caller once no helper is left to send it.
+    sent to them) and take batches in order from a shared counter. The caller takes the batch it
+    needs next when no helper has taken it yet, and the next free one while it waits for a
+    helper's, so that neither side idles; it takes none before a helper has begun. A helper that
+    dies costs only speed: the batch it held is analysed by the caller as soon as its pipe closes
+    (and every batch still to come, if it died holding the counter's lock). Helpers end when every
+    batch is taken, when the caller stops reading, or when the caller is gone.
     """
     import multiprocessing
     from multiprocessing.connection import wait
@@ -299,59 +317,78 @@ def analyses_in_processes(analyzer: Any, events: list[Event], processes: int) ->
     from detectors.chain import BATCH_EVENTS
     from detectors.understanding import analyze_each
 
-    global _FORKED_ANALYZER, _FORKED_EVENTS
     n_batches = -(-len(events) // BATCH_EVENTS)
     ctx = multiprocessing.get_context("fork")
     claimed = ctx.Value("q", 0)   # the next batch nobody has taken
-    _FORKED_ANALYZER, _FORKED_EVENTS = analyzer, events
-    helpers: list[tuple[Any, Any]] = []
-    try:
-        for _ in range(processes):
-            receive, send = ctx.Pipe(duplex=False)
-            p = ctx.Process(target=_analysing_process, args=(claimed, n_batches, send), daemon=True)
+    holding = ctx.Array("q", [-1] * processes, lock=False)   # the batch each helper took last
+    helpers: dict[Any, tuple[Any, int]] = {}   # result pipe -> (process, slot in holding)
+    for h in range(processes):
+        receive, send = ctx.Pipe(duplex=False)
+        p = ctx.Process(target=_analysing_process, daemon=True,
+                        args=(analyzer, events, claimed, n_batches, (holding, h), send, [receive, *helpers]))
+        # Signals wait until the helper has its own handlers: one that came during its start would
+        # run the main process's handler there (a traceback from a helper stopped at the end).
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        try:
             p.start()
-            send.close()
-            helpers.append((p, receive))
-    finally:
-        _FORKED_ANALYZER, _FORKED_EVENTS = None, []
-    conns = [c for _, c in helpers]
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        send.close()
+        helpers[receive] = (p, h)
+    conns = list(helpers)
     ready: dict[int, list[Any]] = {}
+    needed = [0]   # the batch the caller waits for (those before it are out already)
+
+    def analyse(k: int) -> None:
+        ready[k] = analyze_each(analyzer, _batch_items(events, k))
 
     def receive_from(ready_conns: list[Any]) -> None:
         for c in ready_conns:
             try:
                 k, analyses = c.recv()
-            except (EOFError, OSError):   # that helper is done, or dead
+            except Exception:   # that helper is done, or died (perhaps in the middle of a send)
                 conns.remove(c)
+                k = holding[helpers[c][1]]
+                if k >= needed[0] and k not in ready:   # died holding batch k: take it over now
+                    analyse(k)
                 continue
             ready[k] = analyses
 
-    def analyse(k: int) -> None:
-        ready[k] = analyze_each(analyzer, _batch_items(events, k))
+    def stop_helpers() -> None:
+        for p, _ in helpers.values():
+            if p.is_alive():
+                p.terminate()
 
     try:
         for i in range(n_batches):
+            needed[0] = i
             while i not in ready:
                 receive_from([c for c in conns if c.poll()])
                 if i in ready:
                     break
-                if not conns:   # no helper left: what they held is ours
+                if not conns:   # no helper left: what is missing is ours
                     analyse(i)
                     break
-                if claimed.value > 0:   # a helper has begun: take batch i if it is free, else the next free one
-                    k = _claim(claimed, n_batches, only=i)
-                    if k is None:
-                        k = _claim(claimed, n_batches)
+                if claimed.get_obj().value > 0:   # a helper has begun (read without the lock)
+                    try:
+                        k = _claim(claimed, n_batches, only=i, timeout=5.0)
+                        if k is None:
+                            k = _claim(claimed, n_batches, timeout=5.0)
+                    except _CounterLost:
+                        if all(p.is_alive() for p, _ in helpers.values()):
+                            continue   # only slow: the lock's holder is alive
+                        stop_helpers()   # one died holding the lock: carry on alone
+                        receive_from(list(conns))
+                        conns.clear()
+                        continue
                     if k is not None:
                         analyse(k)
                         continue
                 receive_from(wait(conns))
             yield ready.pop(i)
     finally:
-        for p, c in helpers:
-            if p.is_alive():
-                p.terminate()
-        for p, c in helpers:
+        stop_helpers()
+        for c, (p, _) in helpers.items():
             p.join(5)
             c.close()
 

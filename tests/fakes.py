@@ -79,6 +79,15 @@ class BoomAnalyzer:
         return self.inner.analyze(text, lang_hint=lang_hint)
 
 
+class PacedAnalyzer(BoomAnalyzer):
+    """:class:`BoomAnalyzer` taking 1 ms per text: a few thousand texts keep a process busy for
+    seconds, so a test can stop something in the middle of them."""
+
+    def analyze(self, text: str, lang_hint: str | None = None) -> TextAnalysis:
+        time.sleep(0.001)
+        return super().analyze(text, lang_hint=lang_hint)
+
+
 class SlowAnalyzer(BatchOnlyAnalyzer):
     """Like :class:`BatchOnlyAnalyzer`, taking 10 ms per text (a heavy model on a slow device): a
     worker using it takes seconds over a few hundred distinct texts, so a test can break something

@@ -777,3 +777,99 @@ def test_a_caller_that_stops_reading_stops_the_helpers() -> None:
     assert len(multiprocessing.active_children()) == 2
     analyses.close()
     assert not multiprocessing.active_children()
+
+
+def children_of(pid: int) -> list[int]:
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                out.append(int(entry))
+    return out
+
+
+def running(pid: int) -> bool:
+    """Alive and not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_the_helpers_of_a_killed_detect_end_soon(tmp_path: Path) -> None:
+    # Each helper holds no read end of any result pipe, so its next send fails once the main
+    # process is gone; with one held (inherited at the fork), helpers waited on a full pipe for ever
+    src = tmp_path / "in.jsonl"
+    write(src, [{"id": f"p{i}", "kind": "post", "created_at": 1_763_000_000_000 + i * 1000,
+                 "author": {"id": "a"}, "text": f"Tåget är sent igen {i}"} for i in range(30_000)])
+    env = {"PATH": "/usr/bin:/bin", "VIRALITY_ANALYZER": "tests.fakes:PacedAnalyzer"}
+    main = subprocess.Popen([sys.executable, "-m", "streams.cli", "detect", "--input", str(src), "--output",
+                             str(tmp_path / "out.jsonl"), "--jobs", "3"], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while len(helpers := children_of(main.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(helpers) == 2, "detect did not start its two helpers"
+        time.sleep(1.5)   # the helpers are in the middle of their batches
+    finally:
+        main.kill()
+        main.wait()
+    deadline = time.monotonic() + 10
+    while any(running(p) for p in helpers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = [p for p in helpers if running(p)]
+    for p in left:
+        os.kill(p, signal.SIGKILL)
+    assert not left, "helpers outlived their detect by 10 s"
+
+
+def test_a_normal_end_prints_no_traceback_from_helpers(tmp_path: Path) -> None:
+    # helpers stopped at the end while still starting ran the main process's SIGTERM handler
+    # (13 of 30 runs printed a traceback): signals wait until a helper has its own handlers
+    src = tmp_path / "in.jsonl"
+    write(src, [{"id": f"s{i}", "kind": "share", "root_id": "c", "created_at": 1_763_000_000_000 + i,
+                 "author": {"id": "a"}} for i in range(3)])
+    for _ in range(8):
+        r = run("detect", "--input", str(src), "--output", str(tmp_path / "out.jsonl"), "--jobs", "5")
+        assert r.returncode == 0 and b"Traceback" not in r.stderr, r.stderr.decode()
+
+
+def test_a_helper_that_dies_holding_the_counter_costs_no_analysis(monkeypatch) -> None:
+    from detectors.chain import BATCH_EVENTS
+    from detectors.understanding import analyze_each
+    from streams import cli
+
+    main, real, calls = os.getpid(), cli._claim, [0]
+
+    def claim(claimed, n_batches, only=None, holder=None, timeout=None):
+        if os.getpid() != main:
+            calls[0] += 1   # (each helper has its own copy of the list)
+            if calls[0] == 2 and holder[1] == 0:   # helper 0, at its second batch:
+                claimed.get_lock().acquire()
+                os._exit(3)   # dies with the lock taken; the other helper then waits for it for ever
+        return real(claimed, n_batches, only, holder, timeout)
+
+    monkeypatch.setattr(cli, "_claim", claim)
+    events = text_events(8 * BATCH_EVENTS)
+    analyzer = PidAnalyzer(main, delay=0.0002)
+
+    def watchdog(*_):
+        raise TimeoutError("analyses_in_processes hung")
+
+    old = signal.signal(signal.SIGALRM, watchdog)
+    signal.alarm(60)
+    try:
+        got = list(cli.analyses_in_processes(analyzer, events, 2))
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    alone = [analyze_each(analyzer, cli._batch_items(events, k)) for k in range(8)]
+    assert strip_pids(got) == strip_pids(alone)
+    assert not multiprocessing.active_children()
