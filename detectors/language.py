@@ -64,6 +64,7 @@ import re
 import sys
 from typing import Sequence
 
+from detectors.built import BUILT_DIR, store
 from detectors.lexicons import langid_words
 from detectors.lexicons.langid_words import CUES
 
@@ -227,7 +228,7 @@ def _build_ngrams(votes) -> dict[str, tuple[tuple[str, float], ...]]:
 # build`` (run by scripts/setup and the Dockerfile) stores them next to this module under a key that
 # changes with this file, the cue words and the wordfreq version; importing loads them from there
 # when the key matches and builds them otherwise. Importing never writes anything.
-_BUILT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_built")
+_BUILT_DIR = BUILT_DIR
 
 
 def _tables_key() -> str:
@@ -283,17 +284,7 @@ def _load_tables() -> tuple[dict, dict]:
 def build_tables() -> str:
     """Store the word and n-gram vote tables for later imports (replacing stale ones); returns the
     path. The tables stored are the ones this import holds: loaded under the current key, or built."""
-    path = _tables_path()
-    os.makedirs(_BUILT_DIR, exist_ok=True)
-    for old in os.listdir(_BUILT_DIR):
-        if old.startswith("langid-") and old != os.path.basename(path):
-            os.remove(os.path.join(_BUILT_DIR, old))
-    if not os.path.exists(path):
-        tmp = f"{path}.{os.getpid()}.tmp"
-        with open(tmp, "wb") as f:
-            pickle.dump((_VOTES, _NGRAM_VOTES), f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    return path
+    return store(_tables_path(), lambda: (_VOTES, _NGRAM_VOTES))
 
 
 _VOTES, _NGRAM_VOTES = _load_tables()

@@ -35,6 +35,8 @@ import os
 import pickle
 from functools import lru_cache
 
+from detectors.built import BUILT_DIR, store
+
 
 log = logging.getLogger("detectors.lexicons")
 
@@ -95,8 +97,8 @@ def _read_pickled_dict(path: str | None) -> dict[str, float]:
 
 _POLVADER_FILES = ("fem_big_imbir_and_nencki_lex_with_kazojc_adjectives.dat",   # lemmas
                    "derivative_grammatical_forms_of_terms_in_the_final_lexicon.dat")  # their forms
-#: Where ``python -m detectors.language build`` stores the merged Polish lexicon (detectors/_built).
-_BUILT_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "_built")
+#: Where ``python -m detectors.language build`` stores the merged Polish lexicon.
+_BUILT_DIR = BUILT_DIR
 
 
 def _polvader_paths() -> list[str | None]:
@@ -146,14 +148,4 @@ def store_polvader(floor: float) -> str | None:
     paths = _polvader_paths()
     if None in paths:
         return None
-    path = _stored_polvader_path(paths, floor)
-    os.makedirs(_BUILT_DIR, exist_ok=True)
-    for old in os.listdir(_BUILT_DIR):
-        if old.startswith("polvader-") and old != os.path.basename(path):
-            os.remove(os.path.join(_BUILT_DIR, old))
-    if not os.path.exists(path):
-        tmp = f"{path}.{os.getpid()}.tmp"
-        with open(tmp, "wb") as f:
-            pickle.dump(_merged_polvader(paths, floor), f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    return path
+    return store(_stored_polvader_path(paths, floor), lambda: _merged_polvader(paths, floor))
