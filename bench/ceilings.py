@@ -1,0 +1,297 @@
+"""How far the shared data lets any model go: models fitted to the evaluation data itself, beside ours.
+
+    .venv/bin/pip install -e '.[bench]'          # scikit-learn, for this script only
+    .venv/bin/python -m bench.ceilings DATA_DIR [--only flag,forecast,sentiment,langid]
+
+The quality targets of issues 3 and 4 (viral-detection F1 0.9, median forecast error 10 % at 1 h,
+binary sentiment accuracy 85 % in every language, complaint F1 0.80, language id 95 % on sv/no/da)
+are measured on the shared data. This script asks what that data allows: for each figure it fits
+general-purpose models (scikit-learn) to the same data, with more freedom than the shipped
+detectors have, and prints what they reach next to ours. If a model fitted to the very texts or
+cascades it is scored on stays under a target, the target is out of reach of what those texts or
+cascades carry, not only of our design.
+
+Nothing here is shipped or saved: the fitted models live for the run only. Every figure is on the
+same half, split and population as ``bench/eval_cascades.py`` and ``bench/eval_language.py`` (ours
+is recomputed here by their code), with two fits per model:
+
+* ``tune->eval``: fitted on the tuning half, scored on the evaluation half (a fair held-out figure;
+  a decision threshold is chosen by 5-fold cross-validation on the tuning half);
+* ``optimistic``: 10-fold cross-validation over both halves, with the decision threshold chosen on
+  the scored predictions themselves (an upper bound: it peeks at the answers).
+
+Parts:
+
+``flag``
+    Viral detection under eval_cascades' rule (viral: 1,000 shares in 72 h; a flag counts only
+    before the 500th event). A model that decides at the K-th event sees the times (and follower
+    counts) of all K events: their log age at every 20th event and the share of the K events in
+    the last 1 min .. 12 h, the median gap of the last 50 and the followers' mean and maximum.
+    K = 499 is the last moment the rule allows, so no flag made by then can know more. Flagging
+    only at K=499 costs lead time, which these F1s ignore; ours flags from 150 shares on.
+``forecast``
+    Median absolute percentage error of the final size at 5 min, 10 min and 1 h, over
+    eval_cascades' population: a gradient-boosted and a linear median regression of
+    log(final / shares so far) on the counts at 1/60 .. 3/4 of the age, the recent counts and
+    the followers.
+``sentiment``
+    Binary sentiment accuracy and macro-F1 per set, and complaint F1: a logistic regression on
+    tf-idf of words (1-2) and characters (2-5) fitted on each set's dev half, scored on its
+    held-out half (these sets have no tuning/eval fold of their own beyond the halves).
+``langid``
+    Language id per set: one logistic regression on tf-idf of words and characters (1-4) fitted
+    on the dev halves of all seven sets, scored on the held-out halves. It learns each set's
+    topics as well as its language (every NoReC sentence is Norwegian, every Danish comment
+    Danish), so it is an optimistic bound; the split by length shows where the errors are.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from collections import Counter
+
+import numpy as np
+
+try:
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression, QuantileRegressor
+    from sklearn.metrics import f1_score
+    from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
+    from sklearn.pipeline import make_pipeline, make_union
+except ImportError:  # pragma: no cover - depends on the environment
+    sys.exit("bench/ceilings.py needs scikit-learn: .venv/bin/pip install -e '.[bench]'")
+
+from bench.cascade_data import Cascade, load_all
+
+PARTS = ("flag", "forecast", "sentiment", "langid")
+FLAG_AT = (150, 300, 400, 499)
+SEEDS = (0, 1, 2)
+
+
+# -- cascades -----------------------------------------------------------------------------------
+
+def flag_features(c: Cascade, k: int) -> list[float]:
+    """What a model deciding at the k-th event of ``c`` is given (see the module docstring)."""
+    t = np.asarray(c.t_s[:k])
+    now = t[-1]
+    f = [math.log1p(t[j] / 60.0) for j in list(range(5, k, 20)) + [k - 1]]
+    for w in (60, 180, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200):
+        f.append(float(np.sum(t > now - w)) / k)
+    f.append(math.log1p(float(np.median(np.diff(t[-51:])))))
+    fol = [x for x in c.followers[:k] if x is not None]
+    f += [math.log1p(float(np.mean(fol))) if fol else -1.0,
+          math.log1p(max(fol)) if fol else -1.0, len(fol) / k]
+    return f
+
+
+def _best_threshold(y, p) -> tuple[float, float]:
+    """(threshold, F1) of the threshold on ``p`` with the best F1 against ``y``."""
+    best = (0.5, 0.0)
+    for th in np.unique(p):
+        f = f1_score(y, p >= th)
+        if f > best[1]:
+            best = (float(th), float(f))
+    return best
+
+
+def _classifiers():
+    return (("gradient boosting", lambda: HistGradientBoostingClassifier(
+                max_iter=200, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=10, random_state=0)),
+            ("logistic", lambda: LogisticRegression(max_iter=5000)))
+
+
+def ours_flag_f1(eval_set: list[Cascade]) -> tuple[float, int, int, int]:
+    """The shipped decision's F1 (tp, fp, fn) on the evaluation half, as eval_cascades scores it."""
+    from bench.eval_cascades import VIRAL, ours_with_assess
+    from detectors.virality import ViralityThresholds
+    th = ViralityThresholds(viral_final=VIRAL, escalate_final=5 * VIRAL)
+    tp = fp = fn = 0
+    for c in eval_set:
+        flagged = ours_with_assess(c, th) is not None
+        viral = c.size >= VIRAL
+        tp += flagged and viral
+        fp += flagged and not viral
+        fn += viral and not flagged
+    return (2 * tp / (2 * tp + fp + fn) if tp else 0.0), tp, fp, fn
+
+
+def part_flag(cascades: list[Cascade]) -> None:
+    from bench.eval_cascades import HALF, VIRAL
+    eval_set = [c for c in cascades if c.split() == "eval"]
+    f1, tp, fp, fn = ours_flag_f1(eval_set)
+    n_viral = sum(c.size >= VIRAL for c in eval_set)
+    print(f"== flag: viral = {VIRAL:,} shares in 72 h, a flag counts before the {HALF}th event; "
+          f"evaluation half {len(eval_set)} cascades, {n_viral} viral ==")
+    print(f"ours (shipped decision, flags from 150 shares on): F1 {f1:.3f} ({tp}/{fp}/{fn} tp/fp/fn)")
+    print(f"{'decides at event':>16} | {'cascades':>8} | {'model':>17} | {'tune->eval F1':>13} | "
+          f"{'optimistic F1 (3 seeds)':>23}")
+    for k in FLAG_AT:
+        cs = [c for c in cascades if c.size >= k]  # the others are never flagged, and never viral
+        X = np.array([flag_features(c, k) for c in cs])
+        y = np.array([c.size >= VIRAL for c in cs])
+        tune = np.array([c.split() == "tune" for c in cs])
+        for name, make in _classifiers():
+            p_cv = cross_val_predict(make(), X[tune], y[tune], method="predict_proba",
+                                     cv=StratifiedKFold(5, shuffle=True, random_state=0))[:, 1]
+            th, _ = _best_threshold(y[tune], p_cv)
+            p_eval = make().fit(X[tune], y[tune]).predict_proba(X[~tune])[:, 1]
+            # cascades of the evaluation half below k events: true negatives, they change no F1
+            held = f1_score(y[~tune], p_eval >= th)
+            opt = []
+            for seed in SEEDS:
+                p = cross_val_predict(make(), X, y, method="predict_proba",
+                                      cv=StratifiedKFold(10, shuffle=True, random_state=seed))[:, 1]
+                opt.append(_best_threshold(y, p)[1])
+            print(f"{k:>16} | {len(cs):>8} | {name:>17} | {held:>13.3f} | "
+                  f"{f'{min(opt):.3f}-{max(opt):.3f}':>23}", flush=True)
+    print("(optimistic: both halves, 10-fold, threshold chosen on the scored predictions)")
+
+
+def forecast_features(c: Cascade, age: float) -> tuple[list[float], int]:
+    t = np.asarray(c.t_s)
+    seen = t[t <= age]
+    n = len(seen)
+    f = [math.log(n)] + [math.log1p(float(np.sum(seen <= age * q))) for q in (1 / 60, 1 / 30, 0.1, 0.25, 0.5, 0.75)]
+    f += [math.log1p(seen[-1] / 60.0), math.log1p(float(np.sum(seen > age - 60))),
+          math.log1p(float(np.sum(seen > age * 0.9)))]
+    fol = [x for x, tt in zip(c.followers, c.t_s) if tt <= age and x is not None]
+    f += [math.log1p(float(np.mean(fol))) if fol else -1.0, math.log1p(float(np.sum(fol))) if fol else -1.0,
+          1.0 if fol else 0.0]
+    return f, n
+
+
+def part_forecast(cascades: list[Cascade]) -> None:
+    from bench.eval_cascades import APE_AGES, MIN_FINAL_FOR_APE, ape_errors
+    from detectors.forecast import CascadeForecast
+    eval_set = [c for c in cascades if c.split() == "eval"]
+    ours = ape_errors(eval_set, CascadeForecast)
+    print(f"\n== forecast: median APE of the final size, cascades with final >= {MIN_FINAL_FOR_APE} "
+          f"and >= 5 events by then ==")
+    print(f"{'age':>6} | {'n eval':>6} | {'ours':>6} | {'model':>21} | {'tune->eval':>10} | {'optimistic':>10}")
+    models = (("gradient boosting", lambda: HistGradientBoostingRegressor(
+                  loss="absolute_error", max_iter=300, learning_rate=0.05, max_leaf_nodes=15,
+                  min_samples_leaf=10, random_state=0)),
+              ("linear (median)", lambda: QuantileRegressor(quantile=0.5, alpha=0.0, solver="highs")))
+    for age in APE_AGES:
+        rows = []
+        for c in cascades:
+            if c.size < MIN_FINAL_FOR_APE:
+                continue
+            f, n = forecast_features(c, age)
+            if n >= 5:
+                rows.append((f, n, c.size, c.split() == "tune"))
+        X = np.array([r[0] for r in rows])
+        n = np.array([r[1] for r in rows], float)
+        size = np.array([r[2] for r in rows], float)
+        tune = np.array([r[3] for r in rows])
+        y = np.log(size / n)
+
+        def median_ape(pred, idx):
+            return float(np.median(np.abs(n[idx] * np.exp(pred) - size[idx]) / size[idx]))
+
+        ours_med = float(np.median([e for _, e, _ in ours[age]]))
+        for name, make in models:
+            held = median_ape(make().fit(X[tune], y[tune]).predict(X[~tune]), ~tune)
+            opt = median_ape(cross_val_predict(make(), X, y, cv=KFold(10, shuffle=True, random_state=0)),
+                             np.ones(len(y), bool))
+            print(f"{age:>5}s | {int((~tune).sum()):>6} | {ours_med:>6.1%} | {name:>21} | {held:>10.1%} | "
+                  f"{opt:>10.1%}", flush=True)
+    print("(optimistic: both halves, 10-fold cross-validation)")
+
+
+# -- texts --------------------------------------------------------------------------------------
+
+def _text_model(C: float = 4.0, balanced: bool = False):
+    return make_pipeline(
+        make_union(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
+                   TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True)),
+        LogisticRegression(C=C, max_iter=3000, class_weight="balanced" if balanced else None))
+
+
+def part_sentiment(sets, analyzer) -> None:
+    from bench.eval_language import half_of
+    print("\n== sentiment and complaints: fitted on each set's dev half, scored on its held-out half ==")
+    print(f"{'set':>18} | {'train':>5} | {'test':>5} | {'ours':>6} | {'model acc':>9} | {'model macro-F1':>14}")
+    for name, items in sets.items():
+        if name == "complaints-en":
+            continue
+        data = [(it.text, it.polarity == "positive") for it in items if it.polarity in ("positive", "negative")]
+        train = [d for d in data if half_of(d[0]) == "dev"]
+        test = [d for d in data if half_of(d[0]) != "dev"]
+        majority = Counter(y for _, y in train).most_common(1)[0][0]
+        # ours as eval_language's bin_acc0: the sign of the score, a zero as the dev half's majority
+        scores = [analyzer.analyze(t).sentiment for t, _ in test]
+        ours = np.mean([(s > 0 if s != 0 else majority) == y for s, (_, y) in zip(scores, test)])
+        m = _text_model().fit([t for t, _ in train], [y for _, y in train])
+        p = m.predict([t for t, _ in test])
+        y = np.array([y for _, y in test])
+        print(f"{name:>18} | {len(train):>5} | {len(test):>5} | {ours:>6.3f} | {np.mean(p == y):>9.3f} | "
+              f"{f1_score(y, p, average='macro'):>14.3f}", flush=True)
+    items = sets["complaints-en"]
+    train = [(it.text, it.complaint == 1) for it in items if half_of(it.text) == "dev"]
+    test = [(it.text, it.complaint == 1) for it in items if half_of(it.text) != "dev"]
+    y = np.array([y for _, y in test])
+    ours = np.array([analyzer.analyze(t).kind == "complaint" for t, _ in test])
+    m = _text_model(balanced=True).fit([t for t, _ in train], [y for _, y in train])
+    p = m.predict([t for t, _ in test])
+    print(f"complaints-en: complaint F1 ours {f1_score(y, ours):.3f}, model {f1_score(y, p):.3f} "
+          f"(train {len(train)}, test {len(test)})")
+
+
+def part_langid(sets, analyzer) -> None:
+    from bench.eval_language import half_of
+    print("\n== language id: one model fitted on the dev halves of all sets, scored on the held-out halves ==")
+    train, test = [], {}
+    for name, items in sets.items():
+        for it in items:
+            if half_of(it.text) == "dev":
+                train.append((it.text, it.lang))
+            else:
+                test.setdefault(name, []).append((it.text, it.lang))
+    m = make_pipeline(make_union(TfidfVectorizer(sublinear_tf=True),
+                                 TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 4), min_df=2, sublinear_tf=True)),
+                      LogisticRegression(C=10.0, max_iter=3000))
+    m.fit([t for t, _ in train], [lang for _, lang in train])
+    print(f"{'set':>18} | {'test':>5} | {'ours':>6} | {'model':>6} | {'<5 words: n':>11} | {'ours':>6} | {'model':>6}")
+    for name, xs in test.items():
+        y = np.array([lang for _, lang in xs])
+        p = m.predict([t for t, _ in xs])
+        ours = np.array([analyzer.analyze(t).lang for t, _ in xs])
+        short = np.array([len(t.split()) < 5 for t, _ in xs])
+        print(f"{name:>18} | {len(xs):>5} | {np.mean(ours == y):>6.3f} | {np.mean(p == y):>6.3f} | "
+              f"{int(short.sum()):>11} | {np.mean(ours[short] == y[short]):>6.3f} | "
+              f"{np.mean(p[short] == y[short]):>6.3f}", flush=True)
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("data_dir")
+    ap.add_argument("--only", default=",".join(PARTS), help=f"comma-separated parts of {', '.join(PARTS)}")
+    args = ap.parse_args(argv)
+    parts = [p.strip() for p in args.only.split(",") if p.strip()]
+    unknown = sorted(set(parts) - set(PARTS))
+    if unknown:
+        ap.error(f"unknown part(s) {', '.join(unknown)}: choose from {', '.join(PARTS)}")
+    t0 = time.time()
+    if {"flag", "forecast"} & set(parts):
+        cascades = load_all(args.data_dir)
+        if "flag" in parts:
+            part_flag(cascades)
+        if "forecast" in parts:
+            part_forecast(cascades)
+    if {"sentiment", "langid"} & set(parts):
+        from bench.eval_language import load_sets
+        from detectors.understanding import DefaultAnalyzer
+        sets, analyzer = load_sets(args.data_dir), DefaultAnalyzer()
+        if "sentiment" in parts:
+            part_sentiment(sets, analyzer)
+        if "langid" in parts:
+            part_langid(sets, analyzer)
+    print(f"({time.time() - t0:.0f} s)", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
