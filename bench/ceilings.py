@@ -67,6 +67,11 @@ except ImportError:  # pragma: no cover - depends on the environment
     sys.exit("bench/ceilings.py needs scikit-learn: .venv/bin/pip install -e '.[bench]'")
 
 from bench.cascade_data import Cascade, load_all
+from bench.eval_cascades import APE_AGES, HALF, MIN_FINAL_FOR_APE, VIRAL, ape_errors, ape_shift, ours_with_assess
+from bench.eval_language import half_of, load_sets
+from detectors.forecast import CascadeForecast
+from detectors.understanding import DefaultAnalyzer
+from detectors.virality import ViralityThresholds
 
 PARTS = ("flag", "forecast", "sentiment", "langid")
 FLAG_AT = (150, 300, 400, 499)
@@ -105,29 +110,16 @@ def _classifiers():
             ("logistic", lambda: LogisticRegression(max_iter=5000)))
 
 
-def ours_flag_f1(eval_set: list[Cascade]) -> tuple[float, int, int, int]:
-    """The shipped decision's F1 (tp, fp, fn) on the evaluation half, as eval_cascades scores it."""
-    from bench.eval_cascades import VIRAL, ours_with_assess
-    from detectors.virality import ViralityThresholds
-    th = ViralityThresholds(viral_final=VIRAL, escalate_final=5 * VIRAL)
-    tp = fp = fn = 0
-    for c in eval_set:
-        flagged = ours_with_assess(c, th) is not None
-        viral = c.size >= VIRAL
-        tp += flagged and viral
-        fp += flagged and not viral
-        fn += viral and not flagged
-    return (2 * tp / (2 * tp + fp + fn) if tp else 0.0), tp, fp, fn
-
-
 def part_flag(cascades: list[Cascade]) -> None:
-    from bench.eval_cascades import HALF, VIRAL
     eval_set = [c for c in cascades if c.split() == "eval"]
-    f1, tp, fp, fn = ours_flag_f1(eval_set)
-    n_viral = sum(c.size >= VIRAL for c in eval_set)
+    # ours: the shipped decision replayed through assess(), as eval_cascades scores it
+    th = ViralityThresholds(viral_final=VIRAL, escalate_final=5 * VIRAL)
+    flagged = np.array([ours_with_assess(c, th) is not None for c in eval_set])
+    viral = np.array([c.size >= VIRAL for c in eval_set])
     print(f"== flag: viral = {VIRAL:,} shares in 72 h, a flag counts before the {HALF}th event; "
-          f"evaluation half {len(eval_set)} cascades, {n_viral} viral ==")
-    print(f"ours (shipped decision, flags from 150 shares on): F1 {f1:.3f} ({tp}/{fp}/{fn} tp/fp/fn)")
+          f"evaluation half {len(eval_set)} cascades, {int(viral.sum())} viral ==")
+    print(f"ours (shipped decision, flags from 150 shares on): F1 {f1_score(viral, flagged):.3f} "
+          f"({int(np.sum(flagged & viral))}/{int(np.sum(flagged & ~viral))}/{int(np.sum(~flagged & viral))} tp/fp/fn)")
     print(f"{'decides at event':>16} | {'cascades':>8} | {'model':>17} | {'tune->eval F1':>13} | "
           f"{'optimistic F1 (3 seeds)':>23}")
     for k in FLAG_AT:
@@ -166,8 +158,6 @@ def forecast_features(c: Cascade, age: float) -> tuple[list[float], int]:
 
 
 def part_forecast(cascades: list[Cascade]) -> None:
-    from bench.eval_cascades import APE_AGES, MIN_FINAL_FOR_APE, ape_errors, ape_shift
-    from detectors.forecast import CascadeForecast
     eval_set = [c for c in cascades if c.split() == "eval"]
     ours = ape_errors(eval_set, CascadeForecast)
     print(f"\n== forecast: median APE of the final size, cascades with final >= {MIN_FINAL_FOR_APE} "
@@ -216,10 +206,10 @@ def part_forecast(cascades: list[Cascade]) -> None:
 TEXT_C = (0.5, 2.0, 8.0, 32.0)
 
 
-def _text_features():
-    """tf-idf of words (1-2) and characters (2-5), fitted on the texts without their labels."""
-    return make_union(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
-                      TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True))
+def _text_features(words=(1, 2), chars=(2, 5)):
+    """tf-idf of word and character n-grams (of these lengths), fitted on texts without labels."""
+    return make_union(TfidfVectorizer(ngram_range=words, sublinear_tf=True),
+                      TfidfVectorizer(analyzer="char_wb", ngram_range=chars, min_df=2, sublinear_tf=True))
 
 
 def _text_scores(texts: list[str], y: np.ndarray, dev: np.ndarray, balanced: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -227,25 +217,21 @@ def _text_scores(texts: list[str], y: np.ndarray, dev: np.ndarray, balanced: boo
     5-fold cross-validation on the dev items: (fitted on the dev half, fitted on 9/10 of both
     halves by 10-fold cross-validation)."""
     X = _text_features().fit_transform(texts)
-    weight = "balanced" if balanced else None
-    scoring = "f1" if balanced else "accuracy"
 
     def model(C):
-        return LogisticRegression(C=C, max_iter=3000, class_weight=weight)
+        return LogisticRegression(C=C, max_iter=3000, class_weight="balanced" if balanced else None)
 
-    def cv_score(C, idx, folds):
-        p = cross_val_predict(model(C), X[idx], y[idx], cv=StratifiedKFold(folds, shuffle=True, random_state=0))
-        return f1_score(y[idx], p) if scoring == "f1" else float(np.mean(p == y[idx]))
+    def dev_cv_score(C):   # F1 for the complaint class, accuracy for sentiment
+        p = cross_val_predict(model(C), X[dev], y[dev], cv=StratifiedKFold(5, shuffle=True, random_state=0))
+        return f1_score(y[dev], p) if balanced else float(np.mean(p == y[dev]))
 
-    dev_idx = np.flatnonzero(dev)
-    best_c = max(TEXT_C, key=lambda C: cv_score(C, dev_idx, 5))
-    held = model(best_c).fit(X[dev_idx], y[dev_idx]).predict(X[~dev])
+    best_c = max(TEXT_C, key=dev_cv_score)
+    held = model(best_c).fit(X[dev], y[dev]).predict(X[~dev])
     both = cross_val_predict(model(best_c), X, y, cv=StratifiedKFold(10, shuffle=True, random_state=0))[~dev]
     return held, both
 
 
 def part_sentiment(sets, analyzer) -> None:
-    from bench.eval_language import half_of
     print("\n== sentiment and complaints: logistic regression on tf-idf of words and characters, scored on "
           "each set's held-out half ==")
     print("   dev-fitted: fitted on the set's dev half (C by 5-fold CV there); 10-fold: fitted on 9/10 of "
@@ -279,7 +265,6 @@ def part_sentiment(sets, analyzer) -> None:
 
 
 def part_langid(sets, analyzer) -> None:
-    from bench.eval_language import half_of
     print("\n== language id: one model fitted on the dev halves of all sets, scored on the held-out halves ==")
     train, test = [], {}
     for name, items in sets.items():
@@ -288,9 +273,7 @@ def part_langid(sets, analyzer) -> None:
                 train.append((it.text, it.lang))
             else:
                 test.setdefault(name, []).append((it.text, it.lang))
-    m = make_pipeline(make_union(TfidfVectorizer(sublinear_tf=True),
-                                 TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 4), min_df=2, sublinear_tf=True)),
-                      LogisticRegression(C=10.0, max_iter=3000))
+    m = make_pipeline(_text_features(words=(1, 1), chars=(1, 4)), LogisticRegression(C=10.0, max_iter=3000))
     m.fit([t for t, _ in train], [lang for _, lang in train])
     print(f"{'set':>18} | {'test':>5} | {'ours':>6} | {'model':>6} | {'<5 words: n':>11} | {'ours':>6} | {'model':>6}")
     for name, xs in test.items():
@@ -320,8 +303,6 @@ def main(argv=None) -> None:
         if "forecast" in parts:
             part_forecast(cascades)
     if {"sentiment", "langid"} & set(parts):
-        from bench.eval_language import load_sets
-        from detectors.understanding import DefaultAnalyzer
         sets, analyzer = load_sets(args.data_dir), DefaultAnalyzer()
         if "sentiment" in parts:
             part_sentiment(sets, analyzer)

@@ -4,8 +4,9 @@ Why not a package: py3langid confuses Danish and Norwegian, and lingua manages a
 too slow for the stream. Debian's hunspell dictionaries (``hunspell-no``, ``hunspell-da``) were
 tried on 2026-11-25 as more Danish/Norwegian evidence and not kept: letting the words that only one
 side's dictionary knows decide fixed 39 and broke 123 of the NoReC tuning half's sentences, and
-fixed 15 and broke 23 of the Danish comments (the Bokmål dictionary accepts many Danish-looking forms). This is a word-level naive Bayes (summed
-log-frequency evidence) over data that ships in PyPI packages, plus hand-written cues:
+fixed 15 and broke 23 of the Danish comments (the Bokmål dictionary accepts many Danish-looking
+forms). This is a word-level naive Bayes (summed log-frequency evidence) over data that ships in
+PyPI packages, plus hand-written cues:
 
 * word frequencies of 12 languages from the ``wordfreq`` package's data files: each word votes
   ``log10(frequency in L) - floor`` for every language L that has it. Frequency differences under
